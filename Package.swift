@@ -1,0 +1,89 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "taskgate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "taskgate", targets: ["taskgate"]),
+        .library(name: "TaskgateWorker", targets: ["TaskgateWorker"]),
+        .library(name: "TaskgateGateway", targets: ["TaskgateGateway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CMicroHTTPD",
+            pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]
+        ),
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .target(
+            name: "TaskgateRedis",
+            dependencies: ["CHiredis"]
+        ),
+        .target(
+            name: "TaskgateHTTP",
+            dependencies: [
+                "CMicroHTTPD",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "TaskgateCore",
+            dependencies: ["TaskgateRedis"]
+        ),
+        .target(
+            name: "TaskgateGateway",
+            dependencies: [
+                "TaskgateCore",
+                "TaskgateHTTP",
+                "TaskgateRedis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "TaskgateWorker",
+            dependencies: [
+                "TaskgateCore",
+                "TaskgateRedis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ]
+        ),
+        .executableTarget(
+            name: "taskgate",
+            dependencies: [
+                "TaskgateGateway",
+                "TaskgateWorker",
+                "TaskgateCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "TaskgateTests",
+            dependencies: [
+                "TaskgateCore",
+                "TaskgateRedis",
+                "TaskgateHTTP",
+                "TaskgateGateway",
+                "TaskgateWorker",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,34 @@
+/// What the server keeps for one request while libmicrohttpd feeds it body chunks.
+///
+/// Owned by one connection: libmicrohttpd never calls back for the same connection on two threads at once.
+final class HTTPExchange {
+    var head: HTTPRequest
+    var body: [UInt8] = []
+    var tooLarge = false
+    var answered = false
+
+    init(head: HTTPRequest) {
+        self.head = head
+    }
+
+    /// The complete request, head and body.
+    var request: HTTPRequest {
+        var request = head
+        request.body = body
+        return request
+    }
+}
+
+/// Collects header fields from libmicrohttpd's iterator.
+final class HeaderCollector {
+    var headers: [String: String] = [:]
+
+    func add(name: String, value: String) {
+        let key = name.lowercased()
+        if let existing = headers[key] {
+            headers[key] = existing + ", " + value
+        } else {
+            headers[key] = value
+        }
+    }
+}

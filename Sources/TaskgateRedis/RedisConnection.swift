@@ -1,0 +1,152 @@
+import CHiredis
+
+/// One blocking connection to Redis through hiredis.
+///
+/// A connection is used by one thread at a time; ``RedisConnectionPool`` hands each one to a single
+/// borrower. After an I/O error ``isBroken`` is `true` and the connection must be dropped, never reused:
+/// hiredis cannot tell how much of a failed write reached the server.
+public final class RedisConnection: @unchecked Sendable {
+    // @unchecked: the hiredis context is mutable C state; safety comes from single ownership (one
+    // borrower at a time, enforced by the pool or by a thread that owns the connection outright).
+    private let context: UnsafeMutablePointer<redisContext>
+    private let configuration: RedisConfiguration
+    /// `true` once the socket failed; the connection must then be discarded.
+    public private(set) var isBroken = false
+
+    /// Connects, authenticates and selects the database.
+    public init(configuration: RedisConfiguration) throws(RedisError) {
+        self.configuration = configuration
+        guard
+            let context = redisConnectWithTimeout(
+                configuration.host, Int32(configuration.port),
+                taskgate_timeval_ms(configuration.connectTimeoutMilliseconds))
+        else {
+            throw RedisError(.connectionFailed, "out of memory allocating a hiredis context")
+        }
+        if context.pointee.err != 0 {
+            let message = String(cString: taskgate_redis_errstr(context))
+            redisFree(context)
+            throw RedisError(
+                .connectionFailed, "cannot connect to \(configuration.host):\(configuration.port): \(message)")
+        }
+        self.context = context
+        _ = redisEnableKeepAlive(context)
+        _ = redisSetTimeout(context, taskgate_timeval_ms(configuration.commandTimeoutMilliseconds))
+        do {
+            if let password = configuration.password {
+                if let user = configuration.username {
+                    _ = try send(RedisCommand("AUTH", user, password))
+                } else {
+                    _ = try send(RedisCommand("AUTH", password))
+                }
+            }
+            if configuration.database != 0 {
+                _ = try send(RedisCommand("SELECT", configuration.database))
+            }
+        } catch {
+            throw RedisError(.connectionFailed, "handshake with \(configuration.redactedDescription) failed: \(error.message)")
+        }
+    }
+
+    deinit {
+        redisFree(context)
+    }
+
+    /// Sends one command and waits for its reply; error replies are thrown as ``RedisError/Code/server``.
+    public func send(_ command: RedisCommand) throws(RedisError) -> RedisValue {
+        let value = try pipeline([command])[0]
+        if case .error(let message) = value { throw RedisError(.server, message) }
+        return value
+    }
+
+    /// Sends a blocking command (BLMOVE, BLPOP, ...) whose server-side wait may last `blockMilliseconds`.
+    public func sendBlocking(_ command: RedisCommand, blockMilliseconds: Int) throws(RedisError) -> RedisValue {
+        _ = redisSetTimeout(
+            context, taskgate_timeval_ms(blockMilliseconds + configuration.commandTimeoutMilliseconds))
+        defer {
+            if !isBroken {
+                _ = redisSetTimeout(context, taskgate_timeval_ms(configuration.commandTimeoutMilliseconds))
+            }
+        }
+        return try send(command)
+    }
+
+    /// Writes all commands in one go and reads their replies in order (error replies are returned, not thrown).
+    public func pipeline(_ commands: [RedisCommand]) throws(RedisError) -> [RedisValue] {
+        guard !isBroken else { throw RedisError(.io, "connection is broken") }
+        for command in commands {
+            try append(command)
+        }
+        var replies: [RedisValue] = []
+        replies.reserveCapacity(commands.count)
+        for _ in commands {
+            var raw: UnsafeMutableRawPointer?
+            if redisGetReply(context, &raw) != REDIS_OK || raw == nil {
+                throw ioFailure("reading a reply")
+            }
+            let reply = raw!.assumingMemoryBound(to: redisReply.self)
+            replies.append(Self.decode(reply))
+            freeReplyObject(raw)
+        }
+        return replies
+    }
+
+    private func append(_ command: RedisCommand) throws(RedisError) {
+        // hiredis wants an array of pointers plus lengths; lay all arguments out in one buffer.
+        // Every pointer must be non-NULL, even for an empty argument, hence the one spare byte.
+        var buffer: [UInt8] = []
+        var lengths: [Int] = []
+        var offsets: [Int] = []
+        buffer.reserveCapacity(command.arguments.reduce(1) { $0 + $1.count })
+        for argument in command.arguments {
+            offsets.append(buffer.count)
+            lengths.append(argument.count)
+            buffer.append(contentsOf: argument)
+        }
+        buffer.append(0)
+        let status = buffer.withUnsafeBufferPointer { bytes -> Int32 in
+            let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
+            var pointers: [UnsafePointer<CChar>?] = offsets.map { base + $0 }
+            return pointers.withUnsafeMutableBufferPointer { argv in
+                lengths.withUnsafeBufferPointer { argvlen in
+                    redisAppendCommandArgv(context, Int32(argv.count), argv.baseAddress, argvlen.baseAddress)
+                }
+            }
+        }
+        if status != REDIS_OK { throw ioFailure("queueing \(command.name)") }
+    }
+
+    private func ioFailure(_ doing: String) -> RedisError {
+        isBroken = true
+        let detail = context.pointee.err != 0 ? String(cString: taskgate_redis_errstr(context)) : "no reply"
+        return RedisError(.io, "\(doing) on \(configuration.host):\(configuration.port): \(detail)")
+    }
+
+    private static func decode(_ reply: UnsafeMutablePointer<redisReply>) -> RedisValue {
+        let r = reply.pointee
+        switch r.type {
+        case REDIS_REPLY_STRING:
+            return .bulk(bytes(r.str, r.len))
+        case REDIS_REPLY_STATUS:
+            return .status(String(decoding: bytes(r.str, r.len), as: UTF8.self))
+        case REDIS_REPLY_ERROR:
+            return .error(String(decoding: bytes(r.str, r.len), as: UTF8.self))
+        case REDIS_REPLY_INTEGER:
+            return .integer(Int(r.integer))
+        case REDIS_REPLY_ARRAY:
+            var values: [RedisValue] = []
+            values.reserveCapacity(r.elements)
+            for index in 0..<r.elements {
+                if let element = r.element[index] { values.append(decode(element)) } else { values.append(.null) }
+            }
+            return .array(values)
+        default:
+            return .null
+        }
+    }
+
+    private static func bytes(_ pointer: UnsafeMutablePointer<CChar>?, _ count: Int) -> [UInt8] {
+        guard let pointer, count > 0 else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+}

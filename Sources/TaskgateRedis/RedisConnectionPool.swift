@@ -1,0 +1,43 @@
+import Synchronization
+
+/// A set of idle connections that blocking callers borrow one at a time.
+///
+/// Connections are opened on demand, so the pool never blocks waiting for a free one, and a connection
+/// that failed is dropped: the next borrower opens a fresh one, which is how the pool reconnects by itself
+/// after Redis restarts.
+public final class RedisConnectionPool: Sendable {
+    /// Where the connections go.
+    public let configuration: RedisConfiguration
+    private let maxIdle: Int
+    private let idle = Mutex<[RedisConnection]>([])
+
+    /// Creates an empty pool that keeps at most `maxIdle` idle connections.
+    public init(configuration: RedisConfiguration, maxIdle: Int = 16) {
+        self.configuration = configuration
+        self.maxIdle = maxIdle
+    }
+
+    /// Runs `body` with a connection of its own and returns the connection afterwards, unless it broke.
+    public func withConnection<T>(_ body: (RedisConnection) throws(RedisError) -> T) throws(RedisError) -> T {
+        let connection = try borrow()
+        defer { giveBack(connection) }
+        return try body(connection)
+    }
+
+    /// Closes every idle connection.
+    public func drain() {
+        idle.withLock { $0.removeAll() }
+    }
+
+    private func borrow() throws(RedisError) -> RedisConnection {
+        if let connection = idle.withLock({ $0.popLast() }) { return connection }
+        return try RedisConnection(configuration: configuration)
+    }
+
+    private func giveBack(_ connection: RedisConnection) {
+        guard !connection.isBroken else { return }
+        idle.withLock { connections in
+            if connections.count < maxIdle { connections.append(connection) }
+        }
+    }
+}
