@@ -1,0 +1,71 @@
+/// A JSON value that keeps numbers as their literal text, so a payload round-trips without losing precision.
+public indirect enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    /// A number exactly as written (`12`, `-0.5e3`), validated against the JSON grammar.
+    case number(String)
+    case string(String)
+    case array([JSONValue])
+    /// Members in their original order.
+    case object([JSONMember])
+
+    /// Parses a complete JSON text.
+    public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
+        var parser = JSONParser(bytes)
+        return try parser.parseDocument()
+    }
+
+    /// Parses a complete JSON text.
+    public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
+        try parse(Array(text.utf8))
+    }
+
+    /// The compact serialization of this value.
+    public var serialized: String {
+        var writer = JSONWriter()
+        writer.write(self)
+        return writer.text
+    }
+
+    /// The JSON type's name, for error messages (`object`, `string`, ...).
+    public var typeName: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "boolean"
+        case .number: return "number"
+        case .string: return "string"
+        case .array: return "array"
+        case .object: return "object"
+        }
+    }
+}
+
+/// One `"name": value` member of a JSON object.
+public struct JSONMember: Sendable, Equatable {
+    /// The member's name.
+    public var name: String
+    /// The member's value.
+    public var value: JSONValue
+
+    /// Creates a member.
+    public init(_ name: String, _ value: JSONValue) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// Why a JSON text could not be parsed, with the byte offset where it went wrong.
+public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Zero-based byte offset of the problem.
+    public let offset: Int
+    /// What was wrong.
+    public let reason: String
+
+    /// Creates an error.
+    public init(offset: Int, reason: String) {
+        self.offset = offset
+        self.reason = reason
+    }
+
+    public var description: String { "\(reason) at byte \(offset)" }
+}

@@ -1,0 +1,40 @@
+/// Builds every Redis key Taskgate uses; nothing else in the code spells a key.
+///
+/// All keys of one queue share the hash tag `{queue}`, so a Redis Cluster keeps a queue on one node and every
+/// script, which names all its keys in KEYS[], runs on one slot. A task id carries its queue, so the task's
+/// key is found from the id alone.
+///
+/// - `<prefix>:{<queue>}:task:<token>`: the task's hash.
+/// - `<prefix>:{<queue>}:pending`: list of ids waiting; producers LPUSH, workers take from the right.
+/// - `<prefix>:{<queue>}:active`: list of ids claimed by a worker.
+/// - `<prefix>:{<queue>}:scheduled`: sorted set of ids by the time they become due (delays and backoff).
+/// - `<prefix>:{<queue>}:dead`: sorted set of dead ids by the time they died.
+public struct KeySpace: Sendable, Equatable {
+    /// The first part of every key (`taskgate` by default).
+    public let prefix: String
+
+    /// Validates a prefix: 1 to 64 characters from `A-Z a-z 0-9 : . _ -` (no braces, which would move the hash tag).
+    public init?(prefix: String) {
+        let allowed = prefix.utf8.allSatisfy { QueueName.isAllowed($0) || $0 == UInt8(ascii: ":") }
+        guard (1...64).contains(prefix.utf8.count), allowed else { return nil }
+        self.prefix = prefix
+    }
+
+    /// The default key space, `taskgate`.
+    public static let standard = KeySpace(prefix: "taskgate")!
+
+    private func queueKey(_ queue: QueueName, _ suffix: String) -> String {
+        "\(prefix):{\(queue.rawValue)}:\(suffix)"
+    }
+
+    /// The hash holding a task's record.
+    public func task(_ id: TaskID) -> String { queueKey(id.queue, "task:" + id.token) }
+    /// The list of ids waiting to run.
+    public func pending(_ queue: QueueName) -> String { queueKey(queue, "pending") }
+    /// The list of ids a worker holds.
+    public func active(_ queue: QueueName) -> String { queueKey(queue, "active") }
+    /// The sorted set of ids waiting for their time (delay or backoff).
+    public func scheduled(_ queue: QueueName) -> String { queueKey(queue, "scheduled") }
+    /// The sorted set of dead ids, scored by the time they died.
+    public func dead(_ queue: QueueName) -> String { queueKey(queue, "dead") }
+}

@@ -1,0 +1,18 @@
+/// Where a task is in its life.
+public enum TaskState: String, Sendable, CaseIterable {
+    /// Waiting in its queue's pending list.
+    case pending
+    /// Waiting for its `delay_seconds` to pass.
+    case scheduled
+    /// A worker is running it.
+    case active
+    /// Failed; waiting for its backoff before the next attempt.
+    case retrying
+    /// Finished successfully.
+    case succeeded
+    /// Failed `max_retries + 1` times; kept in the dead-letter set.
+    case dead
+
+    /// `true` for the states a task never leaves.
+    public var isFinal: Bool { self == .succeeded || self == .dead }
+}

@@ -1,0 +1,48 @@
+/// Milliseconds since the Unix epoch, as kept in Redis (taken from Redis `TIME`, the one clock all hosts share).
+public struct Timestamp: Sendable, Hashable, Comparable {
+    /// Milliseconds since 1970-01-01T00:00:00Z.
+    public let milliseconds: Int
+
+    /// Creates a timestamp.
+    public init(milliseconds: Int) {
+        self.milliseconds = milliseconds
+    }
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.milliseconds < rhs.milliseconds }
+
+    /// RFC 3339 in UTC with milliseconds: `2026-11-26T09:30:00.123Z`.
+    public var rfc3339: String {
+        let (days, msOfDay) = milliseconds.floorDivided(by: 86_400_000)
+        let (year, month, day) = Self.civil(fromDays: days)
+        let hours = msOfDay / 3_600_000
+        let minutes = msOfDay / 60_000 % 60
+        let seconds = msOfDay / 1000 % 60
+        let millis = msOfDay % 1000
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hours, 2)):\(pad(minutes, 2)):\(pad(seconds, 2)).\(pad(millis, 3))Z"
+    }
+
+    private func pad(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+
+    /// Year, month, day from days since 1970-01-01 (Howard Hinnant's civil_from_days).
+    static func civil(fromDays days: Int) -> (Int, Int, Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}
+
+extension Int {
+    fileprivate func floorDivided(by divisor: Int) -> (Int, Int) {
+        let quotient = self >= 0 ? self / divisor : (self - divisor + 1) / divisor
+        return (quotient, self - quotient * divisor)
+    }
+}

@@ -1,0 +1,47 @@
+import Logging
+import ServiceLifecycle
+import TaskgateCore
+import TaskgateHTTP
+import TaskgateRedis
+
+/// The gateway as a service: serves HTTP until graceful shutdown, then stops accepting, answers what it
+/// holds and returns.
+public final class Gateway: Service, Sendable {
+    /// The HTTP server, started by ``start()`` or ``run()``.
+    public let server: HTTPServer
+    /// The Redis connections the gateway uses.
+    public let pool: RedisConnectionPool
+    private let logger: Logger
+
+    /// Builds the gateway the `taskgate serve` binary runs; tests build the very same one.
+    public init(configuration: GatewayConfiguration, logger: Logger) {
+        let pool = RedisConnectionPool(
+            configuration: configuration.redis, maxIdle: max(4, configuration.http.threads * 2))
+        let store = RedisTaskStore(pool: pool, keys: configuration.keys)
+        self.pool = pool
+        self.logger = logger
+        self.server = HTTPServer(
+            configuration: configuration.http, responder: GatewayResponder(store: store, logger: logger), logger: logger)
+    }
+
+    /// The bound port (after ``start()``).
+    public var port: Int { server.port }
+
+    /// Starts listening without waiting for shutdown (for embedding and tests).
+    public func start() throws(HTTPServerError) {
+        try server.start()
+    }
+
+    /// Stops accepting, drains requests in flight, and stops.
+    public func stop() {
+        server.stop()
+        pool.drain()
+    }
+
+    public func run() async throws {
+        try start()
+        try? await gracefulShutdown()
+        logger.info("shutting down: no new connections, answering requests in flight")
+        stop()
+    }
+}

@@ -1,0 +1,95 @@
+import TaskgateCore
+import TaskgateHTTP
+
+/// An RFC 9457 problem: every error the gateway answers, as `application/problem+json`.
+public struct Problem: Error, Sendable {
+    /// The HTTP status.
+    public var status: Int
+    /// A short stable code (`invalid-field`); the `type` URI is `urn:taskgate:problem:<code>`.
+    public var code: String
+    /// A short summary that depends only on the code.
+    public var title: String
+    /// What went wrong this time.
+    public var detail: String
+    /// JSON Pointer of the request field at fault, when there is one.
+    public var field: String?
+    /// Extra response headers (`Allow`, `Retry-After`).
+    public var headers: [(name: String, value: String)] = []
+
+    /// Creates a problem.
+    public init(status: Int, code: String, title: String, detail: String, field: String? = nil) {
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.field = field
+    }
+
+    /// The response carrying this problem.
+    public var response: HTTPResponse {
+        var members = [
+            JSONMember("type", .string("urn:taskgate:problem:" + code)),
+            JSONMember("title", .string(title)),
+            JSONMember("status", .integer(status)),
+            JSONMember("detail", .string(detail)),
+            JSONMember("code", .string(code)),
+        ]
+        if let field { members.append(JSONMember("field", .string(field))) }
+        return HTTPResponse(
+            status: status,
+            headers: [("Content-Type", "application/problem+json")] + headers,
+            body: Array(JSONValue.object(members).serialized.utf8))
+    }
+
+    /// 400 for a refused submission.
+    public static func invalid(_ error: TaskValidationError) -> Problem {
+        let titles = [
+            TaskValidationError.Code.malformedJSON: "Malformed JSON",
+            .missingField: "Missing field",
+            .unknownField: "Unknown field",
+        ]
+        return Problem(
+            status: 400, code: error.code.rawValue, title: titles[error.code] ?? "Invalid field", detail: error.message,
+            field: error.field)
+    }
+
+    /// 404 for an unknown, expired or malformed task id.
+    public static func notFound(_ detail: String) -> Problem {
+        Problem(status: 404, code: "not-found", title: "Not found", detail: detail)
+    }
+
+    /// 405 with the methods the path allows.
+    public static func methodNotAllowed(_ method: String, allow: [String]) -> Problem {
+        var problem = Problem(
+            status: 405, code: "method-not-allowed", title: "Method not allowed",
+            detail: "\(method) is not allowed here; use \(allow.joined(separator: ", "))")
+        problem.headers = [("Allow", allow.joined(separator: ", "))]
+        return problem
+    }
+
+    /// 413 for a body over the limit.
+    public static func payloadTooLarge(limit: Int) -> Problem {
+        Problem(
+            status: 413, code: "payload-too-large", title: "Payload too large",
+            detail: "the request body is larger than the limit of \(limit) bytes")
+    }
+
+    /// 415 for a body that is not JSON.
+    public static func unsupportedMediaType(_ mediaType: String?) -> Problem {
+        Problem(
+            status: 415, code: "unsupported-media-type", title: "Unsupported media type",
+            detail: "send Content-Type: application/json (got \(mediaType ?? "none"))")
+    }
+
+    /// 503 (with `Retry-After`) when Redis cannot take or give the data, or 500 for anything else.
+    public static func store(_ error: TaskStoreError, retryAfterSeconds: Int) -> Problem {
+        guard error.code == .unavailable else {
+            return Problem(status: 500, code: "internal-error", title: "Internal error", detail: error.message)
+        }
+        var problem = Problem(
+            status: 503, code: "redis-unavailable", title: "Redis unavailable",
+            detail: "the task store does not answer; nothing was stored, try again (\(error.message))")
+        problem.headers = [("Retry-After", String(retryAfterSeconds))]
+        return problem
+    }
+}

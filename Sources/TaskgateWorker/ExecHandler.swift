@@ -1,0 +1,98 @@
+import Subprocess
+
+/// Runs an operator's shell command for each task: the payload on standard input, never on the command line.
+///
+/// The command runs as `/bin/sh -c CMD` in a session of its own, with `TASKGATE_TASK_ID`, `TASKGATE_TASK_TYPE`,
+/// `TASKGATE_QUEUE`, `TASKGATE_ATTEMPT` and `TASKGATE_RETRIES` in its environment. Exit status 0 is success
+/// and standard output (up to ``maxResultBytes``) becomes the result; anything else is a failure whose
+/// message ends with the tail of standard error. When the attempt is cancelled (timeout or shutdown) the
+/// whole process group gets SIGTERM, then SIGKILL after ``killGracePeriod``.
+public struct ExecHandler: TaskHandler {
+    /// The shell command.
+    public let command: String
+    /// The most standard output kept as the result.
+    public let maxResultBytes: Int
+    /// The most standard error kept (its tail) in a failure message.
+    public let maxErrorBytes: Int
+    /// How long a cancelled command has between SIGTERM and SIGKILL.
+    public let killGracePeriod: Duration
+
+    /// Creates a handler for `command`.
+    public init(
+        command: String, maxResultBytes: Int = 64 * 1024, maxErrorBytes: Int = 4 * 1024,
+        killGracePeriod: Duration = .seconds(5)
+    ) {
+        self.command = command
+        self.maxResultBytes = maxResultBytes
+        self.maxErrorBytes = maxErrorBytes
+        self.killGracePeriod = killGracePeriod
+    }
+
+    public func handle(_ task: TaskContext) async throws -> String {
+        var options = PlatformOptions()
+        options.createSession = true
+        options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: killGracePeriod)]
+        let environment = Environment.inherit.updating([
+            "TASKGATE_TASK_ID": task.id.rawValue,
+            "TASKGATE_TASK_TYPE": task.type ?? "",
+            "TASKGATE_QUEUE": task.queue.rawValue,
+            "TASKGATE_ATTEMPT": String(task.attempt),
+            "TASKGATE_RETRIES": String(task.retries),
+        ])
+        let payload = Array(task.payload.utf8)
+        let maxResult = maxResultBytes
+        let maxError = maxErrorBytes
+        let execution = try await run(
+            .path("/bin/sh"), arguments: ["-c", command], environment: environment, platformOptions: options,
+            input: .inputWriter, output: .sequence, error: .sequence
+        ) { execution -> (output: [UInt8], error: [UInt8]) in
+            async let fed: Void = Self.feed(payload, to: execution.standardInputWriter)
+            async let output = Self.head(of: execution.standardOutput, limit: maxResult)
+            async let error = Self.tail(of: execution.standardError, limit: maxError)
+            _ = await fed
+            return (try await output, try await error)
+        }
+        try Task.checkCancellation()
+        let (output, errorOutput) = execution.closureResult
+        switch execution.terminationStatus {
+        case .exited(0):
+            return String(decoding: output, as: UTF8.self)
+        case .exited(let code):
+            throw TaskFailure(.failed, Self.message("exit status \(code)", errorOutput))
+        case .signaled(let signal):
+            throw TaskFailure(.failed, Self.message("killed by signal \(signal)", errorOutput))
+        }
+    }
+
+    private static func message(_ what: String, _ errorOutput: [UInt8]) -> String {
+        let text = String(decoding: errorOutput, as: UTF8.self)
+        var trimmed = Substring(text)
+        while let last = trimmed.last, last.isWhitespace { trimmed = trimmed.dropLast() }
+        return trimmed.isEmpty ? what : "\(what): \(trimmed)"
+    }
+
+    /// Writes the payload and closes standard input; a command that exits without reading it is fine.
+    private static func feed(_ payload: [UInt8], to writer: StandardInputWriter) async {
+        if !payload.isEmpty { _ = try? await writer.write(payload) }
+        try? await writer.finish()
+    }
+
+    /// Reads the whole stream (so the child never blocks on a full pipe) and keeps its first `limit` bytes.
+    private static func head(of stream: SubprocessOutputSequence, limit: Int) async throws -> [UInt8] {
+        var kept: [UInt8] = []
+        for try await buffer in stream where kept.count < limit {
+            buffer.withUnsafeBytes { bytes in kept.append(contentsOf: bytes.prefix(limit - kept.count)) }
+        }
+        return kept
+    }
+
+    /// Reads the whole stream and keeps its last `limit` bytes.
+    private static func tail(of stream: SubprocessOutputSequence, limit: Int) async throws -> [UInt8] {
+        var kept: [UInt8] = []
+        for try await buffer in stream {
+            buffer.withUnsafeBytes { bytes in kept.append(contentsOf: bytes) }
+            if kept.count > 2 * limit { kept.removeFirst(kept.count - limit) }
+        }
+        return Array(kept.suffix(limit))
+    }
+}

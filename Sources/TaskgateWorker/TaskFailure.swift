@@ -1,0 +1,35 @@
+/// A handler's failure, with the message that becomes the task's `last_error`.
+public struct TaskFailure: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure this is; new codes may be added.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        private enum Value: String, Sendable {
+            case failed
+            case timedOut = "timed-out"
+            case noHandler = "no-handler"
+        }
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
+        /// The handler reported failure (for the exec handler: a non-zero exit).
+        public static let failed = Code(.failed)
+        /// The attempt ran past its `timeout_seconds`.
+        public static let timedOut = Code(.timedOut)
+        /// No handler is registered for the task's type.
+        public static let noHandler = Code(.noHandler)
+
+        public var description: String { value.rawValue }
+    }
+
+    /// The kind of failure.
+    public let code: Code
+    /// The message kept as `last_error`.
+    public let message: String
+
+    /// Creates a failure.
+    public init(_ code: Code = .failed, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Glibc
+import TaskgateCore
+import TaskgateRedis
+
+/// Resolves a setting from its flag, then its environment variable, then its default.
+enum Settings {
+    static func string(_ variable: String) -> String? {
+        guard let raw = getenv(variable) else { return nil }
+        let value = String(cString: raw)
+        return value.isEmpty ? nil : value
+    }
+
+    static func string(_ flag: String?, _ variable: String, default fallback: String) -> String {
+        flag ?? string(variable) ?? fallback
+    }
+
+    static func int(_ flag: Int?, _ variable: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+        var value = fallback
+        if let flag {
+            value = flag
+        } else if let text = string(variable) {
+            guard let parsed = Int(text) else { throw ValidationError("\(variable) must be an integer, got \(text)") }
+            value = parsed
+        }
+        guard range.contains(value) else {
+            throw ValidationError("\(variable) must be from \(range.lowerBound) to \(range.upperBound), got \(value)")
+        }
+        return value
+    }
+
+    static func double(_ flag: Double?, _ variable: String, default fallback: Double, minimum: Double) throws -> Double {
+        var value = fallback
+        if let flag {
+            value = flag
+        } else if let text = string(variable) {
+            guard let parsed = Double(text) else { throw ValidationError("\(variable) must be a number, got \(text)") }
+            value = parsed
+        }
+        guard value.isFinite, value >= minimum else {
+            throw ValidationError("\(variable) must be a number >= \(minimum), got \(value)")
+        }
+        return value
+    }
+
+    static func redis(_ flag: String?) throws -> RedisConfiguration {
+        let url = string(flag, "TASKGATE_REDIS_URL", default: "redis://127.0.0.1:6379/0")
+        do {
+            return try RedisConfiguration(url: url)
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+
+    static func keys(_ flag: String?) throws -> KeySpace {
+        let prefix = string(flag, "TASKGATE_KEY_PREFIX", default: "taskgate")
+        guard let keys = KeySpace(prefix: prefix) else {
+            throw ValidationError("key prefix must be 1-64 characters from A-Z a-z 0-9 : . _ -, got \(prefix)")
+        }
+        return keys
+    }
+}

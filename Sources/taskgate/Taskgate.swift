@@ -1,0 +1,29 @@
+import ArgumentParser
+import Glibc
+import Logging
+
+/// The `taskgate` command: one binary, the role chosen by subcommand.
+@main
+struct Taskgate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "taskgate",
+        abstract: "An HTTP task gateway on Redis, and the workers that run its tasks.",
+        discussion: "Every option can also be set by the environment variable named in its help.",
+        subcommands: [ServeCommand.self, WorkerCommand.self]
+    )
+
+    /// Process-wide setup shared by both roles: logging to stderr and SIGPIPE ignored (hiredis writes with write()).
+    static func bootstrap(logLevel: String?) throws -> Logger {
+        signal(SIGPIPE, SIG_IGN)
+        let levelName = logLevel ?? Settings.string("TASKGATE_LOG_LEVEL") ?? "info"
+        guard let level = Logger.Level(rawValue: levelName) else {
+            throw ValidationError("log level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "taskgate")
+    }
+}

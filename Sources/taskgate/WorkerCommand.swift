@@ -1,0 +1,67 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import TaskgateCore
+import TaskgateWorker
+
+/// `taskgate worker`: runs tasks from one queue with a shell command.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run tasks from a queue: CMD gets the payload on stdin; exit 0 is success, stdout the result.")
+
+    @Option(help: "Queue to take tasks from. [TASKGATE_QUEUE, default default]")
+    var queue: String?
+    @Option(help: "Tasks run at once. [TASKGATE_CONCURRENCY, default 1]")
+    var concurrency: Int?
+    @Option(name: .customLong("exec"), help: "Shell command run for each task through /bin/sh -c. [TASKGATE_EXEC]")
+    var command: String?
+    @Option(help: "Redis URL, redis://[[user]:password@]host:port[/db]. [TASKGATE_REDIS_URL, default redis://127.0.0.1:6379/0]")
+    var redisURL: String?
+    @Option(help: "First part of every Redis key. [TASKGATE_KEY_PREFIX, default taskgate]")
+    var keyPrefix: String?
+    @Option(help: "Seconds finished tasks are kept before they expire. [TASKGATE_RETENTION_SECONDS, default 86400]")
+    var retentionSeconds: Double?
+    @Option(help: "Backoff before the first retry, in seconds; doubles each retry. [TASKGATE_BACKOFF_BASE_SECONDS, default 2]")
+    var backoffBaseSeconds: Double?
+    @Option(help: "Longest backoff in seconds. [TASKGATE_BACKOFF_MAX_SECONDS, default 3600]")
+    var backoffMaxSeconds: Double?
+    @Option(help: "Seconds running tasks get to finish after SIGTERM before they are put back. [TASKGATE_GRACE_PERIOD_SECONDS, default 30]")
+    var gracePeriodSeconds: Double?
+    @Option(help: "Most bytes of standard output kept as the result. [TASKGATE_MAX_RESULT_BYTES, default 65536]")
+    var maxResultBytes: Int?
+    @Option(help: "trace, debug, info, notice, warning, error or critical. [TASKGATE_LOG_LEVEL, default info]")
+    var logLevel: String?
+
+    func run() async throws {
+        let logger = try Taskgate.bootstrap(logLevel: logLevel)
+        guard let command = command ?? Settings.string("TASKGATE_EXEC") else {
+            throw ValidationError("the worker needs a handler: --exec 'CMD' or TASKGATE_EXEC")
+        }
+        let queueName = Settings.string(queue, "TASKGATE_QUEUE", default: "default")
+        guard let queue = QueueName(queueName) else {
+            throw ValidationError("queue must match [A-Za-z0-9._-]{1,64}, got \(queueName)")
+        }
+        let base = try Settings.double(backoffBaseSeconds, "TASKGATE_BACKOFF_BASE_SECONDS", default: 2, minimum: 0)
+        let maxBackoff = try Settings.double(backoffMaxSeconds, "TASKGATE_BACKOFF_MAX_SECONDS", default: 3600, minimum: 0)
+        let retention = try Settings.double(retentionSeconds, "TASKGATE_RETENTION_SECONDS", default: 86_400, minimum: 0.001)
+        let grace = try Settings.double(gracePeriodSeconds, "TASKGATE_GRACE_PERIOD_SECONDS", default: 30, minimum: 0)
+        let configuration = WorkerConfiguration(
+            redis: try Settings.redis(redisURL),
+            keys: try Settings.keys(keyPrefix),
+            queue: queue,
+            concurrency: try Settings.int(concurrency, "TASKGATE_CONCURRENCY", default: 1, range: 1...1024),
+            retryPolicy: .exponentialJitter(
+                baseMilliseconds: Int(base * 1000), maxMilliseconds: Int(maxBackoff * 1000)),
+            retentionMilliseconds: Int(retention * 1000),
+            gracePeriod: .milliseconds(Int(grace * 1000)))
+        let handler = ExecHandler(
+            command: command,
+            maxResultBytes: try Settings.int(
+                maxResultBytes, "TASKGATE_MAX_RESULT_BYTES", default: 64 * 1024, range: 0...(16 << 20)))
+        let worker = Worker(configuration: configuration, handlers: HandlerRegistry(fallback: handler), logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
