@@ -1,0 +1,26 @@
+import Foundation
+
+/// Waits until `condition` holds, checking every 20 ms, and fails after `timeout` seconds.
+/// This awaits an outside event (a worker in another process, a key expiring); it asserts nothing about speed.
+func eventually(
+    timeout: Double = 20, _ what: String, _ condition: () throws -> Bool
+) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if try condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw TestFailure("timed out after \(timeout) s waiting for: \(what)")
+}
+
+/// Polls `value` until it is non-nil.
+func eventuallyValue<T>(
+    timeout: Double = 20, _ what: String, _ value: () throws -> T?
+) async throws -> T {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if let found = try value() { return found }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    throw TestFailure("timed out after \(timeout) s waiting for: \(what)")
+}

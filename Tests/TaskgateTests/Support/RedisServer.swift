@@ -1,0 +1,117 @@
+import Foundation
+import Synchronization
+import TaskgateRedis
+
+/// A real `redis-server` on a private port, started by the tests (or named by `TASKGATE_TEST_REDIS_URL`).
+final class RedisServer: Sendable {
+    let port: Int
+    let directory: URL
+    private let process = Mutex<Process?>(nil)
+
+    /// The server every test shares, each with its own key prefix; never flushed.
+    static let shared: RedisServer = {
+        if let url = ProcessInfo.processInfo.environment["TASKGATE_TEST_REDIS_URL"],
+            let configuration = try? RedisConfiguration(url: url)
+        {
+            return RedisServer(externalPort: configuration.port)
+        }
+        let server = RedisServer()
+        try! server.start()
+        sharedPID.withLock { $0 = server.pid }
+        atexit {
+            if let pid = RedisServer.sharedPID.withLock({ $0 }) { kill(pid, SIGTERM) }
+        }
+        return server
+    }()
+
+    private static let sharedPID = Mutex<pid_t?>(nil)
+
+    /// A server of the test's own, for tests that stop and restart it.
+    init() {
+        port = freePort()
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("taskgate-redis-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    private init(externalPort: Int) {
+        port = externalPort
+        directory = FileManager.default.temporaryDirectory
+    }
+
+    var url: String { "redis://127.0.0.1:\(port)/0" }
+
+    var configuration: RedisConfiguration {
+        RedisConfiguration(host: "127.0.0.1", port: port, connectTimeoutMilliseconds: 500, commandTimeoutMilliseconds: 2000)
+    }
+
+    var pid: pid_t? { process.withLock { $0?.processIdentifier } }
+
+    /// Starts the server and waits until it answers PING.
+    func start() throws {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: Self.serverPath)
+        child.arguments = [
+            "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning",
+        ]
+        child.standardOutput = FileHandle.nullDevice
+        try child.run()
+        process.withLock { $0 = child }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if let connection = try? RedisConnection(configuration: configuration),
+                (try? connection.send(RedisCommand("PING"))) != nil
+            {
+                return
+            }
+            usleep(20_000)
+        }
+        throw TestFailure("redis-server on port \(port) did not answer within 10 s")
+    }
+
+    /// Stops the server and waits for it to exit.
+    func stop() {
+        guard let child = process.withLock({ current -> Process? in
+            defer { current = nil }
+            return current
+        }) else { return }
+        child.terminate()
+        child.waitUntilExit()
+    }
+
+    /// A fresh connection.
+    func connect() throws -> RedisConnection {
+        try RedisConnection(configuration: configuration)
+    }
+
+    private static var serverPath: String {
+        for candidate in ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+        where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        return "/usr/bin/redis-server"
+    }
+}
+
+/// A port nobody listens on right now.
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// The `taskgate` binary run as a child process (a real worker or gateway, as users run them).
+final class TaskgateProcess: @unchecked Sendable {
+    // @unchecked: Process is a Foundation class that is not Sendable; each instance is driven by one test.
+    let process = Process()
+    let log: URL
+
+    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
+            throw TestFailure("build the binary first (swift build): \(Self.binary.path) is missing")
+        }
+        log = FileManager.default.temporaryDirectory.appendingPathComponent("taskgate-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TASKGATE_") }
+        env.merge(environment) { $1 }
+        process.environment = env
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    /// A worker on `namespace` running `command`, with short timings for tests.
+    static func worker(
+        _ namespace: TestNamespace, exec command: String, extra: [String] = []
+    ) throws -> TaskgateProcess {
+        try TaskgateProcess(
+            ["worker", "--redis-url", namespace.server.url, "--key-prefix", namespace.keys.prefix, "--exec", command,
+             "--backoff-base-seconds", "0.05", "--backoff-max-seconds", "0.2", "--log-level", "debug"] + extra)
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// Waits for the process to exit (up to `timeout` seconds) and returns its exit status.
+    func waitForExit(timeout: Double = 60) async throws -> Int32 {
+        try await eventually(timeout: timeout, "taskgate pid \(pid) to exit") { !process.isRunning }
+        return process.terminationStatus
+    }
+
+    /// Kills the process if it still runs (test cleanup).
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    /// `<dir of the test binary>/taskgate`, or `TASKGATE_BIN`.
+    static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["TASKGATE_BIN"] { return URL(fileURLWithPath: path) }
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = testBinary.deletingLastPathComponent()
+        // On Linux the tests run from <bin>/taskgatePackageTests.xctest; step out of a bundle if there is one.
+        while directory.pathExtension == "xctest" || directory.lastPathComponent == "Contents"
+            || directory.lastPathComponent == "MacOS"
+        {
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory.appendingPathComponent("taskgate")
+    }
+}

@@ -1,0 +1,37 @@
+import Testing
+@testable import TaskgateHTTP
+
+@Suite struct RouterTests {
+    private var router: Router {
+        var router = Router()
+        router.add("POST", "/tasks") { _, _ in HTTPResponse(status: 202) }
+        router.add("GET", "/tasks/:id") { _, parameters in HTTPResponse(status: 200, body: Array(parameters["id"]!.utf8)) }
+        router.add("GET", "/tasks/:id/retries") { _, _ in HTTPResponse(status: 201) }
+        return router
+    }
+
+    @Test func matchesParameters() {
+        guard case .found(let handler, let parameters) = router.match(method: "GET", path: "/tasks/abc") else {
+            Issue.record("no match")
+            return
+        }
+        #expect(parameters == ["id": "abc"])
+        #expect(handler(HTTPRequest(method: "GET", path: "/tasks/abc"), parameters).status == 200)
+    }
+
+    @Test func distinguishesNotFoundFromWrongMethod() {
+        if case .methodNotAllowed(let allow) = router.match(method: "DELETE", path: "/tasks") {
+            #expect(allow == ["POST"])
+        } else {
+            Issue.record("expected 405")
+        }
+        for path in ["/", "/task", "/tasks/", "/tasks/a/b", "/tasks/a/retries/x"] {
+            if case .notFound = router.match(method: "GET", path: path) {} else { Issue.record("\(path) matched") }
+        }
+    }
+
+    @Test func readsMediaTypeWithoutParameters() {
+        let request = HTTPRequest(method: "POST", path: "/", headers: ["content-type": "Application/JSON; charset=utf-8"])
+        #expect(request.mediaType == "application/json")
+    }
+}
