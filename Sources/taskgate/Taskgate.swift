@@ -12,8 +12,13 @@ struct Taskgate: AsyncParsableCommand {
         subcommands: [ServeCommand.self, WorkerCommand.self]
     )
 
-    /// Process-wide setup shared by both roles: logging to stderr and SIGPIPE ignored (hiredis writes with write()).
+    /// Process-wide setup shared by both roles: signals unblocked, SIGPIPE ignored (hiredis writes with write()), logging to stderr.
     static func bootstrap(logLevel: String?) throws -> Logger {
+        // A parent may hand us a blocked signal mask (Foundation's Process does, from a dispatch thread):
+        // unblock everything so SIGTERM and SIGINT reach the graceful shutdown handlers.
+        var none = sigset_t()
+        sigemptyset(&none)
+        sigprocmask(SIG_SETMASK, &none, nil)
         signal(SIGPIPE, SIG_IGN)
         let levelName = logLevel ?? Settings.string("TASKGATE_LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: levelName) else {

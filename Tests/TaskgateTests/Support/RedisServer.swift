@@ -19,7 +19,7 @@ final class RedisServer: Sendable {
         try! server.start()
         sharedPID.withLock { $0 = server.pid }
         atexit {
-            if let pid = RedisServer.sharedPID.withLock({ $0 }) { kill(pid, SIGTERM) }
+            if let pid = RedisServer.sharedPID.withLock({ $0 }) { kill(pid, SIGKILL) }
         }
         return server
     }()
@@ -69,13 +69,13 @@ final class RedisServer: Sendable {
         throw TestFailure("redis-server on port \(port) did not answer within 10 s")
     }
 
-    /// Stops the server and waits for it to exit.
+    /// Stops the server (SIGKILL: children of the test runner inherit its blocked SIGTERM) and waits for it to exit.
     func stop() {
         guard let child = process.withLock({ current -> Process? in
             defer { current = nil }
             return current
         }) else { return }
-        child.terminate()
+        kill(child.processIdentifier, SIGKILL)
         child.waitUntilExit()
     }
 

@@ -1,0 +1,41 @@
+import Foundation
+import Logging
+import TaskgateCore
+import TaskgateGateway
+import TaskgateHTTP
+
+/// The very gateway `taskgate serve` runs, in process, on a free port and a test namespace.
+final class GatewayFixture: Sendable {
+    let gateway: Gateway
+    let namespace: TestNamespace
+    let client: HTTPClient
+
+    init(namespace: TestNamespace, maxBodyBytes: Int = 1 << 20) throws {
+        self.namespace = namespace
+        var logger = Logger(label: "test-gateway")
+        logger.logLevel = .critical
+        let configuration = GatewayConfiguration(
+            http: HTTPServerConfiguration(host: "127.0.0.1", port: 0, threads: 2, maxBodyBytes: maxBodyBytes),
+            redis: namespace.server.configuration, keys: namespace.keys)
+        gateway = Gateway(configuration: configuration, logger: logger)
+        try gateway.start()
+        client = HTTPClient(port: gateway.port)
+    }
+
+    func stop() {
+        gateway.stop()
+    }
+
+    /// POSTs a task and returns its id, requiring a 202.
+    func submit(_ json: String) throws -> String {
+        let response = try client.post("/tasks", json: json)
+        guard response.status == 202, let id = response.json["id"] as? String else {
+            throw TestFailure("POST /tasks answered \(response.status): \(response.text)")
+        }
+        return id
+    }
+
+    func task(_ id: String) throws -> [String: Any] {
+        try client.get("/tasks/\(id)").json
+    }
+}

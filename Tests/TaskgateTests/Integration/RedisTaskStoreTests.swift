@@ -1,0 +1,149 @@
+import Testing
+import TaskgateCore
+import TaskgateRedis
+
+@Suite struct RedisTaskStoreTests {
+    @Test func enqueueStoresTheRecordAndPushesInOneStep() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let record = try ns.store.enqueue(TaskSubmission(payload: .string("task1"), type: "mail"))
+        #expect(record.state == .pending)
+        #expect(try ns.redis("LRANGE", ns.keys.pending(.default), 0, -1) == .array([.bulk(Array(record.id.rawValue.utf8))]))
+        #expect(try ns.redis("HGET", ns.keys.task(record.id), "payload").string == "\"task1\"")
+        let stored = try #require(try ns.store.task(record.id))
+        #expect(stored == record)
+    }
+
+    @Test func delayedTasksGoToTheScheduledSet() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let record = try ns.store.enqueue(TaskSubmission(payload: .null, delayMilliseconds: 60_000))
+        #expect(record.state == .scheduled)
+        #expect(try ns.redis("LLEN", ns.keys.pending(.default)).int == 0)
+        let score = try #require(try ns.redis("ZSCORE", ns.keys.scheduled(.default), record.id.rawValue).string)
+        #expect(Int(Double(score)!) == record.runAt?.milliseconds)
+        #expect(record.runAt!.milliseconds - record.createdAt.milliseconds == 60_000)
+        #expect(try ns.store.promoteDue(in: .default, limit: 100).promoted == 0)
+    }
+
+    @Test func claimCompleteAndRetention() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let record = try ns.store.enqueue(TaskSubmission(payload: .integer(1)))
+        let claimed = try #require(try ns.store.claim(from: .default, blockMilliseconds: 100))
+        #expect(claimed.id == record.id)
+        #expect(claimed.state == .active)
+        #expect(claimed.attempts == 1)
+        #expect(try ns.redis("LRANGE", ns.keys.active(.default), 0, -1).array?.count == 1)
+        #expect(try ns.store.complete(record.id, result: "done", retentionMilliseconds: 60_000))
+        let finished = try #require(try ns.store.task(record.id))
+        #expect(finished.state == .succeeded)
+        #expect(finished.result == "done")
+        #expect(finished.finishedAt != nil)
+        #expect(try ns.redis("LLEN", ns.keys.active(.default)).int == 0)
+        let ttl = try #require(try ns.redis("PTTL", ns.keys.task(record.id)).int)
+        #expect(ttl > 0 && ttl <= 60_000)
+        #expect(try ns.store.complete(record.id, result: "again", retentionMilliseconds: 60_000) == false)
+    }
+
+    @Test func claimWaitsAndReturnsNilWhenEmpty() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        #expect(try ns.store.claim(from: .default, blockMilliseconds: 50) == nil)
+    }
+
+    @Test func failureRetriesThenDeadLetters() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let record = try ns.store.enqueue(TaskSubmission(payload: .null, maxRetries: 2))
+        for expected in 1...2 {
+            _ = try #require(try ns.store.claim(from: .default, blockMilliseconds: 100))
+            let outcome = try ns.store.fail(record.id, error: "boom \(expected)", backoffMilliseconds: 0, retentionMilliseconds: 60_000)
+            guard case .retrying(let retries, _) = outcome else {
+                Issue.record("expected retrying, got \(outcome)")
+                return
+            }
+            #expect(retries == expected)
+            #expect(try ns.store.task(record.id)?.state == .retrying)
+            #expect(try ns.store.promoteDue(in: .default, limit: 100).promoted == 1)
+            #expect(try ns.store.task(record.id)?.state == .pending)
+        }
+        _ = try #require(try ns.store.claim(from: .default, blockMilliseconds: 100))
+        #expect(try ns.store.fail(record.id, error: "final", backoffMilliseconds: 0, retentionMilliseconds: 60_000) == .dead(retries: 2))
+        let dead = try #require(try ns.store.task(record.id))
+        #expect(dead.state == .dead)
+        #expect(dead.retries == 2)
+        #expect(dead.attempts == 3)
+        #expect(dead.lastError == "final")
+        #expect(try ns.redis("ZSCORE", ns.keys.dead(.default), record.id.rawValue).string != nil)
+        #expect(try ns.redis("ZCARD", ns.keys.scheduled(.default)).int == 0)
+        #expect(try ns.redis("LLEN", ns.keys.active(.default)).int == 0)
+        #expect(try ns.redis("PTTL", ns.keys.task(record.id)).int ?? 0 > 0)
+    }
+
+    @Test func failingATaskThatIsNotActiveChangesNothing() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let record = try ns.store.enqueue(TaskSubmission(payload: .null))
+        #expect(try ns.store.fail(record.id, error: "x", backoffMilliseconds: 0, retentionMilliseconds: 1000) == .notActive)
+        #expect(try ns.store.task(record.id) == record)
+    }
+
+    @Test func requeuePutsTheTaskNextInLine() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let first = try ns.store.enqueue(TaskSubmission(payload: .integer(1)))
+        let second = try ns.store.enqueue(TaskSubmission(payload: .integer(2)))
+        let claimed = try #require(try ns.store.claim(from: .default, blockMilliseconds: 100))
+        #expect(claimed.id == first.id)
+        #expect(try ns.store.requeue(first.id))
+        #expect(try ns.store.task(first.id)?.state == .pending)
+        #expect(try ns.store.claim(from: .default, blockMilliseconds: 100)?.id == first.id)
+        #expect(try ns.store.claim(from: .default, blockMilliseconds: 100)?.id == second.id)
+    }
+
+    @Test func promotionMovesOnlyDueTasks() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let due = try ns.store.enqueue(TaskSubmission(payload: .null, delayMilliseconds: 1))
+        let later = try ns.store.enqueue(TaskSubmission(payload: .null, delayMilliseconds: 3_600_000))
+        try awaitRedisTime(after: due.runAt!, ns)
+        let promotion = try ns.store.promoteDue(in: .default, limit: 100)
+        #expect(promotion.promoted == 1)
+        #expect((promotion.nextDueInMilliseconds ?? 0) > 3_000_000)
+        #expect(try ns.store.task(due.id)?.state == .pending)
+        #expect(try ns.store.task(later.id)?.state == .scheduled)
+        #expect(try ns.store.claim(from: .default, blockMilliseconds: 100)?.id == due.id)
+    }
+
+    @Test func scriptsReloadAfterScriptFlush() throws {
+        let server = RedisServer()
+        try server.start()
+        defer { server.stop() }
+        let ns = TestNamespace(server: server)
+        let store = ns.store
+        _ = try store.enqueue(TaskSubmission(payload: .null))
+        _ = try ns.redis("SCRIPT", "FLUSH")
+        let record = try store.enqueue(TaskSubmission(payload: .null))
+        #expect(try store.task(record.id) != nil)
+    }
+
+    @Test func aRecordWithoutItsListEntryIsDroppedAtClaim() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let record = try ns.store.enqueue(TaskSubmission(payload: .null))
+        _ = try ns.redis("DEL", ns.keys.task(record.id))
+        #expect(try ns.store.claim(from: .default, blockMilliseconds: 100) == nil)
+        #expect(try ns.redis("LLEN", ns.keys.active(.default)).int == 0)
+    }
+
+    /// Waits until Redis's own clock has passed `timestamp` (scripts use Redis TIME).
+    private func awaitRedisTime(after timestamp: Timestamp, _ ns: TestNamespace) throws {
+        let connection = try ns.server.connect()
+        while true {
+            let time = try connection.send(RedisCommand("TIME")).array ?? []
+            let now = (time.first?.int ?? 0) * 1000 + (time.last?.int ?? 0) / 1000
+            if now > timestamp.milliseconds { return }
+        }
+    }
+}
