@@ -25,8 +25,13 @@ public struct TaskFailure: Error, Sendable, CustomStringConvertible {
     /// The message kept as `last_error`.
     public let message: String
 
-    /// Creates a failure.
-    public init(_ code: Code = .failed, _ message: String) {
+    /// Creates a plain failure (``Code/failed``).
+    public init(_ message: String) {
+        self.init(.failed, message)
+    }
+
+    /// Creates a failure with a code.
+    public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }

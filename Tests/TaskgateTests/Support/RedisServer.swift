@@ -79,6 +79,11 @@ final class RedisServer: Sendable {
         child.waitUntilExit()
     }
 
+    /// Starts the server again on the same port (after ``stop()``).
+    func restart() throws {
+        try start()
+    }
+
     /// A fresh connection.
     func connect() throws -> RedisConnection {
         try RedisConnection(configuration: configuration)

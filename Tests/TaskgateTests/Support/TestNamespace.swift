@@ -9,7 +9,7 @@ struct TestNamespace: Sendable {
 
     init(server: RedisServer = .shared, function: String = #function) {
         self.server = server
-        let name = function.prefix { $0.isLetter || $0.isNumber }
+        let name = function.prefix { $0.isLetter || $0.isNumber }.prefix(40)
         keys = KeySpace(prefix: "test-\(name)-\(UUID().uuidString.prefix(8).lowercased())")!
     }
 

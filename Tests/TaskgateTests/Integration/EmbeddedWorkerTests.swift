@@ -1,0 +1,48 @@
+import Foundation
+import Logging
+import Testing
+import TaskgateCore
+import TaskgateWorker
+
+/// The worker embedded as a library, with handlers registered per task type.
+@Suite struct EmbeddedWorkerTests {
+    @Test func runsRegisteredHandlersAndFailsTypesWithoutOne() async throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        var handlers = HandlerRegistry()
+        handlers.register("double") { task in
+            guard case .number(let literal) = task.payloadValue, let value = Int(literal) else {
+                throw TaskFailure("payload must be an integer")
+            }
+            return String(value * 2)
+        }
+        var logger = Logger(label: "test-worker")
+        logger.logLevel = .critical
+        let worker = Worker(
+            configuration: WorkerConfiguration(
+                redis: ns.server.configuration, keys: ns.keys, concurrency: 2,
+                retryPolicy: .exponentialJitter(baseMilliseconds: 10, maxMilliseconds: 10),
+                claimBlockMilliseconds: 100),
+            handlers: handlers, logger: logger)
+        let running = Task { try await worker.run() }
+        defer { worker.beginShutdown() }
+
+        let store = ns.store
+        let doubled = try store.enqueue(TaskSubmission(payload: .integer(21), type: "double"))
+        let invalid = try store.enqueue(TaskSubmission(payload: .string("x"), type: "double", maxRetries: 1))
+        let orphan = try store.enqueue(TaskSubmission(payload: .null, type: "resize", maxRetries: 0))
+
+        try await eventually("handled tasks to finish") {
+            try [doubled.id, invalid.id, orphan.id].allSatisfy { try store.task($0)?.state.isFinal == true }
+        }
+        #expect(try store.task(doubled.id)?.result == "42")
+        let failed = try #require(try store.task(invalid.id))
+        #expect(failed.state == .dead)
+        #expect(failed.retries == 1)
+        #expect(failed.lastError == "payload must be an integer")
+        #expect(try store.task(orphan.id)?.lastError == "no handler for task type resize")
+
+        worker.beginShutdown()
+        try await running.value
+    }
+}
