@@ -107,14 +107,14 @@ import TaskgateCore
     @Test func finishedRecordExpiresAfterItsRetention() async throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)
-        let worker = try TaskgateProcess.worker(ns, exec: "echo ok", extra: ["--retention-seconds", "1"])
+        let worker = try TaskgateProcess.worker(ns, exec: "echo ok", extra: ["--retention-seconds", "3"])
         defer { worker.stop(); fixture.stop(); ns.cleanUp() }
 
         let id = try fixture.submit(#"{"payload":1}"#)
         let taskID = try #require(TaskID(id))
         try await eventually("task to succeed") { try ns.store.task(taskID)?.state == .succeeded }
         let ttl = try #require(try ns.redis("PTTL", ns.keys.task(taskID)).int)
-        #expect(ttl > 0 && ttl <= 1000)
+        #expect(ttl > 0 && ttl <= 3000)
         try await eventually("record to expire") { try fixture.client.get("/tasks/\(id)").status == 404 }
         expectProblem(try fixture.client.get("/tasks/\(id)/retries"), code: "not-found")
     }
