@@ -6,6 +6,8 @@ import TaskgateRedis
 final class RedisServer: Sendable {
     let port: Int
     let directory: URL
+    let extraArguments: [String]
+    let password: String?
     private let process = Mutex<Process?>(nil)
 
     /// The server every test shares, each with its own key prefix; never flushed.
@@ -26,22 +28,28 @@ final class RedisServer: Sendable {
 
     private static let sharedPID = Mutex<pid_t?>(nil)
 
-    /// A server of the test's own, for tests that stop and restart it.
-    init() {
+    /// A server of the test's own, for tests that stop and restart it; `password` turns on `requirepass`.
+    init(password: String? = nil) {
+        self.password = password
+        extraArguments = password.map { ["--requirepass", $0] } ?? []
         port = freePort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("taskgate-redis-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
     private init(externalPort: Int) {
+        password = nil
+        extraArguments = []
         port = externalPort
         directory = FileManager.default.temporaryDirectory
     }
 
-    var url: String { "redis://127.0.0.1:\(port)/0" }
+    var url: String { "redis://\(password.map { ":\($0)@" } ?? "")127.0.0.1:\(port)/0" }
 
     var configuration: RedisConfiguration {
-        RedisConfiguration(host: "127.0.0.1", port: port, connectTimeoutMilliseconds: 500, commandTimeoutMilliseconds: 2000)
+        RedisConfiguration(
+            host: "127.0.0.1", port: port, password: password, connectTimeoutMilliseconds: 500,
+            commandTimeoutMilliseconds: 2000)
     }
 
     var pid: pid_t? { process.withLock { $0?.processIdentifier } }
@@ -53,7 +61,7 @@ final class RedisServer: Sendable {
         child.arguments = [
             "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning",
-        ]
+        ] + extraArguments
         child.standardOutput = FileHandle.nullDevice
         try child.run()
         process.withLock { $0 = child }
