@@ -67,10 +67,12 @@ public final class HTTPServer: Sendable {
 
     /// Stops accepting, waits up to the drain timeout for requests in flight to be answered, then stops.
     public func stop() {
-        guard let handle = daemon.withLock({ current -> DaemonHandle? in
-            defer { current = nil }
-            return current
-        }) else { return }
+        guard
+            let handle = daemon.withLock({ current -> DaemonHandle? in
+                defer { current = nil }
+                return current
+            })
+        else { return }
         stopping.store(true, ordering: .relaxed)
         let listener = MHD_quiesce_daemon(handle.pointer)
         if listener >= 0 { close(listener) }

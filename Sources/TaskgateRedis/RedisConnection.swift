@@ -44,7 +44,8 @@ public final class RedisConnection: @unchecked Sendable {
                 _ = try send(RedisCommand("SELECT", configuration.database))
             }
         } catch {
-            throw RedisError(.connectionFailed, "handshake with \(configuration.redactedDescription) failed: \(error.message)")
+            throw RedisError(
+                .connectionFailed, "handshake with \(configuration.redactedDescription) failed: \(error.message)")
         }
     }
 

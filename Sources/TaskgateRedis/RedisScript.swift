@@ -18,7 +18,7 @@ public final class RedisScript: Sendable {
         let digest = try loadedSHA(on: connection)
         do {
             return try connection.send(command(sha: digest, keys: keys, arguments: arguments))
-        } catch where error.isNoScript {
+        } catch  where error.isNoScript {
             // Redis restarted or SCRIPT FLUSH ran: load it again and retry once.
             let reloaded = try load(on: connection)
             return try connection.send(command(sha: reloaded, keys: keys, arguments: arguments))

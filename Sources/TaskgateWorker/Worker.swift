@@ -61,7 +61,8 @@ public final class Worker: Service, Sendable {
             try? await Task.sleep(for: grace)
             let stragglers = self.running.withLock { Array($0.values) }
             if !stragglers.isEmpty {
-                self.logger.warning("grace period over, stopping running tasks", metadata: ["count": "\(stragglers.count)"])
+                self.logger.warning(
+                    "grace period over, stopping running tasks", metadata: ["count": "\(stragglers.count)"])
             }
             stragglers.forEach { $0.cancel() }
         }
@@ -89,7 +90,9 @@ public final class Worker: Service, Sendable {
             }
             guard let record = claimed else { continue }
             if isStopping {
-                await finish(record.id, executor: executor, what: "requeue") { store throws(TaskStoreError) in try store.requeue(record.id) }
+                await finish(record.id, executor: executor, what: "requeue") { store throws(TaskStoreError) in
+                    try store.requeue(record.id)
+                }
                 return
             }
             await execute(record, slot: slot, executor: executor)
@@ -115,7 +118,9 @@ public final class Worker: Service, Sendable {
 
         if attempt.isCancelled && isStopping {
             logger.info("put back unfinished task", metadata: ["id": "\(id)"])
-            await finish(id, executor: executor, what: "requeue") { store throws(TaskStoreError) in try store.requeue(id) }
+            await finish(id, executor: executor, what: "requeue") { store throws(TaskStoreError) in
+                try store.requeue(id)
+            }
             return
         }
         switch outcome {
@@ -127,7 +132,8 @@ public final class Worker: Service, Sendable {
         case .failure(let error):
             let message = (error as? TaskFailure)?.message ?? String(describing: error)
             let backoff = policy.delayMilliseconds(forRetry: record.retries + 1)
-            logger.info("task failed", metadata: ["id": "\(id)", "attempt": "\(record.attempts)", "error": "\(message)"])
+            logger.info(
+                "task failed", metadata: ["id": "\(id)", "attempt": "\(record.attempts)", "error": "\(message)"])
             await finish(id, executor: executor, what: "fail") { store throws(TaskStoreError) in
                 try store.fail(id, error: message, backoffMilliseconds: backoff, retentionMilliseconds: retention)
             }
@@ -145,7 +151,7 @@ public final class Worker: Service, Sendable {
             do throws(TaskStoreError) {
                 _ = try await executor.run { () throws(TaskStoreError) -> T in try step(store) }
                 return
-            } catch where error.code == .unavailable {
+            } catch  where error.code == .unavailable {
                 logger.warning("\(what) failed, retrying", metadata: ["id": "\(id)", "error": "\(error)"])
                 await pause.wait()
             } catch {

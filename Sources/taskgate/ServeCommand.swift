@@ -13,7 +13,10 @@ struct ServeCommand: AsyncParsableCommand {
     var host: String?
     @Option(help: "Port to listen on. [TASKGATE_PORT, default 8080]")
     var port: Int?
-    @Option(help: "Redis URL, redis://[[user]:password@]host:port[/db]. [TASKGATE_REDIS_URL, default redis://127.0.0.1:6379/0]")
+    @Option(
+        help:
+            "Redis URL, redis://[[user]:password@]host:port[/db]. [TASKGATE_REDIS_URL, default redis://127.0.0.1:6379/0]"
+    )
     var redisURL: String?
     @Option(help: "First part of every Redis key. [TASKGATE_KEY_PREFIX, default taskgate]")
     var keyPrefix: String?
@@ -34,10 +37,12 @@ struct ServeCommand: AsyncParsableCommand {
             host: Settings.string(host, "TASKGATE_HOST", default: "0.0.0.0"),
             port: try Settings.int(port, "TASKGATE_PORT", default: 8080, range: 0...65535),
             threads: try Settings.int(threads, "TASKGATE_THREADS", default: 4, range: 1...256),
-            maxBodyBytes: try Settings.int(maxBodyBytes, "TASKGATE_MAX_BODY_BYTES", default: 1 << 20, range: 1...(1 << 30)),
+            maxBodyBytes: try Settings.int(
+                maxBodyBytes, "TASKGATE_MAX_BODY_BYTES", default: 1 << 20, range: 1...(1 << 30)),
             connectionTimeoutSeconds: try Settings.int(
                 connectionTimeoutSeconds, "TASKGATE_CONNECTION_TIMEOUT_SECONDS", default: 30, range: 1...3600),
-            connectionLimit: try Settings.int(maxConnections, "TASKGATE_MAX_CONNECTIONS", default: 1024, range: 1...65536))
+            connectionLimit: try Settings.int(
+                maxConnections, "TASKGATE_MAX_CONNECTIONS", default: 1024, range: 1...65536))
         let redis = try Settings.redis(redisURL)
         let configuration = GatewayConfiguration(http: http, redis: redis, keys: try Settings.keys(keyPrefix))
         logger.info("starting gateway", metadata: ["redis": "\(redis.redactedDescription)"])

@@ -29,7 +29,8 @@ enum Settings {
         return value
     }
 
-    static func double(_ flag: Double?, _ variable: String, default fallback: Double, minimum: Double) throws -> Double {
+    static func double(_ flag: Double?, _ variable: String, default fallback: Double, minimum: Double) throws -> Double
+    {
         var value = fallback
         if let flag {
             value = flag

@@ -22,7 +22,8 @@ struct Taskgate: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let levelName = logLevel ?? Settings.string("TASKGATE_LOG_LEVEL") ?? "info"
         guard let level = Logger.Level(rawValue: levelName) else {
-            throw ValidationError("log level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "log level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

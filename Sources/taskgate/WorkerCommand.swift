@@ -16,17 +16,26 @@ struct WorkerCommand: AsyncParsableCommand {
     var concurrency: Int?
     @Option(name: .customLong("exec"), help: "Shell command run for each task through /bin/sh -c. [TASKGATE_EXEC]")
     var command: String?
-    @Option(help: "Redis URL, redis://[[user]:password@]host:port[/db]. [TASKGATE_REDIS_URL, default redis://127.0.0.1:6379/0]")
+    @Option(
+        help:
+            "Redis URL, redis://[[user]:password@]host:port[/db]. [TASKGATE_REDIS_URL, default redis://127.0.0.1:6379/0]"
+    )
     var redisURL: String?
     @Option(help: "First part of every Redis key. [TASKGATE_KEY_PREFIX, default taskgate]")
     var keyPrefix: String?
     @Option(help: "Seconds finished tasks are kept before they expire. [TASKGATE_RETENTION_SECONDS, default 86400]")
     var retentionSeconds: Double?
-    @Option(help: "Backoff before the first retry, in seconds; doubles each retry. [TASKGATE_BACKOFF_BASE_SECONDS, default 2]")
+    @Option(
+        help:
+            "Backoff before the first retry, in seconds; doubles each retry. [TASKGATE_BACKOFF_BASE_SECONDS, default 2]"
+    )
     var backoffBaseSeconds: Double?
     @Option(help: "Longest backoff in seconds. [TASKGATE_BACKOFF_MAX_SECONDS, default 3600]")
     var backoffMaxSeconds: Double?
-    @Option(help: "Seconds running tasks get to finish after SIGTERM before they are put back. [TASKGATE_GRACE_PERIOD_SECONDS, default 30]")
+    @Option(
+        help:
+            "Seconds running tasks get to finish after SIGTERM before they are put back. [TASKGATE_GRACE_PERIOD_SECONDS, default 30]"
+    )
     var gracePeriodSeconds: Double?
     @Option(help: "Most bytes of standard output kept as the result. [TASKGATE_MAX_RESULT_BYTES, default 65536]")
     var maxResultBytes: Int?
@@ -43,8 +52,10 @@ struct WorkerCommand: AsyncParsableCommand {
             throw ValidationError("queue must match [A-Za-z0-9._-]{1,64}, got \(queueName)")
         }
         let base = try Settings.double(backoffBaseSeconds, "TASKGATE_BACKOFF_BASE_SECONDS", default: 2, minimum: 0)
-        let maxBackoff = try Settings.double(backoffMaxSeconds, "TASKGATE_BACKOFF_MAX_SECONDS", default: 3600, minimum: 0)
-        let retention = try Settings.double(retentionSeconds, "TASKGATE_RETENTION_SECONDS", default: 86_400, minimum: 0.001)
+        let maxBackoff = try Settings.double(
+            backoffMaxSeconds, "TASKGATE_BACKOFF_MAX_SECONDS", default: 3600, minimum: 0)
+        let retention = try Settings.double(
+            retentionSeconds, "TASKGATE_RETENTION_SECONDS", default: 86_400, minimum: 0.001)
         let grace = try Settings.double(gracePeriodSeconds, "TASKGATE_GRACE_PERIOD_SECONDS", default: 30, minimum: 0)
         let configuration = WorkerConfiguration(
             redis: try Settings.redis(redisURL),

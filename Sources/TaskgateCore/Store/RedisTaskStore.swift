@@ -65,7 +65,8 @@ public struct RedisTaskStore: TaskStore {
         do {
             return try pool.withConnection { connection throws(RedisError) -> TaskRecord? in
                 let moved = try connection.sendBlocking(
-                    RedisCommand("BLMOVE", pending, active, "RIGHT", "LEFT", timeout), blockMilliseconds: blockMilliseconds)
+                    RedisCommand("BLMOVE", pending, active, "RIGHT", "LEFT", timeout),
+                    blockMilliseconds: blockMilliseconds)
                 guard let rawID = moved.string else { return nil }
                 guard let id = TaskID(rawID) else {
                     // Not ours: take it off the active list so it cannot clog it.
@@ -164,7 +165,7 @@ public struct RedisTaskStore: TaskStore {
     private func retryingOnce<T>(_ body: (RedisConnection) throws(RedisError) -> T) throws(TaskStoreError) -> T {
         do {
             return try pool.withConnection(body)
-        } catch where error.code == .io {
+        } catch  where error.code == .io {
             pool.drain()
             do {
                 return try pool.withConnection(body)

@@ -44,7 +44,8 @@ public struct TaskSubmission: Sendable, Equatable {
             throw TaskValidationError(.malformedJSON, field: nil, "the body is not valid JSON: \(error)")
         }
         guard case .object(let members) = document else {
-            throw TaskValidationError(.invalidField, field: "", "the body must be a JSON object, got \(document.typeName)")
+            throw TaskValidationError(
+                .invalidField, field: "", "the body must be a JSON object, got \(document.typeName)")
         }
         var payload: JSONValue?
         self.init(payload: .null)
@@ -99,7 +100,8 @@ public struct TaskSubmission: Sendable, Equatable {
 
     private static func string(_ value: JSONValue, field: String) throws(TaskValidationError) -> String {
         guard case .string(let text) = value else {
-            throw TaskValidationError(.invalidField, field: field, "\(field.dropFirst()) must be a string, got \(value.typeName)")
+            throw TaskValidationError(
+                .invalidField, field: field, "\(field.dropFirst()) must be a string, got \(value.typeName)")
         }
         return text
     }
@@ -108,14 +110,17 @@ public struct TaskSubmission: Sendable, Equatable {
         _ value: JSONValue, field: String, kind: String = "a number"
     ) throws(TaskValidationError) -> Double {
         guard case .number(let literal) = value, let number = Double(literal), number.isFinite else {
-            throw TaskValidationError(.invalidField, field: field, "\(field.dropFirst()) must be \(kind), got \(value.typeName)")
+            throw TaskValidationError(
+                .invalidField, field: field, "\(field.dropFirst()) must be \(kind), got \(value.typeName)")
         }
         return number
     }
 
     private static func typeName(_ value: JSONValue, field: String) throws(TaskValidationError) -> String {
         let text = try string(value, field: field)
-        let allowed = text.utf8.allSatisfy { QueueName.isAllowed($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "/") }
+        let allowed = text.utf8.allSatisfy {
+            QueueName.isAllowed($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "/")
+        }
         guard (1...128).contains(text.utf8.count), allowed else {
             throw TaskValidationError(.invalidField, field: field, "type must match [A-Za-z0-9._:/-]{1,128}")
         }

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
-import Testing
 import TaskgateCore
 import TaskgateWorker
+import Testing
 
 /// The worker embedded as a library, with handlers registered per task type.
 @Suite struct EmbeddedWorkerTests {

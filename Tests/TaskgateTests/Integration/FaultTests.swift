@@ -1,9 +1,9 @@
 import Foundation
 import Logging
+import TaskgateCore
 import TaskgateGateway
 import TaskgateHTTP
 import Testing
-import TaskgateCore
 
 @Suite struct FaultTests {
     @Test func gatewayAnswers503WhileRedisIsDownAndRecoversByItself() async throws {

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TaskgateCore
+import Testing
 
 @Suite struct GatewayHTTPTests {
     @Test func postAnswers202WithLocationAndStoresThePendingTask() throws {
@@ -45,10 +45,12 @@ import TaskgateCore
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         #expect(formatter.date(from: created) != nil)
-        #expect(Set(task.keys) == [
-            "id", "queue", "type", "state", "retries", "max_retries", "attempts", "timeout_seconds", "payload", "result",
-            "last_error", "created_at", "updated_at", "run_at", "started_at", "finished_at",
-        ])
+        #expect(
+            Set(task.keys) == [
+                "id", "queue", "type", "state", "retries", "max_retries", "attempts", "timeout_seconds", "payload",
+                "result",
+                "last_error", "created_at", "updated_at", "run_at", "started_at", "finished_at",
+            ])
         #expect(try ns.redis("LLEN", ns.keys.pending(QueueName("reports")!)).int == 1)
     }
 
@@ -92,17 +94,18 @@ import TaskgateCore
         expectProblem(response, code: "not-found")
     }
 
-    @Test(arguments: [
-        (#"{"payload":"#, "malformed-json", nil),
-        (#"not json"#, "malformed-json", nil),
-        (#"{"payload":1,"max_retries":"5"}"#, "invalid-field", "/max_retries"),
-        (#"{"payload":1,"max_retries":1000}"#, "invalid-field", "/max_retries"),
-        (#"{"payload":1,"delay_seconds":-3}"#, "invalid-field", "/delay_seconds"),
-        (#"{"payload":1,"queue":"../etc"}"#, "invalid-field", "/queue"),
-        (#"{"payload":1,"colour":"red"}"#, "unknown-field", "/colour"),
-        (#"{"type":"x"}"#, "missing-field", "/payload"),
-        (#"[]"#, "invalid-field", ""),
-    ] as [(String, String, String?)])
+    @Test(
+        arguments: [
+            (#"{"payload":"#, "malformed-json", nil),
+            (#"not json"#, "malformed-json", nil),
+            (#"{"payload":1,"max_retries":"5"}"#, "invalid-field", "/max_retries"),
+            (#"{"payload":1,"max_retries":1000}"#, "invalid-field", "/max_retries"),
+            (#"{"payload":1,"delay_seconds":-3}"#, "invalid-field", "/delay_seconds"),
+            (#"{"payload":1,"queue":"../etc"}"#, "invalid-field", "/queue"),
+            (#"{"payload":1,"colour":"red"}"#, "unknown-field", "/colour"),
+            (#"{"type":"x"}"#, "missing-field", "/payload"),
+            (#"[]"#, "invalid-field", ""),
+        ] as [(String, String, String?)])
     func badBodiesAre400ProblemsNamingTheField(_ body: String, _ code: String, _ field: String?) throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)
@@ -130,8 +133,10 @@ import TaskgateCore
         #expect(withCharset.status == 202)
     }
 
-    @Test(arguments: [("DELETE", "/tasks", "POST"), ("GET", "/tasks", "POST"), ("PUT", "/tasks/x", "GET"),
-                      ("POST", "/healthz", "GET"), ("DELETE", "/tasks/x/retries", "GET")])
+    @Test(arguments: [
+        ("DELETE", "/tasks", "POST"), ("GET", "/tasks", "POST"), ("PUT", "/tasks/x", "GET"),
+        ("POST", "/healthz", "GET"), ("DELETE", "/tasks/x/retries", "GET"),
+    ])
     func wrongMethodIs405WithAllow(_ method: String, _ path: String, _ allow: String) throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)
@@ -149,7 +154,8 @@ import TaskgateCore
         defer { fixture.stop(); ns.cleanUp() }
 
         // Only the head is sent: the answer comes without the server waiting for (or buffering) the body.
-        let head = "POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50000000\r\n\r\n"
+        let head =
+            "POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50000000\r\n\r\n"
         let response = try fixture.client.exchange(rawRequest: Data(head.utf8))
         #expect(response.status == 413)
         expectProblem(response, code: "payload-too-large")
@@ -161,7 +167,8 @@ import TaskgateCore
         defer { fixture.stop(); ns.cleanUp() }
 
         let chunk = String(repeating: "x", count: 512)
-        var raw = "POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        var raw =
+            "POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         raw += "{\"payload\":\""
             .count.hexChunk("{\"payload\":\"")
         for _ in 0..<8 { raw += "200\r\n\(chunk)\r\n" }

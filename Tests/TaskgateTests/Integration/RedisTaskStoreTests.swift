@@ -1,6 +1,6 @@
-import Testing
 import TaskgateCore
 import TaskgateRedis
+import Testing
 
 @Suite struct RedisTaskStoreTests {
     @Test func enqueueStoresTheRecordAndPushesInOneStep() throws {
@@ -8,7 +8,8 @@ import TaskgateRedis
         defer { ns.cleanUp() }
         let record = try ns.store.enqueue(TaskSubmission(payload: .string("task1"), type: "mail"))
         #expect(record.state == .pending)
-        #expect(try ns.redis("LRANGE", ns.keys.pending(.default), 0, -1) == .array([.bulk(Array(record.id.rawValue.utf8))]))
+        #expect(
+            try ns.redis("LRANGE", ns.keys.pending(.default), 0, -1) == .array([.bulk(Array(record.id.rawValue.utf8))]))
         #expect(try ns.redis("HGET", ns.keys.task(record.id), "payload").string == "\"task1\"")
         let stored = try #require(try ns.store.task(record.id))
         #expect(stored == record)
@@ -58,7 +59,8 @@ import TaskgateRedis
         let record = try ns.store.enqueue(TaskSubmission(payload: .null, maxRetries: 2))
         for expected in 1...2 {
             _ = try #require(try ns.store.claim(from: .default, blockMilliseconds: 100))
-            let outcome = try ns.store.fail(record.id, error: "boom \(expected)", backoffMilliseconds: 0, retentionMilliseconds: 60_000)
+            let outcome = try ns.store.fail(
+                record.id, error: "boom \(expected)", backoffMilliseconds: 0, retentionMilliseconds: 60_000)
             guard case .retrying(let retries, _) = outcome else {
                 Issue.record("expected retrying, got \(outcome)")
                 return
@@ -69,7 +71,9 @@ import TaskgateRedis
             #expect(try ns.store.task(record.id)?.state == .pending)
         }
         _ = try #require(try ns.store.claim(from: .default, blockMilliseconds: 100))
-        #expect(try ns.store.fail(record.id, error: "final", backoffMilliseconds: 0, retentionMilliseconds: 60_000) == .dead(retries: 2))
+        #expect(
+            try ns.store.fail(record.id, error: "final", backoffMilliseconds: 0, retentionMilliseconds: 60_000)
+                == .dead(retries: 2))
         let dead = try #require(try ns.store.task(record.id))
         #expect(dead.state == .dead)
         #expect(dead.retries == 2)
@@ -85,7 +89,8 @@ import TaskgateRedis
         let ns = TestNamespace()
         defer { ns.cleanUp() }
         let record = try ns.store.enqueue(TaskSubmission(payload: .null))
-        #expect(try ns.store.fail(record.id, error: "x", backoffMilliseconds: 0, retentionMilliseconds: 1000) == .notActive)
+        #expect(
+            try ns.store.fail(record.id, error: "x", backoffMilliseconds: 0, retentionMilliseconds: 1000) == .notActive)
         #expect(try ns.store.task(record.id) == record)
     }
 

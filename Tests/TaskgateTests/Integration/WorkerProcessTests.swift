@@ -1,11 +1,12 @@
 import Foundation
-import Testing
 import TaskgateCore
+import Testing
 
 /// A real `taskgate worker` process against the in-process gateway and a real Redis.
 @Suite struct WorkerProcessTests {
     private func scratch() throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("taskgate-test-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "taskgate-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return directory
     }
@@ -19,14 +20,18 @@ import TaskgateCore
         let fixture = try GatewayFixture(namespace: ns)
         let worker = try TaskgateProcess.worker(
             ns,
-            exec: #"cat; echo; printf '%s|%s|%s|%s|%s' "$TASKGATE_TASK_ID" "$TASKGATE_TASK_TYPE" "$TASKGATE_QUEUE" "$TASKGATE_ATTEMPT" "$TASKGATE_RETRIES""#)
+            exec:
+                #"cat; echo; printf '%s|%s|%s|%s|%s' "$TASKGATE_TASK_ID" "$TASKGATE_TASK_TYPE" "$TASKGATE_QUEUE" "$TASKGATE_ATTEMPT" "$TASKGATE_RETRIES""#
+        )
         defer { worker.stop(); fixture.stop(); ns.cleanUp() }
 
         // A payload that would do harm if it ever reached the command line.
         let id = try fixture.submit(#"{"payload":{"cmd":"$(touch /tmp/taskgate-pwned); `id`"},"type":"report"}"#)
         try await eventually("task \(id) to succeed") { try state(fixture, id) == "succeeded" }
         let task = try fixture.task(id)
-        #expect(task["result"] as? String == #"{"cmd":"$(touch /tmp/taskgate-pwned); `id`"}"# + "\n\(id)|report|default|1|0")
+        #expect(
+            task["result"] as? String == #"{"cmd":"$(touch /tmp/taskgate-pwned); `id`"}"# + "\n\(id)|report|default|1|0"
+        )
         #expect(task["attempts"] as? Int == 1)
         #expect(task["retries"] as? Int == 0)
         #expect(task["finished_at"] is String)
@@ -41,7 +46,9 @@ import TaskgateCore
         let directory = try scratch()
         let log = directory.appendingPathComponent("retries.log").path
         let worker = try TaskgateProcess.worker(
-            ns, exec: #"echo "$TASKGATE_RETRIES" >> "# + log + #"; echo "disk on fire (retry $TASKGATE_RETRIES)" >&2; exit 3"#)
+            ns,
+            exec: #"echo "$TASKGATE_RETRIES" >> "# + log
+                + #"; echo "disk on fire (retry $TASKGATE_RETRIES)" >&2; exit 3"#)
         defer { worker.stop(); fixture.stop(); ns.cleanUp() }
 
         let id = try fixture.submit(#"{"payload":"doomed","max_retries":3}"#)
@@ -176,7 +183,8 @@ import TaskgateCore
         let id = try fixture.submit(#"{"payload":1,"timeout_seconds":0.5,"max_retries":0}"#)
         try await eventually("task to be dead") { try state(fixture, id) == "dead" }
         #expect((try fixture.task(id)["last_error"] as? String)?.hasPrefix("timed out after 0.5 s") == true)
-        let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let pid = try #require(
+            Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         try await eventually("the timed-out command to be gone") { kill(pid, 0) != 0 && errno == ESRCH }
     }
 }

@@ -58,10 +58,11 @@ final class RedisServer: Sendable {
     func start() throws {
         let child = Process()
         child.executableURL = URL(fileURLWithPath: Self.serverPath)
-        child.arguments = [
-            "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning",
-        ] + extraArguments
+        child.arguments =
+            [
+                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning",
+            ] + extraArguments
         child.standardOutput = FileHandle.nullDevice
         try child.run()
         process.withLock { $0 = child }
@@ -79,10 +80,12 @@ final class RedisServer: Sendable {
 
     /// Stops the server (SIGKILL: children of the test runner inherit its blocked SIGTERM) and waits for it to exit.
     func stop() {
-        guard let child = process.withLock({ current -> Process? in
-            defer { current = nil }
-            return current
-        }) else { return }
+        guard
+            let child = process.withLock({ current -> Process? in
+                defer { current = nil }
+                return current
+            })
+        else { return }
         kill(child.processIdentifier, SIGKILL)
         child.waitUntilExit()
     }

@@ -28,8 +28,10 @@ final class TaskgateProcess: @unchecked Sendable {
         _ namespace: TestNamespace, exec command: String, extra: [String] = []
     ) throws -> TaskgateProcess {
         try TaskgateProcess(
-            ["worker", "--redis-url", namespace.server.url, "--key-prefix", namespace.keys.prefix, "--exec", command,
-             "--backoff-base-seconds", "0.05", "--backoff-max-seconds", "0.2", "--log-level", "debug"] + extra)
+            [
+                "worker", "--redis-url", namespace.server.url, "--key-prefix", namespace.keys.prefix, "--exec", command,
+                "--backoff-base-seconds", "0.05", "--backoff-max-seconds", "0.2", "--log-level", "debug",
+            ] + extra)
     }
 
     var pid: Int32 { process.processIdentifier }

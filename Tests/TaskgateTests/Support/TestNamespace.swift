@@ -22,7 +22,9 @@ struct TestNamespace: Sendable {
         guard let connection = try? server.connect() else { return }
         var cursor = "0"
         repeat {
-            guard let reply = try? connection.send(RedisCommand("SCAN", cursor, "MATCH", keys.prefix + ":*", "COUNT", 1000)),
+            guard
+                let reply = try? connection.send(
+                    RedisCommand("SCAN", cursor, "MATCH", keys.prefix + ":*", "COUNT", 1000)),
                 let parts = reply.array, parts.count == 2, let next = parts[0].string, let found = parts[1].array
             else { return }
             cursor = next

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TaskgateCore
 
 @Suite struct JSONValueTests {
@@ -7,7 +8,9 @@ import Testing
         #expect(
             value
                 == .object([
-                    JSONMember("a", .array([.number("1"), .number("-2.50"), .number("3e10"), .bool(true), .bool(false), .null])),
+                    JSONMember(
+                        "a",
+                        .array([.number("1"), .number("-2.50"), .number("3e10"), .bool(true), .bool(false), .null])),
                     JSONMember("b", .object([JSONMember("c", .string("d"))])),
                 ]))
         #expect(value.serialized == #"{"a":[1,-2.50,3e10,true,false,null],"b":{"c":"d"}}"#)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TaskgateRedis
 
 @Suite struct RedisConfigurationTests {
@@ -28,7 +29,9 @@ import Testing
         #expect(configuration.password == nil)
     }
 
-    @Test(arguments: ["http://localhost", "redis://host:0", "redis://host:99999", "redis://host:port", "redis://host/x"])
+    @Test(arguments: [
+        "http://localhost", "redis://host:0", "redis://host:99999", "redis://host:port", "redis://host/x",
+    ])
     func rejectsBadURLs(_ url: String) {
         #expect(throws: RedisError.self) { try RedisConfiguration(url: url) }
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TaskgateCore
 
 /// A deterministic generator so the jitter can be checked.

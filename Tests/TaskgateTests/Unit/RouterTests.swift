@@ -1,11 +1,14 @@
 import Testing
+
 @testable import TaskgateHTTP
 
 @Suite struct RouterTests {
     private var router: Router {
         var router = Router()
         router.add("POST", "/tasks") { _, _ in HTTPResponse(status: 202) }
-        router.add("GET", "/tasks/:id") { _, parameters in HTTPResponse(status: 200, body: Array(parameters["id"]!.utf8)) }
+        router.add("GET", "/tasks/:id") { _, parameters in
+            HTTPResponse(status: 200, body: Array(parameters["id"]!.utf8))
+        }
         router.add("GET", "/tasks/:id/retries") { _, _ in HTTPResponse(status: 201) }
         return router
     }
@@ -31,7 +34,8 @@ import Testing
     }
 
     @Test func readsMediaTypeWithoutParameters() {
-        let request = HTTPRequest(method: "POST", path: "/", headers: ["content-type": "Application/JSON; charset=utf-8"])
+        let request = HTTPRequest(
+            method: "POST", path: "/", headers: ["content-type": "Application/JSON; charset=utf-8"])
         #expect(request.mediaType == "application/json")
     }
 }

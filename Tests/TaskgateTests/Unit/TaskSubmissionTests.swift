@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TaskgateCore
 
 @Suite struct TaskSubmissionTests {
@@ -27,7 +28,8 @@ import Testing
 
     @Test func readsEveryField() throws {
         let submission = try parse(
-            #"{"payload":{"x":1},"type":"mail.send","queue":"q-1","max_retries":0,"delay_seconds":1.5,"timeout_seconds":2}"#)
+            #"{"payload":{"x":1},"type":"mail.send","queue":"q-1","max_retries":0,"delay_seconds":1.5,"timeout_seconds":2}"#
+        )
         #expect(submission.type == "mail.send")
         #expect(submission.queue.rawValue == "q-1")
         #expect(submission.maxRetries == 0)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TaskgateCore
 
 @Suite struct TimestampTests {
