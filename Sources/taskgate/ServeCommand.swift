@@ -1,6 +1,5 @@
 import ArgumentParser
 import Logging
-import ServiceLifecycle
 import TaskgateGateway
 import TaskgateHTTP
 
@@ -13,13 +12,6 @@ struct ServeCommand: AsyncParsableCommand {
     var host: String?
     @Option(help: "Port to listen on. [TASKGATE_PORT, default 8080]")
     var port: Int?
-    @Option(
-        help:
-            "Redis URL, redis://[[user]:password@]host:port[/db]. [TASKGATE_REDIS_URL, default redis://127.0.0.1:6379/0]"
-    )
-    var redisURL: String?
-    @Option(help: "First part of every Redis key. [TASKGATE_KEY_PREFIX, default taskgate]")
-    var keyPrefix: String?
     @Option(help: "Largest request body in bytes; larger ones get 413. [TASKGATE_MAX_BODY_BYTES, default 1048576]")
     var maxBodyBytes: Int?
     @Option(help: "HTTP worker threads. [TASKGATE_THREADS, default 4]")
@@ -28,11 +20,10 @@ struct ServeCommand: AsyncParsableCommand {
     var connectionTimeoutSeconds: Int?
     @Option(help: "Most connections open at once. [TASKGATE_MAX_CONNECTIONS, default 1024]")
     var maxConnections: Int?
-    @Option(help: "trace, debug, info, notice, warning, error or critical. [TASKGATE_LOG_LEVEL, default info]")
-    var logLevel: String?
+    @OptionGroup var common: CommonOptions
 
     func run() async throws {
-        let logger = try Taskgate.bootstrap(logLevel: logLevel)
+        let logger = try common.bootstrap()
         let http = HTTPServerConfiguration(
             host: Settings.string(host, "TASKGATE_HOST", default: "0.0.0.0"),
             port: try Settings.int(port, "TASKGATE_PORT", default: 8080, range: 0...65535),
@@ -43,12 +34,10 @@ struct ServeCommand: AsyncParsableCommand {
                 connectionTimeoutSeconds, "TASKGATE_CONNECTION_TIMEOUT_SECONDS", default: 30, range: 1...3600),
             connectionLimit: try Settings.int(
                 maxConnections, "TASKGATE_MAX_CONNECTIONS", default: 1024, range: 1...65536))
-        let redis = try Settings.redis(redisURL)
-        let configuration = GatewayConfiguration(http: http, redis: redis, keys: try Settings.keys(keyPrefix))
+        let redis = try common.redis()
+        let configuration = GatewayConfiguration(http: http, redis: redis, keys: try common.keys())
         logger.info("starting gateway", metadata: ["redis": "\(redis.redactedDescription)"])
         let gateway = Gateway(configuration: configuration, logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(services: [gateway], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        try await common.run(gateway, logger: logger)
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Logging
-import ServiceLifecycle
 import TaskgateCore
 import TaskgateWorker
 
@@ -16,13 +15,6 @@ struct WorkerCommand: AsyncParsableCommand {
     var concurrency: Int?
     @Option(name: .customLong("exec"), help: "Shell command run for each task through /bin/sh -c. [TASKGATE_EXEC]")
     var command: String?
-    @Option(
-        help:
-            "Redis URL, redis://[[user]:password@]host:port[/db]. [TASKGATE_REDIS_URL, default redis://127.0.0.1:6379/0]"
-    )
-    var redisURL: String?
-    @Option(help: "First part of every Redis key. [TASKGATE_KEY_PREFIX, default taskgate]")
-    var keyPrefix: String?
     @Option(help: "Seconds finished tasks are kept before they expire. [TASKGATE_RETENTION_SECONDS, default 86400]")
     var retentionSeconds: Double?
     @Option(
@@ -39,11 +31,10 @@ struct WorkerCommand: AsyncParsableCommand {
     var gracePeriodSeconds: Double?
     @Option(help: "Most bytes of standard output kept as the result. [TASKGATE_MAX_RESULT_BYTES, default 65536]")
     var maxResultBytes: Int?
-    @Option(help: "trace, debug, info, notice, warning, error or critical. [TASKGATE_LOG_LEVEL, default info]")
-    var logLevel: String?
+    @OptionGroup var common: CommonOptions
 
     func run() async throws {
-        let logger = try Taskgate.bootstrap(logLevel: logLevel)
+        let logger = try common.bootstrap()
         guard let command = command ?? Settings.string("TASKGATE_EXEC") else {
             throw ValidationError("the worker needs a handler: --exec 'CMD' or TASKGATE_EXEC")
         }
@@ -58,8 +49,8 @@ struct WorkerCommand: AsyncParsableCommand {
             retentionSeconds, "TASKGATE_RETENTION_SECONDS", default: 86_400, minimum: 0.001)
         let grace = try Settings.double(gracePeriodSeconds, "TASKGATE_GRACE_PERIOD_SECONDS", default: 30, minimum: 0)
         let configuration = WorkerConfiguration(
-            redis: try Settings.redis(redisURL),
-            keys: try Settings.keys(keyPrefix),
+            redis: try common.redis(),
+            keys: try common.keys(),
             queue: queue,
             concurrency: try Settings.int(concurrency, "TASKGATE_CONCURRENCY", default: 1, range: 1...1024),
             retryPolicy: .exponentialJitter(
@@ -71,8 +62,6 @@ struct WorkerCommand: AsyncParsableCommand {
             maxResultBytes: try Settings.int(
                 maxResultBytes, "TASKGATE_MAX_RESULT_BYTES", default: 64 * 1024, range: 0...(16 << 20)))
         let worker = Worker(configuration: configuration, handlers: HandlerRegistry(fallback: handler), logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        try await common.run(worker, logger: logger)
     }
 }

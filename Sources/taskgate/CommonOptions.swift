@@ -1,0 +1,40 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import TaskgateCore
+import TaskgateRedis
+
+/// The options both roles share: where Redis is, how keys are named, how much to log.
+struct CommonOptions: ParsableArguments {
+    @Option(
+        help:
+            "Redis URL, redis://[[user]:password@]host:port[/db]. [TASKGATE_REDIS_URL, default redis://127.0.0.1:6379/0]"
+    )
+    var redisURL: String?
+    @Option(help: "First part of every Redis key. [TASKGATE_KEY_PREFIX, default taskgate]")
+    var keyPrefix: String?
+    @Option(help: "trace, debug, info, notice, warning, error or critical. [TASKGATE_LOG_LEVEL, default info]")
+    var logLevel: String?
+
+    /// The Redis configuration from the flag or the environment.
+    func redis() throws -> RedisConfiguration {
+        try Settings.redis(redisURL)
+    }
+
+    /// The key space from the flag or the environment.
+    func keys() throws -> KeySpace {
+        try Settings.keys(keyPrefix)
+    }
+
+    /// Sets the process up (signals, logging) and returns the root logger.
+    func bootstrap() throws -> Logger {
+        try Taskgate.bootstrap(logLevel: logLevel)
+    }
+
+    /// Runs `service` until SIGTERM or SIGINT, then lets it shut down gracefully.
+    func run(_ service: some Service, logger: Logger) async throws {
+        let group = ServiceGroup(
+            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
