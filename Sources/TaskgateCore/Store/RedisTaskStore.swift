@@ -21,27 +21,13 @@ public struct RedisTaskStore: TaskStore {
             submission.timeoutMilliseconds.map(String.init) ?? "", submission.delayMilliseconds,
         ]
         let taskKeys = [keys.task(id), keys.pending(id.queue), keys.scheduled(id.queue)]
-        // The script is keyed by a fresh id and does nothing when the id exists, so repeating it after a
+        // The script is keyed by a fresh id and writes nothing when the id exists, so repeating it after a
         // broken connection (when the first call may or may not have landed) cannot enqueue twice.
         let reply = try retryingOnce { connection throws(RedisError) in
             try TaskScripts.enqueue.run(on: connection, keys: taskKeys, arguments: arguments)
         }
-        guard let values = reply.array, let stored = values.first?.int else {
-            throw TaskStoreError(.corrupt, "unexpected enqueue reply \(reply)")
-        }
-        if stored == 0, let existing = try task(id) { return existing }
-        guard values.count == 3, let now = values[1].int, let runAt = values[2].int else {
-            throw TaskStoreError(.corrupt, "unexpected enqueue reply \(reply)")
-        }
-        var fields = [
-            "id": id.rawValue, "payload": payload, "retries": "0", "attempts": "0",
-            "max_retries": String(submission.maxRetries), "created_at": String(now), "updated_at": String(now),
-            "run_at": String(runAt), "state": submission.delayMilliseconds > 0 ? "scheduled" : "pending",
-        ]
-        fields["type"] = submission.type
-        fields["timeout"] = submission.timeoutMilliseconds.map(String.init)
-        guard let record = TaskRecord(fields: fields) else {
-            throw TaskStoreError(.corrupt, "cannot build the record of \(id)")
+        guard let record = try record(from: reply) else {
+            throw TaskStoreError(.corrupt, "enqueue of \(id) returned no record")
         }
         return record
     }

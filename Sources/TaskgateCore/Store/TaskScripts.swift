@@ -9,11 +9,12 @@ enum TaskScripts {
         """
 
     /// KEYS: task, pending, scheduled. ARGV: id, type, payload, max_retries, timeout_ms, delay_ms.
-    /// Returns {1, now, run_at} when stored, {0} when the id exists already (a retried call).
+    /// Returns the stored record (HGETALL). When the id exists already (a call repeated after a broken
+    /// connection) nothing is written and the existing record is returned.
     static let enqueue = RedisScript(
         now + """
 
-            if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
+            if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HGETALL', KEYS[1]) end
             local delay = tonumber(ARGV[6])
             local state, run_at = 'pending', now
             if delay > 0 then state, run_at = 'scheduled', now + delay end
@@ -25,14 +26,15 @@ enum TaskScripts {
             else
                 redis.call('LPUSH', KEYS[2], ARGV[1])
             end
-            return {1, now, run_at}
+            return redis.call('HGETALL', KEYS[1])
             """)
 
-    /// KEYS: task, active. ARGV: id. Marks a just-moved task active; drops the id when the record is gone.
+    /// KEYS: task, active. ARGV: id. Marks a just-moved task active. An id whose record is gone (expired)
+    /// or not pending (a stray duplicate of a task that already ran) is dropped from the active list instead.
     static let start = RedisScript(
         now + """
 
-            if redis.call('EXISTS', KEYS[1]) == 0 then
+            if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then
                 redis.call('LREM', KEYS[2], 1, ARGV[1])
                 return false
             end

@@ -142,6 +142,21 @@ import Testing
         #expect(try ns.redis("LLEN", ns.keys.active(.default)).int == 0)
     }
 
+    @Test func aStrayIDOfAFinishedTaskIsNotRunAgain() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let record = try ns.store.enqueue(TaskSubmission(payload: .null))
+        _ = try #require(try ns.store.claim(from: .default, blockMilliseconds: 100))
+        #expect(try ns.store.complete(record.id, result: "once", retentionMilliseconds: 60_000))
+        _ = try ns.redis("LPUSH", ns.keys.pending(.default), record.id.rawValue)
+        #expect(try ns.store.claim(from: .default, blockMilliseconds: 100) == nil)
+        let finished = try #require(try ns.store.task(record.id))
+        #expect(finished.state == .succeeded)
+        #expect(finished.attempts == 1)
+        #expect(finished.result == "once")
+        #expect(try ns.redis("LLEN", ns.keys.active(.default)).int == 0)
+    }
+
     /// Waits until Redis's own clock has passed `timestamp` (scripts use Redis TIME).
     private func awaitRedisTime(after timestamp: Timestamp, _ ns: TestNamespace) throws {
         let connection = try ns.server.connect()
