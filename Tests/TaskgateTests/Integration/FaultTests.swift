@@ -126,3 +126,62 @@ import Testing
         #expect(process.output.contains(message))
     }
 }
+
+@Suite struct RedisStateTests {
+    @Test func redisOutOfMemoryIsA503AndStoresNothing() throws {
+        let server = RedisServer()
+        try server.start()
+        defer { server.stop() }
+        let ns = TestNamespace(server: server)
+        let fixture = try GatewayFixture(namespace: ns)
+        defer { fixture.stop() }
+        #expect(try fixture.client.post("/tasks", json: #"{"payload":1}"#).status == 202)
+
+        _ = try ns.redis("CONFIG", "SET", "maxmemory-policy", "noeviction")
+        _ = try ns.redis("CONFIG", "SET", "maxmemory", "1")
+        let refused = try fixture.client.post("/tasks", json: #"{"payload":2}"#)
+        #expect(refused.status == 503)
+        #expect(refused.header("Retry-After") == "1")
+        expectProblem(refused, code: "redis-unavailable")
+        _ = try ns.redis("CONFIG", "SET", "maxmemory", "0")
+        #expect(try ns.redis("LLEN", ns.keys.pending(.default)).int == 1)
+        #expect(try fixture.client.post("/tasks", json: #"{"payload":3}"#).status == 202)
+    }
+
+    @Test func anUnreadableRecordIsA500Problem() throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        defer { fixture.stop(); ns.cleanUp() }
+        let id = TaskID.generate(queue: .default)
+        _ = try ns.redis("HSET", ns.keys.task(id), "id", id.rawValue, "state", "no-such-state")
+        let response = try fixture.client.get("/tasks/\(id.rawValue)")
+        #expect(response.status == 500)
+        expectProblem(response, code: "internal-error")
+    }
+
+    @Test func aTaskFinishedWhileRedisIsDownIsRecordedWhenItReturns() async throws {
+        let server = RedisServer(persistent: true)
+        try server.start()
+        defer { server.stop() }
+        let ns = TestNamespace(server: server)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("taskgate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let started = directory.appendingPathComponent("started").path
+        let release = directory.appendingPathComponent("release").path
+        let worker = try TaskgateProcess.worker(
+            ns, exec: "touch \(started); while [ ! -f \(release) ]; do sleep 0.02; done; echo done")
+        defer { worker.stop() }
+
+        let record = try ns.store.enqueue(TaskSubmission(payload: .null))
+        try await eventually("the task to start") { FileManager.default.fileExists(atPath: started) }
+        server.stop()
+        _ = FileManager.default.createFile(atPath: release, contents: nil)
+        try await eventually("the worker to retry recording the outcome") {
+            worker.output.contains("complete failed, retrying")
+        }
+        try server.restart()
+        try await eventually("the outcome to be recorded") { try ns.store.task(record.id)?.state == .succeeded }
+        #expect(try ns.store.task(record.id)?.result == "done\n")
+        #expect(try ns.redis("LLEN", ns.keys.active(.default)).int == 0)
+    }
+}

@@ -28,10 +28,13 @@ final class RedisServer: Sendable {
 
     private static let sharedPID = Mutex<pid_t?>(nil)
 
-    /// A server of the test's own, for tests that stop and restart it; `password` turns on `requirepass`.
-    init(password: String? = nil) {
+    /// A server of the test's own, for tests that stop and restart it; `password` turns on `requirepass`,
+    /// `persistent` an append-only file synced on every write, so data survives ``stop()`` and ``restart()``.
+    init(password: String? = nil, persistent: Bool = false) {
         self.password = password
-        extraArguments = password.map { ["--requirepass", $0] } ?? []
+        extraArguments =
+            (password.map { ["--requirepass", $0] } ?? [])
+            + (persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"])
         port = freePort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("taskgate-redis-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -39,7 +42,7 @@ final class RedisServer: Sendable {
 
     private init(externalPort: Int) {
         password = nil
-        extraArguments = []
+        extraArguments = ["--appendonly", "no"]
         port = externalPort
         directory = FileManager.default.temporaryDirectory
     }
@@ -60,7 +63,7 @@ final class RedisServer: Sendable {
         child.executableURL = URL(fileURLWithPath: Self.serverPath)
         child.arguments =
             [
-                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--port", String(port), "--bind", "127.0.0.1", "--save", "",
                 "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning",
             ] + extraArguments
         child.standardOutput = FileHandle.nullDevice
