@@ -21,7 +21,11 @@ public final class Gateway: Service, Sendable {
         self.pool = pool
         self.logger = logger
         self.server = HTTPServer(
-            configuration: configuration.http, responder: GatewayResponder(store: store, logger: logger), logger: logger
+            configuration: configuration.http,
+            responder: GatewayResponder(
+                store: store, logger: logger, tokens: configuration.tokens,
+                idempotencyWindowMilliseconds: configuration.idempotencyWindowMilliseconds),
+            logger: logger
         )
     }
 

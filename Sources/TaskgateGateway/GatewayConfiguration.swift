@@ -10,11 +10,20 @@ public struct GatewayConfiguration: Sendable {
     public var redis: RedisConfiguration
     /// How keys are named.
     public var keys: KeySpace
+    /// How long an `Idempotency-Key` is remembered, in milliseconds.
+    public var idempotencyWindowMilliseconds: Int
+    /// The API tokens required on every endpoint but the health probes; `nil` leaves the API open.
+    public var tokens: BearerTokens?
 
-    /// Creates a configuration.
-    public init(http: HTTPServerConfiguration, redis: RedisConfiguration, keys: KeySpace = .standard) {
+    /// Creates a configuration; idempotency keys are kept for 24 hours by default.
+    public init(
+        http: HTTPServerConfiguration, redis: RedisConfiguration, keys: KeySpace = .standard,
+        idempotencyWindowMilliseconds: Int = 86_400_000, tokens: BearerTokens? = nil
+    ) {
         self.http = http
         self.redis = redis
         self.keys = keys
+        self.idempotencyWindowMilliseconds = max(1_000, idempotencyWindowMilliseconds)
+        self.tokens = tokens
     }
 }

@@ -7,15 +7,24 @@ public struct GatewayResponder: HTTPResponder {
     private let store: any TaskStore
     private let logger: Logger
     private let router: Router
+    private let tokens: BearerTokens?
+    /// Paths open without a token: the probes an orchestrator calls.
+    private static let openPaths: Set<String> = ["/healthz", "/readyz"]
     /// Seconds a client is asked to wait in `Retry-After` when Redis is unavailable.
     public static let retryAfterSeconds = 1
 
-    /// Creates the responder over a task store.
-    public init(store: any TaskStore, logger: Logger) {
+    /// Creates the responder over a task store; with `tokens`, every endpoint but the probes needs one of them.
+    public init(
+        store: any TaskStore, logger: Logger, tokens: BearerTokens? = nil,
+        idempotencyWindowMilliseconds: Int = 86_400_000
+    ) {
         self.store = store
         self.logger = logger
+        self.tokens = tokens
         var router = Router()
-        router.add("POST", "/tasks") { request, _ in Self.createTask(request, store: store, logger: logger) }
+        router.add("POST", "/tasks") { request, _ in
+            Self.createTask(request, store: store, window: idempotencyWindowMilliseconds, logger: logger)
+        }
         router.add("GET", "/tasks/:id") { _, parameters in
             Self.withTask(parameters["id"], store: store) { TaskRepresentation.task($0) }
         }
@@ -35,6 +44,7 @@ public struct GatewayResponder: HTTPResponder {
     }
 
     public func preflight(_ head: HTTPRequest) -> HTTPResponse? {
+        if let refusal = authenticate(head) { return refusal }
         switch router.match(method: head.method, path: head.path) {
         case .notFound:
             return Problem.notFound("no resource at \(head.path)").response
@@ -49,6 +59,7 @@ public struct GatewayResponder: HTTPResponder {
     }
 
     public func respond(to request: HTTPRequest) -> HTTPResponse {
+        if let refusal = authenticate(request) { return refusal }
         switch router.match(method: request.method, path: request.path) {
         case .found(let handler, let parameters):
             return handler(request, parameters)
@@ -61,7 +72,23 @@ public struct GatewayResponder: HTTPResponder {
         Problem.payloadTooLarge(limit: limit).response
     }
 
-    private static func createTask(_ request: HTTPRequest, store: any TaskStore, logger: Logger) -> HTTPResponse {
+    /// A 401 answer when tokens are required and the request has none valid; `nil` to go on. Checked before
+    /// routing, so an unauthenticated client learns nothing about which paths exist.
+    private func authenticate(_ head: HTTPRequest) -> HTTPResponse? {
+        guard let tokens, !Self.openPaths.contains(head.path) else { return nil }
+        let authorization = head.header("authorization")
+        if tokens.accepts(authorization: authorization) { return nil }
+        return Problem.unauthorized(tokenSent: authorization != nil).response
+    }
+
+    private static func createTask(
+        _ request: HTTPRequest, store: any TaskStore, window: Int, logger: Logger
+    ) -> HTTPResponse {
+        var idempotencyKey: IdempotencyKey?
+        if let raw = request.header("idempotency-key") {
+            guard let key = IdempotencyKey(raw) else { return Problem.invalidIdempotencyKey().response }
+            idempotencyKey = key
+        }
         let submission: TaskSubmission
         do {
             submission = try TaskSubmission(body: request.body)
@@ -69,14 +96,29 @@ public struct GatewayResponder: HTTPResponder {
             return Problem.invalid(error).response
         }
         do {
-            let record = try store.enqueue(submission)
-            var response = json(202, TaskRepresentation.task(record))
-            response.headers.append(("Location", "/tasks/" + record.id.rawValue))
-            return response
+            switch try store.enqueue(submission, idempotencyKey: idempotencyKey, idempotencyWindowMilliseconds: window)
+            {
+            case .created(let record):
+                return taskCreated(record, status: 202)
+            case .replayed(let record):
+                var response = taskCreated(record, status: 200)
+                response.headers.append(("Idempotent-Replayed", "true"))
+                return response
+            case .keyReused(let existing):
+                return Problem.idempotencyKeyReused(existing: existing).response
+            case .replayedExpired(let id):
+                return Problem.idempotentTaskExpired(id).response
+            }
         } catch {
             logger.warning("enqueue failed", metadata: ["error": "\(error)"])
             return Problem.store(error, retryAfterSeconds: retryAfterSeconds).response
         }
+    }
+
+    private static func taskCreated(_ record: TaskRecord, status: Int) -> HTTPResponse {
+        var response = json(status, TaskRepresentation.task(record))
+        response.headers.append(("Location", "/tasks/" + record.id.rawValue))
+        return response
     }
 
     private static func withTask(

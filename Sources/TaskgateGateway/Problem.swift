@@ -67,6 +67,43 @@ public struct Problem: Error, Sendable {
         return problem
     }
 
+    /// 401 with a `WWW-Authenticate` challenge, when tokens are configured and none valid was sent.
+    public static func unauthorized(tokenSent: Bool) -> Problem {
+        var problem = Problem(
+            status: 401, code: "unauthorized", title: "Unauthorized",
+            detail: tokenSent
+                ? "the bearer token is not one this gateway accepts"
+                : "send Authorization: Bearer <token> with one of the gateway's API tokens")
+        problem.headers = [
+            (
+                "WWW-Authenticate",
+                tokenSent ? "Bearer realm=\"taskgate\", error=\"invalid_token\"" : "Bearer realm=\"taskgate\""
+            )
+        ]
+        return problem
+    }
+
+    /// 400 for an `Idempotency-Key` header that is not 1 to 255 visible ASCII characters.
+    public static func invalidIdempotencyKey() -> Problem {
+        Problem(
+            status: 400, code: "invalid-idempotency-key", title: "Invalid idempotency key",
+            detail: "Idempotency-Key must be 1 to 255 visible ASCII characters (no spaces)")
+    }
+
+    /// 422 when an `Idempotency-Key` comes back with a different request.
+    public static func idempotencyKeyReused(existing: TaskID) -> Problem {
+        Problem(
+            status: 422, code: "idempotency-key-reused", title: "Idempotency key reused",
+            detail: "this Idempotency-Key created task \(existing) from a different request; use a new key")
+    }
+
+    /// 409 when an `Idempotency-Key` is replayed but the task it created has expired.
+    public static func idempotentTaskExpired(_ id: TaskID) -> Problem {
+        Problem(
+            status: 409, code: "idempotent-task-expired", title: "Task expired",
+            detail: "this Idempotency-Key created task \(id), whose record has expired; nothing was enqueued")
+    }
+
     /// 413 for a body over the limit.
     public static func payloadTooLarge(limit: Int) -> Problem {
         Problem(

@@ -6,10 +6,12 @@ import TaskgateRedis
 
 /// Takes tasks off one queue and runs them, `concurrency` at a time, until graceful shutdown.
 ///
-/// Each slot blocks on `BLMOVE` (pending to active) on a thread of its own, runs the task's handler,
-/// and records the outcome in one atomic step: succeeded, retrying with backoff, or dead. A scheduler
-/// moves due delayed and retrying tasks to pending. On shutdown the worker stops claiming, gives running
-/// tasks the grace period, then cancels them and puts them back on the queue.
+/// Each slot blocks on `BLMOVE` (pending to active) on a thread of its own, takes a lease on the task, runs its
+/// handler, and records the outcome in one atomic step: succeeded, retrying with backoff, or dead. Beside the
+/// slots run three loops: a heartbeat that extends the leases of running tasks (and stops a task whose lease
+/// was lost), a recovery pass that puts back tasks of dead workers, and a scheduler that moves due delayed
+/// and retrying tasks to pending. On shutdown the worker stops claiming, gives running tasks the grace
+/// period, then cancels them and puts them back on the queue.
 public final class Worker: Service, Sendable {
     /// What the worker was built with.
     public let configuration: WorkerConfiguration
@@ -17,7 +19,14 @@ public final class Worker: Service, Sendable {
     private let store: any TaskStore
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
-    private let running = Mutex<[Int: Task<String, any Error>]>([:])
+    private let running = Mutex<[Int: RunningAttempt]>([:])
+
+    /// A task a slot is running: the lease to extend and the attempt to stop when the lease is lost.
+    private struct RunningAttempt: Sendable {
+        let lease: Lease
+        let attempt: Task<String, any Error>
+        var lost = false
+    }
 
     /// Creates a worker over Redis.
     public convenience init(configuration: WorkerConfiguration, handlers: HandlerRegistry, logger: Logger) {
@@ -41,10 +50,18 @@ public final class Worker: Service, Sendable {
             metadata: ["queue": "\(configuration.queue)", "concurrency": "\(configuration.concurrency)"])
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                for slot in 0..<configuration.concurrency {
-                    group.addTask { await self.runSlot(slot) }
-                }
                 group.addTask { await self.runScheduler() }
+                group.addTask { await self.runRecovery() }
+                group.addTask {
+                    // Heartbeats go on while slots finish their tasks during the grace period.
+                    let heartbeat = Task { await self.runHeartbeat() }
+                    await withDiscardingTaskGroup { slots in
+                        for slot in 0..<self.configuration.concurrency {
+                            slots.addTask { await self.runSlot(slot) }
+                        }
+                    }
+                    heartbeat.cancel()
+                }
             }
         } onGracefulShutdown: {
             self.beginShutdown()
@@ -59,7 +76,7 @@ public final class Worker: Service, Sendable {
         let grace = configuration.gracePeriod
         Task {
             try? await Task.sleep(for: grace)
-            let stragglers = self.running.withLock { Array($0.values) }
+            let stragglers = self.running.withLock { $0.values.map(\.attempt) }
             if !stragglers.isEmpty {
                 self.logger.warning(
                     "grace period over, stopping running tasks", metadata: ["count": "\(stragglers.count)"])
@@ -74,13 +91,14 @@ public final class Worker: Service, Sendable {
         let executor = BlockingExecutor(label: "taskgate.worker.slot\(slot)")
         let queue = configuration.queue
         let block = configuration.claimBlockMilliseconds
+        let lease = configuration.leaseTiming.leaseMilliseconds
         let store = self.store
         var pause = Backoff()
         while !isStopping {
-            let claimed: TaskRecord?
+            let claimed: ClaimedTask?
             do throws(TaskStoreError) {
-                claimed = try await executor.run { () throws(TaskStoreError) -> TaskRecord? in
-                    try store.claim(from: queue, blockMilliseconds: block)
+                claimed = try await executor.run { () throws(TaskStoreError) -> ClaimedTask? in
+                    try store.claim(from: queue, blockMilliseconds: block, leaseMilliseconds: lease)
                 }
                 pause.reset()
             } catch {
@@ -88,18 +106,20 @@ public final class Worker: Service, Sendable {
                 await pause.wait()
                 continue
             }
-            guard let record = claimed else { continue }
+            guard let claimed else { continue }
             if isStopping {
-                await finish(record.id, executor: executor, what: "requeue") { store throws(TaskStoreError) in
-                    try store.requeue(record.id)
+                await finish(claimed.lease, executor: executor, what: "requeue") { store throws(TaskStoreError) in
+                    try store.requeue(claimed.lease)
                 }
                 return
             }
-            await execute(record, slot: slot, executor: executor)
+            await execute(claimed, slot: slot, executor: executor)
         }
     }
 
-    private func execute(_ record: TaskRecord, slot: Int, executor: BlockingExecutor) async {
+    private func execute(_ claimed: ClaimedTask, slot: Int, executor: BlockingExecutor) async {
+        let record = claimed.record
+        let lease = claimed.lease
         let context = TaskContext(record: record)
         let handler = handlers.handler(for: record.type)
         let timeout = record.timeoutMilliseconds
@@ -109,40 +129,45 @@ public final class Worker: Service, Sendable {
             }
             return try await Self.withTimeout(milliseconds: timeout) { try await handler.handle(context) }
         }
-        running.withLock { $0[slot] = attempt }
+        running.withLock { $0[slot] = RunningAttempt(lease: lease, attempt: attempt) }
         let outcome = await attempt.result
-        running.withLock { $0[slot] = nil }
+        let lost = running.withLock { $0.removeValue(forKey: slot)?.lost ?? false }
         let id = record.id
         let policy = configuration.retryPolicy
         let retention = configuration.retentionMilliseconds
 
+        if lost {
+            logger.warning("lease lost while running; outcome discarded", metadata: ["id": "\(id)"])
+            return
+        }
         if attempt.isCancelled && isStopping {
             logger.info("put back unfinished task", metadata: ["id": "\(id)"])
-            await finish(id, executor: executor, what: "requeue") { store throws(TaskStoreError) in
-                try store.requeue(id)
+            await finish(lease, executor: executor, what: "requeue") { store throws(TaskStoreError) in
+                try store.requeue(lease)
             }
             return
         }
         switch outcome {
         case .success(let result):
             logger.debug("task succeeded", metadata: ["id": "\(id)"])
-            await finish(id, executor: executor, what: "complete") { store throws(TaskStoreError) in
-                try store.complete(id, result: result, retentionMilliseconds: retention)
+            await finish(lease, executor: executor, what: "complete") { store throws(TaskStoreError) in
+                try store.complete(lease, result: result, retentionMilliseconds: retention)
             }
         case .failure(let error):
             let message = (error as? TaskFailure)?.message ?? String(describing: error)
             let backoff = policy.delayMilliseconds(forRetry: record.retries + 1)
             logger.info(
                 "task failed", metadata: ["id": "\(id)", "attempt": "\(record.attempts)", "error": "\(message)"])
-            await finish(id, executor: executor, what: "fail") { store throws(TaskStoreError) in
-                try store.fail(id, error: message, backoffMilliseconds: backoff, retentionMilliseconds: retention)
+            await finish(lease, executor: executor, what: "fail") { store throws(TaskStoreError) in
+                try store.fail(lease, error: message, backoffMilliseconds: backoff, retentionMilliseconds: retention)
             }
         }
     }
 
-    /// Records an outcome, retrying while Redis is unavailable: the task stays active, not lost, meanwhile.
+    /// Records an outcome, retrying while Redis is unavailable: the task stays active, not lost, meanwhile
+    /// (if the outage outlasts the lease, recovery hands the task to another attempt and this one is refused).
     private func finish<T: Sendable>(
-        _ id: TaskID, executor: BlockingExecutor, what: String,
+        _ lease: Lease, executor: BlockingExecutor, what: String,
         _ step: @escaping @Sendable (any TaskStore) throws(TaskStoreError) -> T
     ) async {
         let store = self.store
@@ -152,14 +177,81 @@ public final class Worker: Service, Sendable {
                 _ = try await executor.run { () throws(TaskStoreError) -> T in try step(store) }
                 return
             } catch  where error.code == .unavailable {
-                logger.warning("\(what) failed, retrying", metadata: ["id": "\(id)", "error": "\(error)"])
+                logger.warning("\(what) failed, retrying", metadata: ["id": "\(lease.id)", "error": "\(error)"])
                 await pause.wait()
+            } catch  where error.code == .leaseLost {
+                logger.warning("\(what) refused: lease lost", metadata: ["id": "\(lease.id)", "error": "\(error)"])
+                return
             } catch {
-                logger.error("\(what) failed", metadata: ["id": "\(id)", "error": "\(error)"])
+                logger.error("\(what) failed", metadata: ["id": "\(lease.id)", "error": "\(error)"])
                 return
             }
         }
-        logger.error("\(what) gave up; the task stays in the active list", metadata: ["id": "\(id)"])
+        logger.error("\(what) gave up; recovery will put the task back", metadata: ["id": "\(lease.id)"])
+    }
+
+    /// Extends the leases of running tasks; a task whose lease was lost is stopped, since another attempt owns it.
+    private func runHeartbeat() async {
+        let executor = BlockingExecutor(label: "taskgate.worker.heartbeat")
+        let timing = configuration.leaseTiming
+        let store = self.store
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: .milliseconds(timing.heartbeatMilliseconds))
+            } catch {
+                return
+            }
+            let leases = running.withLock { $0.values.map(\.lease) }
+            guard !leases.isEmpty else { continue }
+            do throws(TaskStoreError) {
+                let lost = try await executor.run { () throws(TaskStoreError) -> [Lease] in
+                    try store.extend(leases, leaseMilliseconds: timing.leaseMilliseconds)
+                }
+                for lease in lost {
+                    logger.warning("lease lost; stopping the task", metadata: ["id": "\(lease.id)"])
+                    let attempt = running.withLock { running -> Task<String, any Error>? in
+                        guard let slot = running.first(where: { $0.value.lease == lease })?.key else { return nil }
+                        running[slot]?.lost = true
+                        return running[slot]?.attempt
+                    }
+                    attempt?.cancel()
+                }
+            } catch {
+                logger.warning("heartbeat failed, retrying", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Puts back the tasks of workers that died: expired leases, and claims that never got a lease.
+    private func runRecovery() async {
+        let executor = BlockingExecutor(label: "taskgate.worker.recovery")
+        let queue = configuration.queue
+        let timing = configuration.leaseTiming
+        let retention = configuration.retentionMilliseconds
+        let store = self.store
+        var pause = Backoff()
+        while !isStopping {
+            do throws(TaskStoreError) {
+                let recovery = try await executor.run { () throws(TaskStoreError) -> Recovery in
+                    try store.recover(
+                        in: queue, limit: 100, unleasedGraceMilliseconds: timing.leaseMilliseconds,
+                        retentionMilliseconds: retention)
+                }
+                pause.reset()
+                if recovery.recovered > 0 || recovery.dropped > 0 {
+                    logger.warning(
+                        "recovered tasks of lost workers",
+                        metadata: [
+                            "retried": "\(recovery.retried)", "dead": "\(recovery.deadLettered)",
+                            "unclaimed": "\(recovery.unclaimed)", "dropped": "\(recovery.dropped)",
+                        ])
+                }
+                try? await Task.sleep(for: .milliseconds(timing.recoveryIntervalMilliseconds))
+            } catch {
+                logger.warning("recovery failed, retrying", metadata: ["error": "\(error)"])
+                await pause.wait()
+            }
+        }
     }
 
     private func runScheduler() async {

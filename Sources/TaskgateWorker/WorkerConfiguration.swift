@@ -21,13 +21,15 @@ public struct WorkerConfiguration: Sendable {
     public var claimBlockMilliseconds: Int
     /// The longest pause between two looks at the scheduled set, in milliseconds.
     public var schedulerIntervalMilliseconds: Int
+    /// How long a claim lasts without a heartbeat, how often heartbeats go out, and how often recovery runs.
+    public var leaseTiming: LeaseTiming
 
     /// Creates a configuration with the defaults a user would expect.
     public init(
         redis: RedisConfiguration, keys: KeySpace = .standard, queue: QueueName = .default, concurrency: Int = 1,
         retryPolicy: RetryPolicy = .standard, retentionMilliseconds: Int = 86_400_000,
         gracePeriod: Duration = .seconds(30), claimBlockMilliseconds: Int = 1_000,
-        schedulerIntervalMilliseconds: Int = 250
+        schedulerIntervalMilliseconds: Int = 250, leaseTiming: LeaseTiming = .standard
     ) {
         self.redis = redis
         self.keys = keys
@@ -38,5 +40,6 @@ public struct WorkerConfiguration: Sendable {
         self.gracePeriod = gracePeriod
         self.claimBlockMilliseconds = max(10, claimBlockMilliseconds)
         self.schedulerIntervalMilliseconds = max(10, schedulerIntervalMilliseconds)
+        self.leaseTiming = leaseTiming
     }
 }

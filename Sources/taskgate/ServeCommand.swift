@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import TaskgateGateway
 import TaskgateHTTP
@@ -20,6 +21,16 @@ struct ServeCommand: AsyncParsableCommand {
     var connectionTimeoutSeconds: Int?
     @Option(help: "Most connections open at once. [TASKGATE_MAX_CONNECTIONS, default 1024]")
     var maxConnections: Int?
+    @Option(
+        help:
+            "Seconds an Idempotency-Key is remembered. [TASKGATE_IDEMPOTENCY_WINDOW_SECONDS, default 86400]")
+    var idempotencyWindowSeconds: Int?
+    @Option(
+        help: ArgumentHelp(
+            "File of API tokens, one per line (# comments); requests then need Authorization: Bearer <token>.",
+            discussion:
+                "TASKGATE_API_TOKEN_FILE, or TASKGATE_API_TOKENS as a comma-separated list; unset, the API is open."))
+    var apiTokenFile: String?
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
@@ -35,9 +46,34 @@ struct ServeCommand: AsyncParsableCommand {
             connectionLimit: try Settings.int(
                 maxConnections, "TASKGATE_MAX_CONNECTIONS", default: 1024, range: 1...65536))
         let redis = try common.redis()
-        let configuration = GatewayConfiguration(http: http, redis: redis, keys: try common.keys())
-        logger.info("starting gateway", metadata: ["redis": "\(redis.redactedDescription)"])
+        let tokens = try Self.tokens(file: apiTokenFile ?? Settings.string("TASKGATE_API_TOKEN_FILE"))
+        let configuration = GatewayConfiguration(
+            http: http, redis: redis, keys: try common.keys(),
+            idempotencyWindowMilliseconds: try Settings.int(
+                idempotencyWindowSeconds, "TASKGATE_IDEMPOTENCY_WINDOW_SECONDS", default: 86_400,
+                range: 1...(365 * 86_400)) * 1000,
+            tokens: tokens)
+        logger.info(
+            "starting gateway",
+            metadata: [
+                "redis": "\(redis.redactedDescription)",
+                "auth": "\(tokens.map { "\($0.count) bearer token(s)" } ?? "open")",
+            ])
         let gateway = Gateway(configuration: configuration, logger: logger)
         try await common.run(gateway, logger: logger)
+    }
+
+    /// The API tokens from the token file, else from `TASKGATE_API_TOKENS`; `nil` when neither names any.
+    private static func tokens(file: String?) throws -> BearerTokens? {
+        guard let file else {
+            return Settings.string("TASKGATE_API_TOKENS").flatMap(BearerTokens.init(commaSeparated:))
+        }
+        guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw ValidationError("cannot read the API token file \(file)")
+        }
+        guard let tokens = BearerTokens(fileContents: contents) else {
+            throw ValidationError("the API token file \(file) holds no token")
+        }
+        return tokens
     }
 }

@@ -31,6 +31,16 @@ struct WorkerCommand: AsyncParsableCommand {
     var gracePeriodSeconds: Double?
     @Option(help: "Most bytes of standard output kept as the result. [TASKGATE_MAX_RESULT_BYTES, default 65536]")
     var maxResultBytes: Int?
+    @Option(
+        help:
+            "Seconds a claimed task stays held without a heartbeat; a dead worker's task runs again after about this long. [TASKGATE_LEASE_SECONDS, default 10]"
+    )
+    var leaseSeconds: Double?
+    @Option(
+        help:
+            "Seconds between looks for expired leases and unleased claims. [TASKGATE_RECOVERY_INTERVAL_SECONDS, default 1]"
+    )
+    var recoveryIntervalSeconds: Double?
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
@@ -48,6 +58,9 @@ struct WorkerCommand: AsyncParsableCommand {
         let retention = try Settings.double(
             retentionSeconds, "TASKGATE_RETENTION_SECONDS", default: 86_400, minimum: 0.001)
         let grace = try Settings.double(gracePeriodSeconds, "TASKGATE_GRACE_PERIOD_SECONDS", default: 30, minimum: 0)
+        let lease = try Settings.double(leaseSeconds, "TASKGATE_LEASE_SECONDS", default: 10, minimum: 0.1)
+        let recoveryInterval = try Settings.double(
+            recoveryIntervalSeconds, "TASKGATE_RECOVERY_INTERVAL_SECONDS", default: 1, minimum: 0.01)
         let configuration = WorkerConfiguration(
             redis: try common.redis(),
             keys: try common.keys(),
@@ -56,7 +69,9 @@ struct WorkerCommand: AsyncParsableCommand {
             retryPolicy: .exponentialJitter(
                 baseMilliseconds: Int(base * 1000), maxMilliseconds: Int(maxBackoff * 1000)),
             retentionMilliseconds: Int(retention * 1000),
-            gracePeriod: .milliseconds(Int(grace * 1000)))
+            gracePeriod: .milliseconds(Int(grace * 1000)),
+            leaseTiming: LeaseTiming(
+                leaseMilliseconds: Int(lease * 1000), recoveryIntervalMilliseconds: Int(recoveryInterval * 1000)))
         let handler = ExecHandler(
             command: command,
             maxResultBytes: try Settings.int(

@@ -13,23 +13,44 @@ public struct RedisTaskStore: TaskStore {
         self.keys = keys
     }
 
-    public func enqueue(_ submission: TaskSubmission) throws(TaskStoreError) -> TaskRecord {
+    public func enqueue(
+        _ submission: TaskSubmission, idempotencyKey: IdempotencyKey? = nil, idempotencyWindowMilliseconds: Int = 0
+    ) throws(TaskStoreError) -> EnqueueOutcome {
         let id = TaskID.generate(queue: submission.queue)
         let payload = submission.payload.serialized
-        let arguments: [any RedisArgument] = [
+        var arguments: [any RedisArgument] = [
             id.rawValue, submission.type ?? "", payload, submission.maxRetries,
             submission.timeoutMilliseconds.map(String.init) ?? "", submission.delayMilliseconds,
         ]
-        let taskKeys = [keys.task(id), keys.pending(id.queue), keys.scheduled(id.queue)]
+        var taskKeys = [keys.task(id), keys.pending(id.queue), keys.scheduled(id.queue)]
+        if let idempotencyKey {
+            taskKeys.append(keys.idempotency(id.queue, idempotencyKey))
+            arguments.append(max(1, idempotencyWindowMilliseconds))
+        }
         // The script is keyed by a fresh id and writes nothing when the id exists, so repeating it after a
         // broken connection (when the first call may or may not have landed) cannot enqueue twice.
         let reply = try retryingOnce { connection throws(RedisError) in
             try TaskScripts.enqueue.run(on: connection, keys: taskKeys, arguments: arguments)
         }
-        guard let record = try record(from: reply) else {
-            throw TaskStoreError(.corrupt, "enqueue of \(id) returned no record")
+        guard let parts = reply.array, parts.count == 2, let kind = parts[0].string else {
+            throw TaskStoreError(.corrupt, "unexpected enqueue reply \(reply)")
         }
-        return record
+        switch kind {
+        case "created", "existing":
+            guard let record = try record(from: parts[1]) else {
+                throw TaskStoreError(.corrupt, "enqueue of \(id) returned no record")
+            }
+            return .created(record)
+        case "replayed", "conflict":
+            guard let existing = parts[1].string.flatMap(TaskID.init) else {
+                throw TaskStoreError(.corrupt, "an idempotency key holds no task id")
+            }
+            if kind == "conflict" { return .keyReused(existing: existing) }
+            guard let record = try task(existing) else { return .replayedExpired(existing) }
+            return .replayed(record)
+        default:
+            throw TaskStoreError(.corrupt, "unexpected enqueue reply \(kind)")
+        }
     }
 
     public func task(_ id: TaskID) throws(TaskStoreError) -> TaskRecord? {
@@ -44,47 +65,78 @@ public struct RedisTaskStore: TaskStore {
         _ = try retryingOnce { connection throws(RedisError) in try connection.send(RedisCommand("PING")) }
     }
 
-    public func claim(from queue: QueueName, blockMilliseconds: Int) throws(TaskStoreError) -> TaskRecord? {
+    public func claim(
+        from queue: QueueName, blockMilliseconds: Int, leaseMilliseconds: Int
+    ) throws(TaskStoreError) -> ClaimedTask? {
         let pending = keys.pending(queue)
         let active = keys.active(queue)
         let timeout = String(Double(blockMilliseconds) / 1000)
         do {
-            return try pool.withConnection { connection throws(RedisError) -> TaskRecord? in
+            return try pool.withConnection { connection throws(RedisError) -> ClaimedTask? in
                 let moved = try connection.sendBlocking(
                     RedisCommand("BLMOVE", pending, active, "RIGHT", "LEFT", timeout),
                     blockMilliseconds: blockMilliseconds)
                 guard let rawID = moved.string else { return nil }
-                guard let id = TaskID(rawID) else {
+                guard let id = TaskID(rawID), id.queue == queue else {
                     // Not ours: take it off the active list so it cannot clog it.
                     _ = try connection.send(RedisCommand("LREM", active, 1, rawID))
                     return nil
                 }
+                // A crash between the move above and this step leaves the id in the active list without a
+                // lease; recovery passes put such ids back (Redis cannot block inside a script).
+                let lease = Lease.fresh(for: id)
                 let reply = try TaskScripts.start.run(
-                    on: connection, keys: [keys.task(id), active], arguments: [id.rawValue])
-                return try? record(from: reply)
+                    on: connection, keys: [keys.task(id), active, keys.leases(queue), keys.unleased(queue)],
+                    arguments: [id.rawValue, lease.token, max(1, leaseMilliseconds)])
+                guard let record = try? record(from: reply) else { return nil }
+                return ClaimedTask(record: record, lease: lease)
             }
         } catch {
             throw TaskStoreError(error)
         }
     }
 
-    public func complete(_ id: TaskID, result: String, retentionMilliseconds: Int) throws(TaskStoreError) -> Bool {
-        let taskKeys = [keys.task(id), keys.active(id.queue)]
+    public func extend(_ leases: [Lease], leaseMilliseconds: Int) throws(TaskStoreError) -> [Lease] {
+        var lost: [Lease] = []
+        for (queue, group) in Dictionary(grouping: leases, by: \.id.queue) {
+            let taskKeys = [keys.leases(queue)] + group.map { keys.task($0.id) }
+            let arguments: [any RedisArgument] =
+                [max(1, leaseMilliseconds)] + group.flatMap { [$0.id.rawValue, $0.token] as [any RedisArgument] }
+            let reply = try retryingOnce { connection throws(RedisError) in
+                try TaskScripts.extend.run(on: connection, keys: taskKeys, arguments: arguments)
+            }
+            guard let held = reply.array, held.count == group.count else {
+                throw TaskStoreError(.corrupt, "unexpected extend reply \(reply)")
+            }
+            lost += zip(group, held).filter { $0.1.int != 1 }.map(\.0)
+        }
+        return lost
+    }
+
+    public func complete(_ lease: Lease, result: String, retentionMilliseconds: Int) throws(TaskStoreError) {
+        let id = lease.id
+        let taskKeys = [keys.task(id), keys.active(id.queue), keys.leases(id.queue)]
         let reply = try retryingOnce { connection throws(RedisError) in
             try TaskScripts.complete.run(
-                on: connection, keys: taskKeys, arguments: [id.rawValue, result, max(1, retentionMilliseconds)])
+                on: connection, keys: taskKeys,
+                arguments: [id.rawValue, lease.token, result, max(1, retentionMilliseconds)])
         }
-        return reply.int == 1
+        guard reply.int == 1 else { throw Self.leaseLost(lease) }
     }
 
     public func fail(
-        _ id: TaskID, error message: String, backoffMilliseconds: Int, retentionMilliseconds: Int
+        _ lease: Lease, error message: String, backoffMilliseconds: Int, retentionMilliseconds: Int
     ) throws(TaskStoreError) -> FailureOutcome {
-        let taskKeys = [keys.task(id), keys.active(id.queue), keys.scheduled(id.queue), keys.dead(id.queue)]
+        let id = lease.id
+        let taskKeys = [
+            keys.task(id), keys.active(id.queue), keys.scheduled(id.queue), keys.dead(id.queue), keys.leases(id.queue),
+        ]
         let reply = try retryingOnce { connection throws(RedisError) in
             try TaskScripts.fail.run(
                 on: connection, keys: taskKeys,
-                arguments: [id.rawValue, message, max(0, backoffMilliseconds), max(1, retentionMilliseconds)])
+                arguments: [
+                    id.rawValue, lease.token, message, max(0, backoffMilliseconds), max(1, retentionMilliseconds),
+                ])
         }
         guard let values = reply.array, let kind = values.first?.int else {
             throw TaskStoreError(.corrupt, "unexpected fail reply \(reply)")
@@ -95,16 +147,72 @@ public struct RedisTaskStore: TaskStore {
         case (2, 2):
             return .dead(retries: values[1].int ?? 0)
         default:
-            return .notActive
+            throw Self.leaseLost(lease)
         }
     }
 
-    public func requeue(_ id: TaskID) throws(TaskStoreError) -> Bool {
-        let taskKeys = [keys.task(id), keys.active(id.queue), keys.pending(id.queue)]
+    public func requeue(_ lease: Lease) throws(TaskStoreError) {
+        let id = lease.id
+        let taskKeys = [keys.task(id), keys.active(id.queue), keys.pending(id.queue), keys.leases(id.queue)]
         let reply = try retryingOnce { connection throws(RedisError) in
-            try TaskScripts.requeue.run(on: connection, keys: taskKeys, arguments: [id.rawValue])
+            try TaskScripts.requeue.run(on: connection, keys: taskKeys, arguments: [id.rawValue, lease.token])
         }
-        return reply.int == 1
+        guard reply.int == 1 else { throw Self.leaseLost(lease) }
+    }
+
+    public func recover(
+        in queue: QueueName, limit: Int, unleasedGraceMilliseconds: Int, retentionMilliseconds: Int
+    ) throws(TaskStoreError) -> Recovery {
+        let leases = keys.leases(queue)
+        let active = keys.active(queue)
+        let count = max(1, limit)
+        return try retryingOnce { connection throws(RedisError) -> Recovery in
+            let replies = try connection.pipeline([
+                RedisCommand("TIME"), RedisCommand("ZRANGE", leases, 0, count - 1, "WITHSCORES"),
+                RedisCommand("LRANGE", active, -count, -1),
+            ])
+            let now = try Self.milliseconds(fromTime: replies[0])
+            var suspects: [String] = []
+            let entries = replies[1].array ?? []
+            var index = 0
+            while index + 1 < entries.count {
+                let deadline = entries[index + 1].string.flatMap { Double($0) } ?? 0
+                if Int(deadline) <= now, let id = entries[index].string { suspects.append(id) }
+                index += 2
+            }
+            let claimed = (replies[2].array ?? []).compactMap(\.string)
+            if !claimed.isEmpty {
+                let scores = try connection.send(RedisCommand("ZMSCORE", [leases] + claimed)).array ?? []
+                for (id, score) in zip(claimed, scores) where score.isNull && !suspects.contains(id) {
+                    suspects.append(id)
+                }
+            }
+            var recovery = Recovery()
+            for rawID in suspects {
+                guard let id = TaskID(rawID), id.queue == queue else {
+                    // Not a task id of this queue: nothing can ever claim it, so just take it out.
+                    _ = try connection.pipeline([
+                        RedisCommand("ZREM", leases, rawID), RedisCommand("LREM", active, 0, rawID),
+                    ])
+                    recovery.dropped += 1
+                    continue
+                }
+                let outcome = try TaskScripts.recover.run(
+                    on: connection,
+                    keys: [
+                        keys.task(id), active, keys.pending(queue), keys.dead(queue), leases, keys.unleased(queue),
+                    ],
+                    arguments: [id.rawValue, max(1, retentionMilliseconds), max(0, unleasedGraceMilliseconds)])
+                switch outcome.int {
+                case 1: recovery.retried += 1
+                case 2: recovery.deadLettered += 1
+                case 3: recovery.unclaimed += 1
+                case 4: recovery.dropped += 1
+                default: break
+                }
+            }
+            return recovery
+        }
     }
 
     public func promoteDue(in queue: QueueName, limit: Int) throws(TaskStoreError) -> Promotion {
@@ -113,10 +221,10 @@ public struct RedisTaskStore: TaskStore {
             let replies = try connection.pipeline([
                 RedisCommand("TIME"), RedisCommand("ZRANGE", scheduled, 0, max(1, limit) - 1, "WITHSCORES"),
             ])
-            guard let time = replies[0].array, time.count == 2, let seconds = time[0].int, let micros = time[1].int,
-                let entries = replies[1].array
-            else { throw RedisError(.protocolViolation, "unexpected TIME/ZRANGE reply") }
-            let now = seconds * 1000 + micros / 1000
+            let now = try Self.milliseconds(fromTime: replies[0])
+            guard let entries = replies[1].array else {
+                throw RedisError(.protocolViolation, "unexpected ZRANGE reply")
+            }
             var due: [TaskID] = []
             var nextDue: Int?
             var index = 0
@@ -135,6 +243,18 @@ public struct RedisTaskStore: TaskStore {
                 arguments: due.map { $0.rawValue })
             return Promotion(promoted: moved.int ?? 0, nextDueInMilliseconds: due.count == limit ? 0 : nextDue)
         }
+    }
+
+    private static func milliseconds(fromTime reply: RedisValue) throws(RedisError) -> Int {
+        guard let time = reply.array, time.count == 2, let seconds = time[0].int, let micros = time[1].int else {
+            throw RedisError(.protocolViolation, "unexpected TIME reply \(reply)")
+        }
+        return seconds * 1000 + micros / 1000
+    }
+
+    private static func leaseLost(_ lease: Lease) -> TaskStoreError {
+        TaskStoreError(
+            .leaseLost, "\(lease.id) is no longer held by this attempt: its lease expired and it was recovered")
     }
 
     private func record(from reply: RedisValue) throws(TaskStoreError) -> TaskRecord? {

@@ -2,19 +2,45 @@ import TaskgateRedis
 
 /// The Lua scripts behind every multi-key state change. Each names all its keys in KEYS[] and takes its
 /// clock from Redis `TIME`, so every host agrees on time and a Redis Cluster can run it on one slot.
+///
+/// Scripts that report on a claimed attempt (complete, fail, requeue, extend) first check that the task is
+/// active and that its `token` is the caller's; otherwise they change nothing, so a worker whose lease expired
+/// and whose task was recovered cannot touch a record that another attempt now owns.
 enum TaskScripts {
     static let now = """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         """
 
-    /// KEYS: task, pending, scheduled. ARGV: id, type, payload, max_retries, timeout_ms, delay_ms.
-    /// Returns the stored record (HGETALL). When the id exists already (a call repeated after a broken
-    /// connection) nothing is written and the existing record is returned.
+    /// The guard shared by the scripts that report on an attempt: KEYS[1] is the task, ARGV[2] the token.
+    static let holdsLease = """
+
+        local function holds_lease()
+            local held = redis.call('HMGET', KEYS[1], 'state', 'token')
+            return held[1] == 'active' and held[2] == ARGV[2]
+        end
+        """
+
+    /// KEYS: task, pending, scheduled[, idempotency]. ARGV: id, type, payload, max_retries, timeout_ms, delay_ms
+    /// [, idempotency_window_ms].
+    ///
+    /// Returns `{'created', record}`; `{'existing', record}` when the id exists already (a call repeated after a
+    /// broken connection; nothing is written); with an idempotency key that is held already, `{'replayed', id}`
+    /// when the earlier request had the same content or `{'conflict', id}` when it did not (nothing is written).
     static let enqueue = RedisScript(
         now + """
 
-            if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HGETALL', KEYS[1]) end
+            local function field(value) return string.len(value) .. ':' .. value end
+            local fingerprint = redis.sha1hex(field(ARGV[2]) .. field(ARGV[3]) .. field(ARGV[4]) .. field(ARGV[5])
+                .. field(ARGV[6]))
+            if KEYS[4] then
+                local held = redis.call('HMGET', KEYS[4], 'id', 'fingerprint')
+                if held[1] and held[1] ~= ARGV[1] then
+                    if held[2] == fingerprint then return {'replayed', held[1]} end
+                    return {'conflict', held[1]}
+                end
+            end
+            if redis.call('EXISTS', KEYS[1]) == 1 then return {'existing', redis.call('HGETALL', KEYS[1])} end
             local delay = tonumber(ARGV[6])
             local state, run_at = 'pending', now
             if delay > 0 then state, run_at = 'scheduled', now + delay end
@@ -26,67 +52,170 @@ enum TaskScripts {
             else
                 redis.call('LPUSH', KEYS[2], ARGV[1])
             end
-            return redis.call('HGETALL', KEYS[1])
+            if KEYS[4] then
+                redis.call('HSET', KEYS[4], 'id', ARGV[1], 'fingerprint', fingerprint)
+                redis.call('PEXPIRE', KEYS[4], ARGV[7])
+            end
+            return {'created', redis.call('HGETALL', KEYS[1])}
             """)
 
-    /// KEYS: task, active. ARGV: id. Marks a just-moved task active. An id whose record is gone (expired)
-    /// or not pending (a stray duplicate of a task that already ran) is dropped from the active list instead.
+    /// KEYS: task, active, leases, unleased. ARGV: id, token, lease_ms.
+    ///
+    /// Marks a just-moved task active under a fresh token and lease. An id whose record is gone (expired) or
+    /// not pending (a stray duplicate of a task that already ran) is dropped from the active list instead.
     static let start = RedisScript(
         now + """
 
+            redis.call('HDEL', KEYS[4], ARGV[1])
             if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then
                 redis.call('LREM', KEYS[2], 1, ARGV[1])
                 return false
             end
-            redis.call('HSET', KEYS[1], 'state', 'active', 'started_at', now, 'updated_at', now)
+            redis.call('HSET', KEYS[1], 'state', 'active', 'token', ARGV[2], 'started_at', now, 'updated_at', now)
             redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+            redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[1])
             return redis.call('HGETALL', KEYS[1])
             """)
 
-    /// KEYS: task, active. ARGV: id, result, retention_ms. Returns 1, or 0 when the task is not active.
-    static let complete = RedisScript(
+    /// KEYS: leases, task(1), ..., task(n). ARGV: lease_ms, id(1), token(1), ..., id(n), token(n).
+    /// Pushes back the deadline of each lease still held; returns 1 per lease extended, 0 per lease lost.
+    static let extend = RedisScript(
         now + """
 
-            if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return 0 end
+            local held = {}
+            for i = 2, #KEYS do
+                local id, token = ARGV[2 * i - 2], ARGV[2 * i - 1]
+                local record = redis.call('HMGET', KEYS[i], 'state', 'token')
+                if record[1] == 'active' and record[2] == token and redis.call('ZSCORE', KEYS[1], id) then
+                    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), id)
+                    held[#held + 1] = 1
+                else
+                    held[#held + 1] = 0
+                end
+            end
+            return held
+            """)
+
+    /// KEYS: task, active, leases. ARGV: id, token, result, retention_ms.
+    /// Returns 1, or 0 when the caller does not hold the task (nothing is changed then).
+    static let complete = RedisScript(
+        now + holdsLease + """
+
+            if not holds_lease() then return 0 end
             redis.call('LREM', KEYS[2], 1, ARGV[1])
-            redis.call('HSET', KEYS[1], 'state', 'succeeded', 'result', ARGV[2], 'finished_at', now, 'updated_at', now)
-            redis.call('PEXPIRE', KEYS[1], ARGV[3])
+            redis.call('ZREM', KEYS[3], ARGV[1])
+            redis.call('HDEL', KEYS[1], 'token')
+            redis.call('HSET', KEYS[1], 'state', 'succeeded', 'result', ARGV[3], 'finished_at', now, 'updated_at', now)
+            redis.call('PEXPIRE', KEYS[1], ARGV[4])
             return 1
             """)
 
-    /// KEYS: task, active, scheduled, dead. ARGV: id, error, backoff_ms, retention_ms.
-    /// Returns {1, retries, run_at} when scheduled again, {2, retries} when dead, {0} when not active.
-    static let fail = RedisScript(
-        now + """
+    /// The failed-attempt step shared by `fail` and `recover`. KEYS[1] is the task, `scheduled_key` receives a
+    /// retry after `backoff` ms (nil: push straight onto `pending_key`), `dead_key` the dead-lettered id.
+    static let recordFailure = """
 
-            local record = redis.call('HMGET', KEYS[1], 'state', 'retries', 'max_retries')
-            if record[1] ~= 'active' then return {0} end
-            redis.call('LREM', KEYS[2], 1, ARGV[1])
-            local retries, max_retries = tonumber(record[2]), tonumber(record[3])
+        local function record_failure(id, message, backoff, retention, pending_key, scheduled_key, dead_key)
+            local record = redis.call('HMGET', KEYS[1], 'retries', 'max_retries')
+            local retries, max_retries = tonumber(record[1]), tonumber(record[2])
+            redis.call('HDEL', KEYS[1], 'token')
             if retries < max_retries then
                 retries = retries + 1
-                local run_at = now + tonumber(ARGV[3])
-                redis.call('HSET', KEYS[1], 'state', 'retrying', 'retries', retries, 'last_error', ARGV[2],
-                    'run_at', run_at, 'updated_at', now)
-                redis.call('ZADD', KEYS[3], run_at, ARGV[1])
+                local run_at = now + backoff
+                if scheduled_key then
+                    redis.call('HSET', KEYS[1], 'state', 'retrying', 'retries', retries, 'last_error', message,
+                        'run_at', run_at, 'updated_at', now)
+                    redis.call('ZADD', scheduled_key, run_at, id)
+                else
+                    redis.call('HSET', KEYS[1], 'state', 'pending', 'retries', retries, 'last_error', message,
+                        'run_at', run_at, 'updated_at', now)
+                    redis.call('RPUSH', pending_key, id)
+                end
                 return {1, retries, run_at}
             end
-            redis.call('HSET', KEYS[1], 'state', 'dead', 'last_error', ARGV[2], 'finished_at', now, 'updated_at', now)
-            redis.call('PEXPIRE', KEYS[1], ARGV[4])
-            redis.call('ZADD', KEYS[4], now, ARGV[1])
-            redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[4]))
+            redis.call('HSET', KEYS[1], 'state', 'dead', 'last_error', message, 'finished_at', now, 'updated_at', now)
+            redis.call('PEXPIRE', KEYS[1], retention)
+            redis.call('ZADD', dead_key, now, id)
+            redis.call('ZREMRANGEBYSCORE', dead_key, '-inf', now - tonumber(retention))
             return {2, retries}
+        end
+        """
+
+    /// KEYS: task, active, scheduled, dead, leases. ARGV: id, token, error, backoff_ms, retention_ms.
+    /// Returns {1, retries, run_at} when scheduled again, {2, retries} when dead, {0} when the caller does not
+    /// hold the task (nothing is changed then).
+    static let fail = RedisScript(
+        now + holdsLease + recordFailure + """
+
+            if not holds_lease() then return {0} end
+            redis.call('LREM', KEYS[2], 1, ARGV[1])
+            redis.call('ZREM', KEYS[5], ARGV[1])
+            return record_failure(ARGV[1], ARGV[3], tonumber(ARGV[4]), ARGV[5], nil, KEYS[3], KEYS[4])
             """)
 
-    /// KEYS: task, active, pending. ARGV: id. Puts an active task back where the next claim takes it.
+    /// KEYS: task, active, pending, leases. ARGV: id, token. Puts a held task back where the next claim takes
+    /// it, retries unchanged (used when a worker stops). Returns 1, or 0 when the caller does not hold the task.
     static let requeue = RedisScript(
-        now + """
+        now + holdsLease + """
 
-            if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return 0 end
+            if not holds_lease() then return 0 end
             redis.call('LREM', KEYS[2], 1, ARGV[1])
+            redis.call('ZREM', KEYS[4], ARGV[1])
+            redis.call('HDEL', KEYS[1], 'token')
             redis.call('RPUSH', KEYS[3], ARGV[1])
             redis.call('HSET', KEYS[1], 'state', 'pending', 'updated_at', now)
             return 1
+            """)
+
+    /// KEYS: task, active, pending, dead, leases, unleased. ARGV: id, retention_ms, grace_ms.
+    ///
+    /// Recovers one id that a recovery pass suspects, re-checking everything first (many workers run passes):
+    /// - its lease expired: the attempt counts as failed (`last_error` says the worker was lost); the task goes
+    ///   straight back to pending, or to the dead-letter set when its retries are used up;
+    /// - it sits in the active list with no lease: the first pass to see it notes the time; once `grace_ms` have
+    ///   passed and it still has none (its worker died between claim and lease), it goes back to pending as it
+    ///   was, since no attempt started;
+    /// - it sits in the active list but its record is finished, waiting or gone: the stray id is removed.
+    /// Returns 0 (nothing to do), 1 (retried), 2 (dead-lettered), 3 (put back unclaimed), 4 (stray dropped).
+    static let recover = RedisScript(
+        now + recordFailure + """
+
+            local function lost_attempt()
+                local attempts = redis.call('HGET', KEYS[1], 'attempts') or '?'
+                local message = 'worker lost: attempt ' .. attempts .. ' stopped reporting and its lease expired'
+                local outcome = record_failure(ARGV[1], message, 0, ARGV[2], KEYS[3], nil, KEYS[4])
+                return outcome[1]
+            end
+            local deadline = redis.call('ZSCORE', KEYS[5], ARGV[1])
+            if deadline then
+                if tonumber(deadline) > now then return 0 end
+                redis.call('ZREM', KEYS[5], ARGV[1])
+                redis.call('HDEL', KEYS[6], ARGV[1])
+                redis.call('LREM', KEYS[2], 1, ARGV[1])
+                if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return 4 end
+                return lost_attempt()
+            end
+            if not redis.call('LPOS', KEYS[2], ARGV[1]) then
+                redis.call('HDEL', KEYS[6], ARGV[1])
+                return 0
+            end
+            local state = redis.call('HGET', KEYS[1], 'state')
+            if state ~= 'pending' and state ~= 'active' then
+                redis.call('LREM', KEYS[2], 0, ARGV[1])
+                redis.call('HDEL', KEYS[6], ARGV[1])
+                return 4
+            end
+            local seen = redis.call('HGET', KEYS[6], ARGV[1])
+            if not seen then
+                redis.call('HSET', KEYS[6], ARGV[1], now)
+                return 0
+            end
+            if now - tonumber(seen) < tonumber(ARGV[3]) then return 0 end
+            redis.call('HDEL', KEYS[6], ARGV[1])
+            redis.call('LREM', KEYS[2], 1, ARGV[1])
+            if state == 'active' then return lost_attempt() end
+            redis.call('RPUSH', KEYS[3], ARGV[1])
+            redis.call('HSET', KEYS[1], 'updated_at', now)
+            return 3
             """)
 
     /// KEYS: scheduled, pending, task(1), ..., task(n). ARGV: id(1), ..., id(n).

@@ -3,7 +3,12 @@
 /// Methods block the calling thread until Redis answers; call them from threads that may block.
 public protocol TaskStore: Sendable {
     /// Stores the task record and puts the id on its pending list (or scheduled set when delayed), in one step.
-    func enqueue(_ submission: TaskSubmission) throws(TaskStoreError) -> TaskRecord
+    ///
+    /// With an idempotency key, the key is recorded for `idempotencyWindowMilliseconds` in the same step, and a
+    /// later submission with the same key on the same queue creates nothing.
+    func enqueue(
+        _ submission: TaskSubmission, idempotencyKey: IdempotencyKey?, idempotencyWindowMilliseconds: Int
+    ) throws(TaskStoreError) -> EnqueueOutcome
 
     /// The task's record; `nil` when unknown or expired.
     func task(_ id: TaskID) throws(TaskStoreError) -> TaskRecord?
@@ -11,20 +16,35 @@ public protocol TaskStore: Sendable {
     /// Checks that the store answers.
     func ping() throws(TaskStoreError)
 
-    /// Waits up to `blockMilliseconds` for a pending task, moves it to the active list and marks it active.
-    func claim(from queue: QueueName, blockMilliseconds: Int) throws(TaskStoreError) -> TaskRecord?
+    /// Waits up to `blockMilliseconds` for a pending task, moves it to the active list and marks it active under
+    /// a fresh lease that lasts `leaseMilliseconds` unless extended.
+    func claim(
+        from queue: QueueName, blockMilliseconds: Int, leaseMilliseconds: Int
+    ) throws(TaskStoreError) -> ClaimedTask?
 
-    /// Marks an active task succeeded, keeps `result`, and lets the record expire after the retention time.
-    /// Returns `false` when the task was not active (nothing is changed then).
-    func complete(_ id: TaskID, result: String, retentionMilliseconds: Int) throws(TaskStoreError) -> Bool
+    /// Pushes back the deadline of each lease still held to `leaseMilliseconds` from now; returns the leases lost
+    /// (their task was recovered and may be running elsewhere).
+    func extend(_ leases: [Lease], leaseMilliseconds: Int) throws(TaskStoreError) -> [Lease]
 
-    /// Records a failed attempt: schedules a retry after `backoffMilliseconds` while retries remain, else dead-letters it.
+    /// Marks a held task succeeded, keeps `result`, and lets the record expire after the retention time.
+    /// Throws ``TaskStoreError/Code/leaseLost`` (changing nothing) when the lease is no longer held.
+    func complete(_ lease: Lease, result: String, retentionMilliseconds: Int) throws(TaskStoreError)
+
+    /// Records a failed attempt: schedules a retry after `backoffMilliseconds` while retries remain, else
+    /// dead-letters it. Throws ``TaskStoreError/Code/leaseLost`` (changing nothing) when the lease is no longer held.
     func fail(
-        _ id: TaskID, error: String, backoffMilliseconds: Int, retentionMilliseconds: Int
+        _ lease: Lease, error: String, backoffMilliseconds: Int, retentionMilliseconds: Int
     ) throws(TaskStoreError) -> FailureOutcome
 
-    /// Puts an active task back at the head of its pending list, unchanged (used when a worker stops).
-    func requeue(_ id: TaskID) throws(TaskStoreError) -> Bool
+    /// Puts a held task back at the head of its pending list, retries unchanged (used when a worker stops).
+    /// Throws ``TaskStoreError/Code/leaseLost`` (changing nothing) when the lease is no longer held.
+    func requeue(_ lease: Lease) throws(TaskStoreError)
+
+    /// Finds up to `limit` expired leases and active-list ids without a lease on `queue` and recovers them:
+    /// an expired attempt counts as failed; an id unleased for `unleasedGraceMilliseconds` goes back to pending.
+    func recover(
+        in queue: QueueName, limit: Int, unleasedGraceMilliseconds: Int, retentionMilliseconds: Int
+    ) throws(TaskStoreError) -> Recovery
 
     /// Moves up to `limit` due tasks from the scheduled set to the pending list.
     func promoteDue(in queue: QueueName, limit: Int) throws(TaskStoreError) -> Promotion
@@ -36,20 +56,4 @@ public enum FailureOutcome: Sendable, Equatable {
     case retrying(retries: Int, runAt: Timestamp)
     /// No retries left; the task is in the dead-letter set.
     case dead(retries: Int)
-    /// The task was not active, so nothing changed.
-    case notActive
-}
-
-/// The outcome of one ``TaskStore/promoteDue(in:limit:)`` pass.
-public struct Promotion: Sendable, Equatable {
-    /// Tasks moved to pending.
-    public var promoted: Int
-    /// Milliseconds until the next scheduled task is due, if any is left.
-    public var nextDueInMilliseconds: Int?
-
-    /// Creates a promotion result.
-    public init(promoted: Int, nextDueInMilliseconds: Int?) {
-        self.promoted = promoted
-        self.nextDueInMilliseconds = nextDueInMilliseconds
-    }
 }

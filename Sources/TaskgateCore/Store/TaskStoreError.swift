@@ -8,6 +8,7 @@ public struct TaskStoreError: Error, Sendable, CustomStringConvertible {
             case unavailable
             case corrupt
             case failed
+            case leaseLost
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -18,6 +19,8 @@ public struct TaskStoreError: Error, Sendable, CustomStringConvertible {
         public static let corrupt = Code(.corrupt)
         /// Any other error reply.
         public static let failed = Code(.failed)
+        /// The attempt's lease expired and the task was recovered (or finished) meanwhile; nothing was changed.
+        public static let leaseLost = Code(.leaseLost)
 
         public var description: String { value.rawValue }
     }

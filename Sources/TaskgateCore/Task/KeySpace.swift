@@ -9,6 +9,9 @@
 /// - `<prefix>:{<queue>}:active`: list of ids claimed by a worker.
 /// - `<prefix>:{<queue>}:scheduled`: sorted set of ids by the time they become due (delays and backoff).
 /// - `<prefix>:{<queue>}:dead`: sorted set of dead ids by the time they died.
+/// - `<prefix>:{<queue>}:leases`: sorted set of claimed ids by the deadline of their lease.
+/// - `<prefix>:{<queue>}:unleased`: hash of active-list ids seen without a lease, to the time first seen.
+/// - `<prefix>:{<queue>}:idempotency:<key>`: hash recording which task an `Idempotency-Key` created.
 public struct KeySpace: Sendable, Equatable {
     /// The first part of every key (`taskgate` by default).
     public let prefix: String
@@ -37,4 +40,12 @@ public struct KeySpace: Sendable, Equatable {
     public func scheduled(_ queue: QueueName) -> String { queueKey(queue, "scheduled") }
     /// The sorted set of dead ids, scored by the time they died.
     public func dead(_ queue: QueueName) -> String { queueKey(queue, "dead") }
+    /// The sorted set of claimed ids, scored by the deadline of their lease.
+    public func leases(_ queue: QueueName) -> String { queueKey(queue, "leases") }
+    /// The hash of active-list ids that had no lease when a recovery pass looked, to when that was first seen.
+    public func unleased(_ queue: QueueName) -> String { queueKey(queue, "unleased") }
+    /// The hash recording the task an idempotency key created on `queue`.
+    public func idempotency(_ queue: QueueName, _ key: IdempotencyKey) -> String {
+        queueKey(queue, "idempotency:" + key.rawValue)
+    }
 }

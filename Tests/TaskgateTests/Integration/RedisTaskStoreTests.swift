@@ -31,12 +31,12 @@ import Testing
         let ns = TestNamespace()
         defer { ns.cleanUp() }
         let record = try ns.store.enqueue(TaskSubmission(payload: .integer(1)))
-        let claimed = try #require(try ns.store.claim(from: .default, blockMilliseconds: 100))
-        #expect(claimed.id == record.id)
-        #expect(claimed.state == .active)
-        #expect(claimed.attempts == 1)
+        let claimed = try #require(try ns.store.claim())
+        #expect(claimed.record.id == record.id)
+        #expect(claimed.record.state == .active)
+        #expect(claimed.record.attempts == 1)
         #expect(try ns.redis("LRANGE", ns.keys.active(.default), 0, -1).array?.count == 1)
-        #expect(try ns.store.complete(record.id, result: "done", retentionMilliseconds: 60_000))
+        try ns.store.complete(claimed.lease, result: "done", retentionMilliseconds: 60_000)
         let finished = try #require(try ns.store.task(record.id))
         #expect(finished.state == .succeeded)
         #expect(finished.result == "done")
@@ -44,13 +44,17 @@ import Testing
         #expect(try ns.redis("LLEN", ns.keys.active(.default)).int == 0)
         let ttl = try #require(try ns.redis("PTTL", ns.keys.task(record.id)).int)
         #expect(ttl > 0 && ttl <= 60_000)
-        #expect(try ns.store.complete(record.id, result: "again", retentionMilliseconds: 60_000) == false)
+        #expect(try ns.leaseDeadline(record.id) == nil)
+        #expect(throws: TaskStoreError.self) {
+            try ns.store.complete(claimed.lease, result: "again", retentionMilliseconds: 60_000)
+        }
+        #expect(try ns.store.task(record.id)?.result == "done")
     }
 
     @Test func claimWaitsAndReturnsNilWhenEmpty() throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }
-        #expect(try ns.store.claim(from: .default, blockMilliseconds: 50) == nil)
+        #expect(try ns.store.claim(from: .default, blockMilliseconds: 50, leaseMilliseconds: 1000) == nil)
     }
 
     @Test func failureRetriesThenDeadLetters() throws {
@@ -58,9 +62,9 @@ import Testing
         defer { ns.cleanUp() }
         let record = try ns.store.enqueue(TaskSubmission(payload: .null, maxRetries: 2))
         for expected in 1...2 {
-            _ = try #require(try ns.store.claim(from: .default, blockMilliseconds: 100))
+            let claimed = try #require(try ns.store.claim())
             let outcome = try ns.store.fail(
-                record.id, error: "boom \(expected)", backoffMilliseconds: 0, retentionMilliseconds: 60_000)
+                claimed.lease, error: "boom \(expected)", backoffMilliseconds: 0, retentionMilliseconds: 60_000)
             guard case .retrying(let retries, _) = outcome else {
                 Issue.record("expected retrying, got \(outcome)")
                 return
@@ -70,9 +74,9 @@ import Testing
             #expect(try ns.store.promoteDue(in: .default, limit: 100).promoted == 1)
             #expect(try ns.store.task(record.id)?.state == .pending)
         }
-        _ = try #require(try ns.store.claim(from: .default, blockMilliseconds: 100))
+        let last = try #require(try ns.store.claim())
         #expect(
-            try ns.store.fail(record.id, error: "final", backoffMilliseconds: 0, retentionMilliseconds: 60_000)
+            try ns.store.fail(last.lease, error: "final", backoffMilliseconds: 0, retentionMilliseconds: 60_000)
                 == .dead(retries: 2))
         let dead = try #require(try ns.store.task(record.id))
         #expect(dead.state == .dead)
@@ -85,12 +89,15 @@ import Testing
         #expect(try ns.redis("PTTL", ns.keys.task(record.id)).int ?? 0 > 0)
     }
 
-    @Test func failingATaskThatIsNotActiveChangesNothing() throws {
+    @Test func failingATaskThatIsNotHeldChangesNothing() throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }
         let record = try ns.store.enqueue(TaskSubmission(payload: .null))
-        #expect(
-            try ns.store.fail(record.id, error: "x", backoffMilliseconds: 0, retentionMilliseconds: 1000) == .notActive)
+        let forged = Lease.fresh(for: record.id)
+        let error = #expect(throws: TaskStoreError.self) {
+            try ns.store.fail(forged, error: "x", backoffMilliseconds: 0, retentionMilliseconds: 1000)
+        }
+        #expect(error?.code == .leaseLost)
         #expect(try ns.store.task(record.id) == record)
     }
 
@@ -99,12 +106,13 @@ import Testing
         defer { ns.cleanUp() }
         let first = try ns.store.enqueue(TaskSubmission(payload: .integer(1)))
         let second = try ns.store.enqueue(TaskSubmission(payload: .integer(2)))
-        let claimed = try #require(try ns.store.claim(from: .default, blockMilliseconds: 100))
-        #expect(claimed.id == first.id)
-        #expect(try ns.store.requeue(first.id))
+        let claimed = try #require(try ns.store.claim())
+        #expect(claimed.record.id == first.id)
+        try ns.store.requeue(claimed.lease)
         #expect(try ns.store.task(first.id)?.state == .pending)
-        #expect(try ns.store.claim(from: .default, blockMilliseconds: 100)?.id == first.id)
-        #expect(try ns.store.claim(from: .default, blockMilliseconds: 100)?.id == second.id)
+        #expect(try ns.leaseDeadline(first.id) == nil)
+        #expect(try ns.store.claim()?.record.id == first.id)
+        #expect(try ns.store.claim()?.record.id == second.id)
     }
 
     @Test func promotionMovesOnlyDueTasks() throws {
@@ -118,7 +126,7 @@ import Testing
         #expect((promotion.nextDueInMilliseconds ?? 0) > 3_000_000)
         #expect(try ns.store.task(due.id)?.state == .pending)
         #expect(try ns.store.task(later.id)?.state == .scheduled)
-        #expect(try ns.store.claim(from: .default, blockMilliseconds: 100)?.id == due.id)
+        #expect(try ns.store.claim()?.record.id == due.id)
     }
 
     @Test func scriptsReloadAfterScriptFlush() throws {
@@ -138,7 +146,7 @@ import Testing
         defer { ns.cleanUp() }
         let record = try ns.store.enqueue(TaskSubmission(payload: .null))
         _ = try ns.redis("DEL", ns.keys.task(record.id))
-        #expect(try ns.store.claim(from: .default, blockMilliseconds: 100) == nil)
+        #expect(try ns.store.claim() == nil)
         #expect(try ns.redis("LLEN", ns.keys.active(.default)).int == 0)
     }
 
@@ -146,10 +154,10 @@ import Testing
         let ns = TestNamespace()
         defer { ns.cleanUp() }
         let record = try ns.store.enqueue(TaskSubmission(payload: .null))
-        _ = try #require(try ns.store.claim(from: .default, blockMilliseconds: 100))
-        #expect(try ns.store.complete(record.id, result: "once", retentionMilliseconds: 60_000))
+        let claimed = try #require(try ns.store.claim())
+        try ns.store.complete(claimed.lease, result: "once", retentionMilliseconds: 60_000)
         _ = try ns.redis("LPUSH", ns.keys.pending(.default), record.id.rawValue)
-        #expect(try ns.store.claim(from: .default, blockMilliseconds: 100) == nil)
+        #expect(try ns.store.claim() == nil)
         let finished = try #require(try ns.store.task(record.id))
         #expect(finished.state == .succeeded)
         #expect(finished.attempts == 1)

@@ -38,3 +38,35 @@ struct TestNamespace: Sendable {
         try server.connect().send(RedisCommand(name, arguments))
     }
 }
+
+extension TestNamespace {
+    /// Redis' own clock in milliseconds (scripts take their time from Redis `TIME`).
+    func redisClock() throws -> Int {
+        let time = try redis("TIME").array ?? []
+        return (time.first?.int ?? 0) * 1000 + (time.last?.int ?? 0) / 1000
+    }
+
+    /// Waits until Redis' clock has passed `milliseconds` (a lease deadline, a due time).
+    func awaitRedisClock(past milliseconds: Int) async throws {
+        try await eventually(timeout: 30, "Redis clock past \(milliseconds)") { try redisClock() > milliseconds }
+    }
+
+    /// The lease deadline of `id`, or `nil` when it holds no lease.
+    func leaseDeadline(_ id: TaskID) throws -> Int? {
+        try redis("ZSCORE", keys.leases(id.queue), id.rawValue).string.flatMap { Double($0) }.map { Int($0) }
+    }
+}
+
+extension RedisTaskStore {
+    /// Enqueues without an idempotency key and returns the new record (most tests need nothing more).
+    func enqueue(_ submission: TaskSubmission) throws -> TaskRecord {
+        guard case .created(let record) = try enqueue(submission, idempotencyKey: nil, idempotencyWindowMilliseconds: 0)
+        else { throw TestFailure("enqueue without a key did not create a task") }
+        return record
+    }
+
+    /// Claims with a lease of `leaseMilliseconds` (10 s unless a test needs it to run out).
+    func claim(leaseMilliseconds: Int = 10_000, from queue: QueueName = .default) throws -> ClaimedTask? {
+        try claim(from: queue, blockMilliseconds: 100, leaseMilliseconds: leaseMilliseconds)
+    }
+}
