@@ -6,6 +6,8 @@ final class HTTPExchange {
     var body: [UInt8] = []
     var tooLarge = false
     var answered = false
+    /// When the head arrived; the body must be complete within the request timeout.
+    let started = ContinuousClock.now
 
     init(head: HTTPRequest) {
         self.head = head

@@ -12,7 +12,7 @@ public final class HTTPServer: Sendable {
     public let configuration: HTTPServerConfiguration
     /// Who answers requests.
     public let responder: any HTTPResponder
-    private let logger: Logger
+    let logger: Logger
     private let daemon = Mutex<DaemonHandle?>(nil)
     private let inFlight = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
@@ -44,6 +44,10 @@ public final class HTTPServer: Sendable {
                 MHD_OptionItem(
                     option: .CONNECTION_TIMEOUT, value: configuration.connectionTimeoutSeconds, ptr_value: nil),
                 MHD_OptionItem(option: .CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),
+                MHD_OptionItem(
+                    option: .PER_IP_CONNECTION_LIMIT, value: configuration.connectionLimitPerIP, ptr_value: nil),
+                MHD_OptionItem(
+                    option: .CONNECTION_MEMORY_LIMIT, value: configuration.connectionMemoryLimitBytes, ptr_value: nil),
                 MHD_OptionItem(
                     option: .NOTIFY_COMPLETED,
                     value: unsafeBitCast(MHDCallbacks.completed, to: Int.self), ptr_value: context),

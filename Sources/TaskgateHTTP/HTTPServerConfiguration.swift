@@ -8,24 +8,36 @@ public struct HTTPServerConfiguration: Sendable {
     public var threads: Int
     /// The largest request body accepted; larger ones get ``HTTPResponder/payloadTooLarge(_:limit:)``.
     public var maxBodyBytes: Int
-    /// Seconds of inactivity after which a connection is closed.
+    /// Seconds of inactivity after which a connection is closed (a client that stops sending mid-request).
     public var connectionTimeoutSeconds: Int
+    /// Seconds a request's body may take to arrive after its head; a slower client is disconnected, so
+    /// dribbling a byte now and then cannot hold a connection for ever.
+    public var requestTimeoutSeconds: Int
     /// The most connections open at once; more are refused at accept.
     public var connectionLimit: Int
+    /// The most connections open at once from one IP address; 0 for no per-address limit.
+    public var connectionLimitPerIP: Int
+    /// Bytes libmicrohttpd may use per connection for the request line and headers (a longer head is refused);
+    /// the body is bounded separately by ``maxBodyBytes``.
+    public var connectionMemoryLimitBytes: Int
     /// How long ``HTTPServer/stop()`` waits for requests in flight to be answered, in seconds.
     public var drainTimeoutSeconds: Double
 
     /// Creates a configuration.
     public init(
         host: String = "0.0.0.0", port: Int = 8080, threads: Int = 2, maxBodyBytes: Int = 1 << 20,
-        connectionTimeoutSeconds: Int = 30, connectionLimit: Int = 1024, drainTimeoutSeconds: Double = 10
+        connectionTimeoutSeconds: Int = 30, requestTimeoutSeconds: Int = 30, connectionLimit: Int = 1024,
+        connectionLimitPerIP: Int = 0, connectionMemoryLimitBytes: Int = 64 * 1024, drainTimeoutSeconds: Double = 10
     ) {
         self.host = host
         self.port = port
         self.threads = threads
         self.maxBodyBytes = maxBodyBytes
         self.connectionTimeoutSeconds = connectionTimeoutSeconds
+        self.requestTimeoutSeconds = max(1, requestTimeoutSeconds)
         self.connectionLimit = connectionLimit
+        self.connectionLimitPerIP = max(0, connectionLimitPerIP)
+        self.connectionMemoryLimitBytes = max(8 * 1024, connectionMemoryLimitBytes)
         self.drainTimeoutSeconds = drainTimeoutSeconds
     }
 }

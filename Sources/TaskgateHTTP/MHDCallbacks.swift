@@ -35,6 +35,11 @@ enum MHDCallbacks {
 
         let size = uploadSize.pointee
         if size > 0 {
+            if ContinuousClock.now - exchange.started > .seconds(server.configuration.requestTimeoutSeconds) {
+                // A client dribbling its body: drop the connection rather than hold it and its buffer.
+                server.logger.info("request body too slow, closing", metadata: ["path": "\(exchange.head.path)"])
+                return .NO
+            }
             if !exchange.answered && !exchange.tooLarge {
                 if exchange.body.count + size > server.configuration.maxBodyBytes {
                     // Chunked or lying about its length: stop keeping bytes, answer 413 at the end.

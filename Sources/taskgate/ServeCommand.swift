@@ -21,6 +21,13 @@ struct ServeCommand: AsyncParsableCommand {
     var connectionTimeoutSeconds: Int?
     @Option(help: "Most connections open at once. [TASKGATE_MAX_CONNECTIONS, default 1024]")
     var maxConnections: Int?
+    @Option(help: "Most connections from one IP address, 0 for no limit. [TASKGATE_MAX_CONNECTIONS_PER_IP, default 0]")
+    var maxConnectionsPerIp: Int?
+    @Option(
+        help:
+            "Seconds a request body may take to arrive; slower clients are disconnected. [TASKGATE_REQUEST_TIMEOUT_SECONDS, default 30]"
+    )
+    var requestTimeoutSeconds: Int?
     @Option(
         help:
             "Seconds an Idempotency-Key is remembered. [TASKGATE_IDEMPOTENCY_WINDOW_SECONDS, default 86400]")
@@ -43,8 +50,12 @@ struct ServeCommand: AsyncParsableCommand {
                 maxBodyBytes, "TASKGATE_MAX_BODY_BYTES", default: 1 << 20, range: 1...(1 << 30)),
             connectionTimeoutSeconds: try Settings.int(
                 connectionTimeoutSeconds, "TASKGATE_CONNECTION_TIMEOUT_SECONDS", default: 30, range: 1...3600),
+            requestTimeoutSeconds: try Settings.int(
+                requestTimeoutSeconds, "TASKGATE_REQUEST_TIMEOUT_SECONDS", default: 30, range: 1...3600),
             connectionLimit: try Settings.int(
-                maxConnections, "TASKGATE_MAX_CONNECTIONS", default: 1024, range: 1...65536))
+                maxConnections, "TASKGATE_MAX_CONNECTIONS", default: 1024, range: 1...65536),
+            connectionLimitPerIP: try Settings.int(
+                maxConnectionsPerIp, "TASKGATE_MAX_CONNECTIONS_PER_IP", default: 0, range: 0...65536))
         let redis = try common.redis()
         let tokens = try Self.tokens(file: apiTokenFile ?? Settings.string("TASKGATE_API_TOKEN_FILE"))
         let configuration = GatewayConfiguration(

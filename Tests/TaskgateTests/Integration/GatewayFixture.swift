@@ -10,12 +10,15 @@ final class GatewayFixture: Sendable {
     let namespace: TestNamespace
     let client: HTTPClient
 
-    init(namespace: TestNamespace, maxBodyBytes: Int = 1 << 20, tokens: BearerTokens? = nil) throws {
+    init(
+        namespace: TestNamespace, maxBodyBytes: Int = 1 << 20, tokens: BearerTokens? = nil,
+        http: HTTPServerConfiguration? = nil
+    ) throws {
         self.namespace = namespace
         var logger = Logger(label: "test-gateway")
         logger.logLevel = .critical
         let configuration = GatewayConfiguration(
-            http: HTTPServerConfiguration(host: "127.0.0.1", port: 0, threads: 2, maxBodyBytes: maxBodyBytes),
+            http: http ?? HTTPServerConfiguration(host: "127.0.0.1", port: 0, threads: 2, maxBodyBytes: maxBodyBytes),
             redis: namespace.server.configuration, keys: namespace.keys, tokens: tokens)
         gateway = Gateway(configuration: configuration, logger: logger)
         try gateway.start()
