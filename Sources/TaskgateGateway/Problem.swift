@@ -125,7 +125,9 @@ public struct Problem: Error, Sendable {
         }
         var problem = Problem(
             status: 503, code: "redis-unavailable", title: "Redis unavailable",
-            detail: "the task store does not answer; nothing was stored, try again (\(error.message))")
+            detail:
+                "Redis is unavailable; try again after Retry-After seconds (repeat a POST with the same "
+                + "Idempotency-Key, so that a task that was stored after all is not created twice)")
         problem.headers = [("Retry-After", String(retryAfterSeconds))]
         return problem
     }
