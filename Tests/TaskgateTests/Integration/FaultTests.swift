@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import TaskgateCore
 import TaskgateGateway
 import TaskgateHTTP
@@ -34,6 +35,65 @@ import Testing
             try fixture.client.post("/tasks", json: #"{"payload":"after"}"#).status == 202
         }
         #expect(try fixture.client.get("/readyz").status == 200)
+    }
+
+    @Test func redisCrashedUnderLoadLosesNoAcceptedTask() async throws {
+        let server = RedisServer(persistent: true)
+        try server.start()
+        defer { server.stop() }
+        let ns = TestNamespace(server: server)
+        let fixture = try GatewayFixture(namespace: ns)
+        defer { fixture.stop() }
+        let worker = try TaskgateProcess.worker(
+            ns, exec: "cat",
+            extra: ["--concurrency", "4", "--lease-seconds", "1", "--recovery-interval-seconds", "0.1"])
+        defer { worker.stop() }
+        let accepted = AcceptedTasks()
+        let producers = 4
+        let perProducer = 250
+
+        // Producers post without pause, each task retried with its Idempotency-Key until it is accepted.
+        let load = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for producer in 0..<producers {
+                    group.addTask {
+                        for index in 0..<perProducer {
+                            let key = "load-\(producer)-\(index)"
+                            while true {
+                                let response = try? fixture.client.request(
+                                    "POST", "/tasks",
+                                    headers: ["Content-Type": "application/json", "Idempotency-Key": key],
+                                    body: Data(#"{"payload":"\#(key)"}"#.utf8))
+                                if let response, [200, 202].contains(response.status),
+                                    let id = response.json["id"] as? String
+                                {
+                                    accepted.ids.withLock { $0[key] = id }
+                                    break
+                                }
+                                accepted.refusals.add(1, ordering: .relaxed)
+                                try await Task.sleep(for: .milliseconds(50))  // back off while Redis is away
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        try await eventually("a first share of tasks to be accepted") { accepted.ids.withLock { $0.count } >= 100 }
+        server.stop()  // SIGKILL: a crash, not a clean shutdown
+        try server.restart()
+        try await load.value
+
+        let ids = accepted.ids.withLock { $0 }
+        #expect(accepted.refusals.load(ordering: .relaxed) > 0, "the crash did not land under load")
+        #expect(ids.count == producers * perProducer)
+        #expect(Set(ids.values).count == ids.count)
+        try await eventually(timeout: 60, "every accepted task to succeed") {
+            try ids.values.allSatisfy { try ns.store.task(TaskID($0)!)?.state == .succeeded }
+        }
+        for (key, id) in ids {
+            #expect(try ns.store.task(TaskID(id)!)?.result == "\"\(key)\"")
+        }
     }
 
     @Test func gatewayProcessExitsCleanlyOnSIGTERM() async throws {
@@ -184,4 +244,11 @@ import Testing
         #expect(try ns.store.task(record.id)?.result == "done\n")
         #expect(try ns.redis("LLEN", ns.keys.active(.default)).int == 0)
     }
+}
+
+/// Idempotency keys to the task ids the gateway gave for them, filled by concurrent producers.
+private final class AcceptedTasks: Sendable {
+    let ids = Mutex<[String: String]>([:])
+    /// POSTs answered with anything but 200/202 (503 while Redis was down), or not answered.
+    let refusals = Atomic<Int>(0)
 }

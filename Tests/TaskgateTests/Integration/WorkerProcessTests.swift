@@ -187,4 +187,26 @@ import Testing
             Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         try await eventually("the timed-out command to be gone") { kill(pid, 0) != 0 && errno == ESRCH }
     }
+
+    @Test func aTimedOutCommandThatIgnoresSIGTERMIsKilled() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        let directory = try scratch()
+        let pidFile = directory.appendingPathComponent("pid").path
+        let worker = try TaskgateProcess.worker(
+            ns, exec: "trap '' TERM; echo $$ > " + pidFile + "; while :; do sleep 0.05; done")
+        defer { worker.stop(); fixture.stop(); ns.cleanUp() }
+
+        let id = try fixture.submit(#"{"payload":1,"timeout_seconds":0.3,"max_retries":0}"#)
+        let pid = try await eventuallyValue("the command to start") {
+            (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap {
+                Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+        }
+        try await eventually("task to be dead") { try state(fixture, id) == "dead" }
+        #expect((try fixture.task(id)["last_error"] as? String)?.hasPrefix("timed out after 0.3 s") == true)
+        try await eventually("the command to be killed despite ignoring SIGTERM") {
+            kill(pid, 0) != 0 && errno == ESRCH
+        }
+    }
 }
