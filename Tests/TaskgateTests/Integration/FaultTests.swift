@@ -81,11 +81,14 @@ import Testing
         }
         try await eventually("a first share of tasks to be accepted") { accepted.ids.withLock { $0.count } >= 100 }
         server.stop()  // SIGKILL: a crash, not a clean shutdown
+        // Stay down until producers have been refused, so the restart surely happens under load.
+        try await eventually("producers to be refused while Redis is down") {
+            accepted.refusals.load(ordering: .relaxed) >= producers
+        }
         try server.restart()
         try await load.value
 
         let ids = accepted.ids.withLock { $0 }
-        #expect(accepted.refusals.load(ordering: .relaxed) > 0, "the crash did not land under load")
         #expect(ids.count == producers * perProducer)
         #expect(Set(ids.values).count == ids.count)
         try await eventually(timeout: 60, "every accepted task to succeed") {
