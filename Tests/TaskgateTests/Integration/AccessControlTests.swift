@@ -73,4 +73,26 @@ import Testing
         #expect(BearerTokens(commaSeparated: " , ") == nil)
         #expect(BearerTokens(fileContents: "# nothing\n") == nil)
     }
+
+    @Test func theServeCommandReadsATokenFile() async throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString)")
+        try "# tokens for the test\nfile-token-1\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let port = freePort()
+        let gateway = try TaskgateProcess([
+            "serve", "--host", "127.0.0.1", "--port", String(port), "--redis-url", ns.server.url,
+            "--key-prefix", ns.keys.prefix, "--api-token-file", file.path,
+        ])
+        defer { gateway.stop() }
+        let client = HTTPClient(port: port)
+        try await eventually("the gateway to listen") { (try? client.get("/healthz"))?.status == 200 }
+        #expect(try client.post("/tasks", json: #"{"payload":1}"#).status == 401)
+        let accepted = try client.request(
+            "POST", "/tasks", headers: ["Content-Type": "application/json", "Authorization": "Bearer file-token-1"],
+            body: Data(#"{"payload":1}"#.utf8))
+        #expect(accepted.status == 202)
+        #expect(gateway.output.contains("1 bearer token(s)"))
+    }
 }

@@ -181,6 +181,8 @@ import Testing
         (["serve", "--redis-url", "http://nope"], "redis://"),
         (["serve", "--host", "not-an-ip", "--port", "0"], "IPv4 or IPv6"),
         (["serve", "--max-body-bytes", "0"], "TASKGATE_MAX_BODY_BYTES"),
+        (["serve", "--api-token-file", "/nonexistent/tokens"], "cannot read the API token file"),
+        (["worker", "--exec", "true", "--lease-seconds", "0"], "TASKGATE_LEASE_SECONDS"),
     ])
     func badConfigurationExitsWithAClearMessage(_ arguments: [String], _ message: String) async throws {
         let process = try TaskgateProcess(arguments)
