@@ -37,6 +37,38 @@ import Testing
         #expect(try fixture.client.get("/readyz").status == 200)
     }
 
+    @Test func anUnreachableRedisIs503AndARetryWithTheSameKeyCreatesOneTask() async throws {
+        let server = RedisServer()
+        try server.start()
+        defer { server.stop() }
+        let ns = TestNamespace(server: server)
+        let fixture = try GatewayFixture(namespace: ns)
+        defer { fixture.stop() }
+        let pid = try #require(server.pid)
+        let post = {
+            try fixture.client.request(
+                "POST", "/tasks", headers: ["Content-Type": "application/json", "Idempotency-Key": "frozen-1"],
+                body: Data(#"{"payload":"once"}"#.utf8))
+        }
+
+        // A frozen Redis accepts the bytes but never answers: like a host that went away mid-request.
+        kill(pid, SIGSTOP)
+        let refused = try post()
+        #expect(refused.status == 503)
+        #expect(refused.header("Retry-After") == "1")
+        expectProblem(refused, code: "redis-unavailable")
+        #expect(try fixture.client.get("/readyz").status == 503)
+        kill(pid, SIGCONT)
+
+        // The frozen request may have been carried out once Redis woke up; the retry must not add a second task.
+        try await eventually("the gateway to answer again") { try fixture.client.get("/readyz").status == 200 }
+        let retried = try post()
+        #expect([200, 202].contains(retried.status))
+        #expect(try ns.redis("LLEN", ns.keys.pending(.default)).int == 1)
+        #expect(try post().status == 200)
+        #expect(try ns.redis("LLEN", ns.keys.pending(.default)).int == 1)
+    }
+
     @Test func redisCrashedUnderLoadLosesNoAcceptedTask() async throws {
         let server = RedisServer(persistent: true)
         try server.start()
