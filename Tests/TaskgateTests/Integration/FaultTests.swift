@@ -42,30 +42,32 @@ import Testing
         try server.start()
         defer { server.stop() }
         let ns = TestNamespace(server: server)
-        let fixture = try GatewayFixture(namespace: ns)
+        let fixture = try GatewayFixture(namespace: ns, commandTimeoutMilliseconds: 300)
         defer { fixture.stop() }
         let pid = try #require(server.pid)
         let post = {
-            try fixture.client.request(
-                "POST", "/tasks", headers: ["Content-Type": "application/json", "Idempotency-Key": "frozen-1"],
-                body: Data(#"{"payload":"once"}"#.utf8))
+            try await offThePool {
+                try fixture.client.request(
+                    "POST", "/tasks", headers: ["Content-Type": "application/json", "Idempotency-Key": "frozen-1"],
+                    body: Data(#"{"payload":"once"}"#.utf8))
+            }
         }
 
         // A frozen Redis accepts the bytes but never answers: like a host that went away mid-request.
         kill(pid, SIGSTOP)
-        let refused = try post()
+        let refused = try await post()
         #expect(refused.status == 503)
         #expect(refused.header("Retry-After") == "1")
         expectProblem(refused, code: "redis-unavailable")
-        #expect(try fixture.client.get("/readyz").status == 503)
+        #expect(try await offThePool { try fixture.client.get("/readyz") }.status == 503)
         kill(pid, SIGCONT)
 
         // The frozen request may have been carried out once Redis woke up; the retry must not add a second task.
         try await eventually("the gateway to answer again") { try fixture.client.get("/readyz").status == 200 }
-        let retried = try post()
+        let retried = try await post()
         #expect([200, 202].contains(retried.status))
         #expect(try ns.redis("LLEN", ns.keys.pending(.default)).int == 1)
-        #expect(try post().status == 200)
+        #expect(try await post().status == 200)
         #expect(try ns.redis("LLEN", ns.keys.pending(.default)).int == 1)
     }
 
@@ -92,10 +94,12 @@ import Testing
                         for index in 0..<perProducer {
                             let key = "load-\(producer)-\(index)"
                             while true {
-                                let response = try? fixture.client.request(
-                                    "POST", "/tasks",
-                                    headers: ["Content-Type": "application/json", "Idempotency-Key": key],
-                                    body: Data(#"{"payload":"\#(key)"}"#.utf8))
+                                let response = try? await offThePool {
+                                    try fixture.client.request(
+                                        "POST", "/tasks",
+                                        headers: ["Content-Type": "application/json", "Idempotency-Key": key],
+                                        body: Data(#"{"payload":"\#(key)"}"#.utf8))
+                                }
                                 if let response, [200, 202].contains(response.status),
                                     let id = response.json["id"] as? String
                                 {

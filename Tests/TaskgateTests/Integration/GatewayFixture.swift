@@ -12,14 +12,16 @@ final class GatewayFixture: Sendable {
 
     init(
         namespace: TestNamespace, maxBodyBytes: Int = 1 << 20, tokens: BearerTokens? = nil,
-        http: HTTPServerConfiguration? = nil
+        http: HTTPServerConfiguration? = nil, commandTimeoutMilliseconds: Int? = nil
     ) throws {
         self.namespace = namespace
         var logger = Logger(label: "test-gateway")
         logger.logLevel = .critical
+        var redis = namespace.server.configuration
+        if let commandTimeoutMilliseconds { redis.commandTimeoutMilliseconds = commandTimeoutMilliseconds }
         let configuration = GatewayConfiguration(
             http: http ?? HTTPServerConfiguration(host: "127.0.0.1", port: 0, threads: 2, maxBodyBytes: maxBodyBytes),
-            redis: namespace.server.configuration, keys: namespace.keys, tokens: tokens)
+            redis: redis, keys: namespace.keys, tokens: tokens)
         gateway = Gateway(configuration: configuration, logger: logger)
         try gateway.start()
         client = HTTPClient(port: gateway.port)

@@ -58,17 +58,19 @@ import Testing
         let declared = 1_000
         #expect(Self.send(fd, Array(Self.head(contentLength: declared).utf8) + Array(#"{"payload":""#.utf8)))
         // One byte every 100 ms: each byte resets the idle timeout, only the request deadline stops it.
-        let dribbler = Task.detached { () -> Int in
-            var sent = 0
-            while sent < declared, Self.send(fd, [UInt8(ascii: "x")]) {
-                sent += 1
-                usleep(100_000)
+        let dribbler = Task {
+            try await offThePool { () -> Int in
+                var sent = 0
+                while sent < declared, Self.send(fd, [UInt8(ascii: "x")]) {
+                    sent += 1
+                    usleep(100_000)
+                }
+                return sent
             }
-            return sent
         }
         let served = try fixture.client.post("/tasks", json: #"{"payload":"meanwhile"}"#)
         #expect(served.status == 202)
-        let sent = await dribbler.value
+        let sent = try await dribbler.value
         #expect(sent < declared)
         #expect(try ns.redis("LLEN", ns.keys.pending(.default)).int == 1)
     }

@@ -24,3 +24,13 @@ func eventuallyValue<T>(
     }
     throw TestFailure("timed out after \(timeout) s waiting for: \(what)")
 }
+
+/// Runs a blocking call (a socket exchange that may wait on a frozen server) on a thread of its own, so it does
+/// not hold one of the few threads Swift concurrency shares between all tests running in parallel.
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result { try body() })
+        }
+    }
+}
