@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "taskgate", targets: ["taskgate"]),
+        .executable(name: "taskgate-bench-worker", targets: ["taskgate-bench-worker"]),
         .library(name: "TaskgateWorker", targets: ["TaskgateWorker"]),
         .library(name: "TaskgateGateway", targets: ["TaskgateGateway"]),
     ],
@@ -67,6 +68,17 @@ let package = Package(
                 "TaskgateGateway",
                 "TaskgateWorker",
                 "TaskgateCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "taskgate-bench-worker",
+            dependencies: [
+                "TaskgateWorker",
+                "TaskgateCore",
+                "TaskgateRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
