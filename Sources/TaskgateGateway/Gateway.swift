@@ -11,6 +11,8 @@ public final class Gateway: Service, Sendable {
     public let server: HTTPServer
     /// The Redis connections the gateway uses.
     public let pool: RedisConnectionPool
+    /// The writer that pipelines every `POST /tasks` over one connection.
+    public let enqueuer: PipelinedEnqueuer
     private let logger: Logger
 
     /// Builds the gateway the `taskgate serve` binary runs; tests build the very same one.
@@ -18,12 +20,14 @@ public final class Gateway: Service, Sendable {
         let pool = RedisConnectionPool(
             configuration: configuration.redis, maxIdle: max(4, configuration.http.threads * 2))
         let store = RedisTaskStore(pool: pool, keys: configuration.keys)
+        let enqueuer = PipelinedEnqueuer(store: store, redis: configuration.redis)
         self.pool = pool
+        self.enqueuer = enqueuer
         self.logger = logger
         self.server = HTTPServer(
             configuration: configuration.http,
             responder: GatewayResponder(
-                store: store, logger: logger, tokens: configuration.tokens,
+                store: store, enqueuer: enqueuer, logger: logger, tokens: configuration.tokens,
                 idempotencyWindowMilliseconds: configuration.idempotencyWindowMilliseconds),
             logger: logger
         )
@@ -34,12 +38,19 @@ public final class Gateway: Service, Sendable {
 
     /// Starts listening without waiting for shutdown (for embedding and tests).
     public func start() throws(HTTPServerError) {
-        try server.start()
+        enqueuer.start()
+        do {
+            try server.start()
+        } catch {
+            enqueuer.stop()
+            throw error
+        }
     }
 
-    /// Stops accepting, drains requests in flight, and stops.
+    /// Stops accepting, drains requests in flight (the enqueuer answers every one it holds), and stops.
     public func stop() {
         server.stop()
+        enqueuer.stop()
         pool.drain()
     }
 

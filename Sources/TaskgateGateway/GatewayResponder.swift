@@ -5,6 +5,8 @@ import TaskgateHTTP
 /// The gateway's HTTP API: routes requests to the task store and shapes every answer, errors included.
 public struct GatewayResponder: HTTPResponder {
     private let store: any TaskStore
+    private let enqueuer: (any TaskEnqueuing)?
+    private let idempotencyWindowMilliseconds: Int
     private let logger: Logger
     private let router: Router
     private let tokens: BearerTokens?
@@ -14,11 +16,14 @@ public struct GatewayResponder: HTTPResponder {
     public static let retryAfterSeconds = 1
 
     /// Creates the responder over a task store; with `tokens`, every endpoint but the probes needs one of them.
+    /// With an `enqueuer`, `POST /tasks` is answered through it, without holding a server thread.
     public init(
-        store: any TaskStore, logger: Logger, tokens: BearerTokens? = nil,
+        store: any TaskStore, enqueuer: (any TaskEnqueuing)? = nil, logger: Logger, tokens: BearerTokens? = nil,
         idempotencyWindowMilliseconds: Int = 86_400_000
     ) {
         self.store = store
+        self.enqueuer = enqueuer
+        self.idempotencyWindowMilliseconds = idempotencyWindowMilliseconds
         self.logger = logger
         self.tokens = tokens
         var router = Router()
@@ -68,6 +73,26 @@ public struct GatewayResponder: HTTPResponder {
         }
     }
 
+    public func respond(to request: HTTPRequest, reply: HTTPReply) {
+        guard let enqueuer, request.method == "POST", request.path == "/tasks", authenticate(request) == nil else {
+            reply.send(respond(to: request))
+            return
+        }
+        let parsed: (TaskSubmission, IdempotencyKey?)
+        switch Self.submission(from: request) {
+        case .success(let value): parsed = value
+        case .failure(let problem):
+            reply.send(problem.response)
+            return
+        }
+        let logger = self.logger
+        enqueuer.enqueue(
+            parsed.0, idempotencyKey: parsed.1, idempotencyWindowMilliseconds: idempotencyWindowMilliseconds
+        ) { outcome in
+            reply.send { Self.answer(outcome(), logger: logger) }
+        }
+    }
+
     public func payloadTooLarge(_ head: HTTPRequest, limit: Int) -> HTTPResponse {
         Problem.payloadTooLarge(limit: limit).response
     }
@@ -84,32 +109,50 @@ public struct GatewayResponder: HTTPResponder {
     private static func createTask(
         _ request: HTTPRequest, store: any TaskStore, window: Int, logger: Logger
     ) -> HTTPResponse {
+        switch submission(from: request) {
+        case .failure(let problem):
+            return problem.response
+        case .success(let (submission, idempotencyKey)):
+            let outcome: Result<EnqueueOutcome, TaskStoreError>
+            do {
+                outcome = .success(
+                    try store.enqueue(
+                        submission, idempotencyKey: idempotencyKey, idempotencyWindowMilliseconds: window))
+            } catch {
+                outcome = .failure(error)
+            }
+            return answer(outcome, logger: logger)
+        }
+    }
+
+    /// The submission and idempotency key of a `POST /tasks`, or the problem with them.
+    private static func submission(from request: HTTPRequest) -> Result<(TaskSubmission, IdempotencyKey?), Problem> {
         var idempotencyKey: IdempotencyKey?
         if let raw = request.header("idempotency-key") {
-            guard let key = IdempotencyKey(raw) else { return Problem.invalidIdempotencyKey().response }
+            guard let key = IdempotencyKey(raw) else { return .failure(Problem.invalidIdempotencyKey()) }
             idempotencyKey = key
         }
-        let submission: TaskSubmission
         do {
-            submission = try TaskSubmission(body: request.body)
+            return .success((try TaskSubmission(body: request.body), idempotencyKey))
         } catch {
-            return Problem.invalid(error).response
+            return .failure(Problem.invalid(error))
         }
-        do {
-            switch try store.enqueue(submission, idempotencyKey: idempotencyKey, idempotencyWindowMilliseconds: window)
-            {
-            case .created(let record):
-                return taskCreated(record, status: 202)
-            case .replayed(let record):
-                var response = taskCreated(record, status: 200)
-                response.headers.append(("Idempotent-Replayed", "true"))
-                return response
-            case .keyReused(let existing):
-                return Problem.idempotencyKeyReused(existing: existing).response
-            case .replayedExpired(let id):
-                return Problem.idempotentTaskExpired(id).response
-            }
-        } catch {
+    }
+
+    /// The answer to a `POST /tasks` once the store has spoken.
+    private static func answer(_ outcome: Result<EnqueueOutcome, TaskStoreError>, logger: Logger) -> HTTPResponse {
+        switch outcome {
+        case .success(.created(let record)):
+            return taskCreated(record, status: 202)
+        case .success(.replayed(let record)):
+            var response = taskCreated(record, status: 200)
+            response.headers.append(("Idempotent-Replayed", "true"))
+            return response
+        case .success(.keyReused(let existing)):
+            return Problem.idempotencyKeyReused(existing: existing).response
+        case .success(.replayedExpired(let id)):
+            return Problem.idempotentTaskExpired(id).response
+        case .failure(let error):
             logger.warning("enqueue failed", metadata: ["error": "\(error)"])
             return Problem.store(error, retryAfterSeconds: retryAfterSeconds).response
         }

@@ -6,6 +6,8 @@ final class HTTPExchange {
     var body: [UInt8] = []
     var tooLarge = false
     var answered = false
+    /// The pending answer while the connection is suspended.
+    var reply: HTTPReply?
     /// When the head arrived; the body must be complete within the request timeout.
     let started = ContinuousClock.now
 

@@ -1,6 +1,7 @@
 /// The application side of the HTTP server: turns requests into responses.
 ///
-/// Both methods run on the server's own threads, synchronously, and may block (for example on Redis).
+/// The methods run on the server's own threads and may block (for example on Redis). A responder that can
+/// answer without holding a thread implements ``respond(to:reply:)`` and answers through the reply later.
 public protocol HTTPResponder: Sendable {
     /// Looks at a request before its body is read; a response returned here is sent at once and the body is never read.
     ///
@@ -10,6 +11,15 @@ public protocol HTTPResponder: Sendable {
     /// Answers a complete request.
     func respond(to request: HTTPRequest) -> HTTPResponse
 
+    /// Answers a complete request now or later through `reply`; by default with ``respond(to:)``, at once.
+    func respond(to request: HTTPRequest, reply: HTTPReply)
+
     /// The response for a body larger than the server's limit.
     func payloadTooLarge(_ head: HTTPRequest, limit: Int) -> HTTPResponse
+}
+
+extension HTTPResponder {
+    public func respond(to request: HTTPRequest, reply: HTTPReply) {
+        reply.send(respond(to: request))
+    }
 }

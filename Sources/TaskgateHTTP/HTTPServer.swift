@@ -5,7 +5,8 @@ import Synchronization
 
 /// An HTTP/1.1 server on libmicrohttpd that hands complete requests to an ``HTTPResponder``.
 ///
-/// libmicrohttpd runs a pool of epoll threads; the responder is called on them synchronously.
+/// libmicrohttpd runs a pool of epoll threads; the responder is called on them, and may answer at once or
+/// later through an ``HTTPReply`` (the connection is suspended meanwhile, holding no thread).
 /// Bodies are bounded by ``HTTPServerConfiguration/maxBodyBytes`` while they arrive, never after.
 public final class HTTPServer: Sendable {
     /// How the server listens.
@@ -34,7 +35,9 @@ public final class HTTPServer: Sendable {
     /// Binds and starts serving.
     public func start() throws(HTTPServerError) {
         var address = try SocketAddress(host: configuration.host, port: configuration.port)
-        var flags = MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_USE_ITC.rawValue | MHD_USE_ERROR_LOG.rawValue
+        var flags =
+            MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_USE_ITC.rawValue | MHD_USE_ERROR_LOG.rawValue
+            | MHD_ALLOW_SUSPEND_RESUME.rawValue
         if address.isIPv6 { flags |= MHD_USE_IPv6.rawValue }
         let context = Unmanaged.passRetained(self).toOpaque()
         let started: OpaquePointer? = address.withSockaddrPointer { sockaddr in

@@ -53,13 +53,27 @@ enum MHDCallbacks {
             uploadSize.pointee = 0
             return .YES
         }
-        if exchange.answered { return .YES }
+        if exchange.answered {
+            // Called again after a resume: the deferred answer is there.
+            if let reply = exchange.reply, let make = reply.answer() {
+                exchange.reply = nil
+                return queue(make(), on: connection, server: server)
+            }
+            return .YES
+        }
         exchange.answered = true
         if exchange.tooLarge {
             let response = server.responder.payloadTooLarge(exchange.head, limit: server.configuration.maxBodyBytes)
             return queue(response, on: connection, server: server)
         }
-        return queue(server.responder.respond(to: exchange.request), on: connection, server: server)
+        let reply = HTTPReply(connection: connection)
+        exchange.reply = reply
+        server.responder.respond(to: exchange.request, reply: reply)
+        if let make = reply.answerOrSuspend() {
+            exchange.reply = nil
+            return queue(make(), on: connection, server: server)
+        }
+        return .YES
     }
 
     /// Called when a request is finished or aborted; frees what ``access`` allocated.

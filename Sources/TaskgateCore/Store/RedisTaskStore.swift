@@ -16,10 +16,23 @@ public struct RedisTaskStore: TaskStore {
     public func enqueue(
         _ submission: TaskSubmission, idempotencyKey: IdempotencyKey? = nil, idempotencyWindowMilliseconds: Int = 0
     ) throws(TaskStoreError) -> EnqueueOutcome {
+        let request = enqueueRequest(
+            submission, idempotencyKey: idempotencyKey, idempotencyWindowMilliseconds: idempotencyWindowMilliseconds)
+        // The script is keyed by a fresh id and writes nothing when the id exists, so repeating it after a
+        // broken connection (when the first call may or may not have landed) cannot enqueue twice.
+        let reply = try retryingOnce { connection throws(RedisError) in
+            try TaskScripts.enqueue.run(on: connection, keys: request.keys, arguments: request.arguments)
+        }
+        return try enqueueOutcome(reply, id: request.id)
+    }
+
+    /// The enqueue script's keys and arguments for a submission under a fresh id (run it, or pipeline it).
+    public func enqueueRequest(
+        _ submission: TaskSubmission, idempotencyKey: IdempotencyKey?, idempotencyWindowMilliseconds: Int
+    ) -> EnqueueRequest {
         let id = TaskID.generate(queue: submission.queue)
-        let payload = submission.payload.serialized
         var arguments: [any RedisArgument] = [
-            id.rawValue, submission.type ?? "", payload, submission.maxRetries,
+            id.rawValue, submission.type ?? "", submission.payload.serialized, submission.maxRetries,
             submission.timeoutMilliseconds.map(String.init) ?? "", submission.delayMilliseconds,
         ]
         var taskKeys = [keys.task(id), keys.pending(id.queue), keys.scheduled(id.queue)]
@@ -27,11 +40,11 @@ public struct RedisTaskStore: TaskStore {
             taskKeys.append(keys.idempotency(id.queue, idempotencyKey))
             arguments.append(max(1, idempotencyWindowMilliseconds))
         }
-        // The script is keyed by a fresh id and writes nothing when the id exists, so repeating it after a
-        // broken connection (when the first call may or may not have landed) cannot enqueue twice.
-        let reply = try retryingOnce { connection throws(RedisError) in
-            try TaskScripts.enqueue.run(on: connection, keys: taskKeys, arguments: arguments)
-        }
+        return EnqueueRequest(id: id, keys: taskKeys, arguments: arguments)
+    }
+
+    /// Reads the enqueue script's reply; a replay reads the earlier task's record.
+    public func enqueueOutcome(_ reply: RedisValue, id: TaskID) throws(TaskStoreError) -> EnqueueOutcome {
         guard let parts = reply.array, parts.count == 2, let kind = parts[0].string else {
             throw TaskStoreError(.corrupt, "unexpected enqueue reply \(reply)")
         }
