@@ -17,6 +17,7 @@ public final class Worker: Service, Sendable {
     public let configuration: WorkerConfiguration
     private let handlers: HandlerRegistry
     private let store: any TaskStore
+    private let pipeline: RedisPipeline?
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
     private let running = Mutex<[Int: RunningAttempt]>([:])
@@ -28,23 +29,37 @@ public final class Worker: Service, Sendable {
         var lost = false
     }
 
-    /// Creates a worker over Redis.
+    /// Creates a worker over Redis; claims and reports of all its slots share round trips through one pipeline.
     public convenience init(configuration: WorkerConfiguration, handlers: HandlerRegistry, logger: Logger) {
         let pool = RedisConnectionPool(configuration: configuration.redis, maxIdle: configuration.concurrency + 2)
+        let pipeline = RedisPipeline(configuration: configuration.redis, label: "taskgate.worker.pipeline")
         self.init(
             configuration: configuration, handlers: handlers,
-            store: RedisTaskStore(pool: pool, keys: configuration.keys), logger: logger)
+            store: RedisTaskStore(pool: pool, keys: configuration.keys, pipeline: pipeline), pipeline: pipeline,
+            logger: logger)
     }
 
     /// Creates a worker over any task store.
-    public init(configuration: WorkerConfiguration, handlers: HandlerRegistry, store: any TaskStore, logger: Logger) {
+    public convenience init(
+        configuration: WorkerConfiguration, handlers: HandlerRegistry, store: any TaskStore, logger: Logger
+    ) {
+        self.init(configuration: configuration, handlers: handlers, store: store, pipeline: nil, logger: logger)
+    }
+
+    private init(
+        configuration: WorkerConfiguration, handlers: HandlerRegistry, store: any TaskStore, pipeline: RedisPipeline?,
+        logger: Logger
+    ) {
         self.configuration = configuration
         self.handlers = handlers
         self.store = store
+        self.pipeline = pipeline
         self.logger = logger
     }
 
     public func run() async throws {
+        pipeline?.start()
+        defer { pipeline?.stop() }
         logger.info(
             "worker started",
             metadata: ["queue": "\(configuration.queue)", "concurrency": "\(configuration.concurrency)"])

@@ -17,13 +17,17 @@ public struct Lease: Sendable, Hashable, CustomStringConvertible {
 
     /// A lease on `id` with a fresh random token.
     public static func fresh(for id: TaskID) -> Lease {
+        Lease(id: id, token: freshToken())
+    }
+
+    /// A fresh random attempt token.
+    public static func freshToken() -> String {
         var generator = SystemRandomNumberGenerator()
         let bits = [generator.next() as UInt64, generator.next() as UInt64]
-        let token = bits.map { value in
+        return bits.map { value in
             let digits = String(value, radix: 16)
             return String(repeating: "0", count: 16 - digits.count) + digits
         }.joined()
-        return Lease(id: id, token: token)
     }
 
     public var description: String { "\(id) (attempt \(token.prefix(8)))" }

@@ -6,11 +6,14 @@ public struct RedisTaskStore: TaskStore {
     public let pool: RedisConnectionPool
     /// How keys are named.
     public let keys: KeySpace
+    /// When set, claims and reports on attempts go through it and share round trips with other callers.
+    public let pipeline: RedisPipeline?
 
-    /// Creates a store on a connection pool.
-    public init(pool: RedisConnectionPool, keys: KeySpace = .standard) {
+    /// Creates a store on a connection pool, optionally sharing round trips through a started `pipeline`.
+    public init(pool: RedisConnectionPool, keys: KeySpace = .standard, pipeline: RedisPipeline? = nil) {
         self.pool = pool
         self.keys = keys
+        self.pipeline = pipeline
     }
 
     public func enqueue(
@@ -83,6 +86,18 @@ public struct RedisTaskStore: TaskStore {
     ) throws(TaskStoreError) -> ClaimedTask? {
         let pending = keys.pending(queue)
         let active = keys.active(queue)
+        let leases = keys.leases(queue)
+        let unleased = keys.unleased(queue)
+        let lease = max(1, leaseMilliseconds)
+        // First without blocking, in one atomic step (the common case under load).
+        let token = Lease.freshToken()
+        let reply = try runScript(
+            TaskScripts.claim, keys: [pending, active, leases, unleased],
+            arguments: [token, lease, queue.rawValue + ".", keys.taskPrefix(queue)])
+        if let record = try record(from: reply) {
+            return ClaimedTask(record: record, lease: Lease(id: record.id, token: token))
+        }
+        // Nothing pending: wait for the next task without polling.
         let timeout = String(Double(blockMilliseconds) / 1000)
         do {
             return try pool.withConnection { connection throws(RedisError) -> ClaimedTask? in
@@ -99,7 +114,7 @@ public struct RedisTaskStore: TaskStore {
                 // lease; recovery passes put such ids back (Redis cannot block inside a script).
                 let lease = Lease.fresh(for: id)
                 let reply = try TaskScripts.start.run(
-                    on: connection, keys: [keys.task(id), active, keys.leases(queue), keys.unleased(queue)],
+                    on: connection, keys: [keys.task(id), active, leases, unleased],
                     arguments: [id.rawValue, lease.token, max(1, leaseMilliseconds)])
                 guard let record = try? record(from: reply) else { return nil }
                 return ClaimedTask(record: record, lease: lease)
@@ -115,9 +130,7 @@ public struct RedisTaskStore: TaskStore {
             let taskKeys = [keys.leases(queue)] + group.map { keys.task($0.id) }
             let arguments: [any RedisArgument] =
                 [max(1, leaseMilliseconds)] + group.flatMap { [$0.id.rawValue, $0.token] as [any RedisArgument] }
-            let reply = try retryingOnce { connection throws(RedisError) in
-                try TaskScripts.extend.run(on: connection, keys: taskKeys, arguments: arguments)
-            }
+            let reply = try runScript(TaskScripts.extend, keys: taskKeys, arguments: arguments)
             guard let held = reply.array, held.count == group.count else {
                 throw TaskStoreError(.corrupt, "unexpected extend reply \(reply)")
             }
@@ -129,11 +142,9 @@ public struct RedisTaskStore: TaskStore {
     public func complete(_ lease: Lease, result: String, retentionMilliseconds: Int) throws(TaskStoreError) {
         let id = lease.id
         let taskKeys = [keys.task(id), keys.active(id.queue), keys.leases(id.queue)]
-        let reply = try retryingOnce { connection throws(RedisError) in
-            try TaskScripts.complete.run(
-                on: connection, keys: taskKeys,
-                arguments: [id.rawValue, lease.token, result, max(1, retentionMilliseconds)])
-        }
+        let reply = try runScript(
+            TaskScripts.complete, keys: taskKeys,
+            arguments: [id.rawValue, lease.token, result, max(1, retentionMilliseconds)])
         guard reply.int == 1 else { throw Self.leaseLost(lease) }
     }
 
@@ -144,13 +155,9 @@ public struct RedisTaskStore: TaskStore {
         let taskKeys = [
             keys.task(id), keys.active(id.queue), keys.scheduled(id.queue), keys.dead(id.queue), keys.leases(id.queue),
         ]
-        let reply = try retryingOnce { connection throws(RedisError) in
-            try TaskScripts.fail.run(
-                on: connection, keys: taskKeys,
-                arguments: [
-                    id.rawValue, lease.token, message, max(0, backoffMilliseconds), max(1, retentionMilliseconds),
-                ])
-        }
+        let reply = try runScript(
+            TaskScripts.fail, keys: taskKeys,
+            arguments: [id.rawValue, lease.token, message, max(0, backoffMilliseconds), max(1, retentionMilliseconds)])
         guard let values = reply.array, let kind = values.first?.int else {
             throw TaskStoreError(.corrupt, "unexpected fail reply \(reply)")
         }
@@ -167,9 +174,7 @@ public struct RedisTaskStore: TaskStore {
     public func requeue(_ lease: Lease) throws(TaskStoreError) {
         let id = lease.id
         let taskKeys = [keys.task(id), keys.active(id.queue), keys.pending(id.queue), keys.leases(id.queue)]
-        let reply = try retryingOnce { connection throws(RedisError) in
-            try TaskScripts.requeue.run(on: connection, keys: taskKeys, arguments: [id.rawValue, lease.token])
-        }
+        let reply = try runScript(TaskScripts.requeue, keys: taskKeys, arguments: [id.rawValue, lease.token])
         guard reply.int == 1 else { throw Self.leaseLost(lease) }
     }
 
@@ -277,6 +282,23 @@ public struct RedisTaskStore: TaskStore {
             throw TaskStoreError(.corrupt, "a task hash is missing fields")
         }
         return record
+    }
+
+    /// Runs a script through the pipeline when there is one, else on a pooled connection (once more on a fresh
+    /// one when that broke). Only for scripts that are safe to repeat: keyed by id or guarded by a token.
+    private func runScript(
+        _ script: RedisScript, keys: [String], arguments: [any RedisArgument]
+    ) throws(TaskStoreError) -> RedisValue {
+        guard let pipeline else {
+            return try retryingOnce { connection throws(RedisError) in
+                try script.run(on: connection, keys: keys, arguments: arguments)
+            }
+        }
+        do {
+            return try pipeline.runAndWait(script, keys: keys, arguments: arguments)
+        } catch {
+            throw TaskStoreError(error)
+        }
     }
 
     /// Runs `body` and, when the connection broke (a stale pooled connection after a Redis restart),

@@ -77,6 +77,35 @@ enum TaskScripts {
             return redis.call('HGETALL', KEYS[1])
             """)
 
+    /// KEYS: pending, active, leases, unleased. ARGV: token, lease_ms, id_prefix (`<queue>.`), task_key_prefix
+    /// (`<prefix>:{<queue>}:task:`).
+    ///
+    /// Claims the next pending task without blocking: moves it to the active list and starts it under the
+    /// token and a lease, in one step, so no crash can leave it claimed without a lease. Ids that are not this
+    /// queue's, or whose record is gone or not pending, are dropped on the way (at most 100 per call).
+    /// Returns the record (HGETALL), or false when nothing is pending. The task's key is derived from its id;
+    /// it shares the queue's hash tag, so the script still touches one slot only.
+    static let claim = RedisScript(
+        now + """
+
+            for _ = 1, 100 do
+                local id = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
+                if not id then return false end
+                local token = string.sub(id, string.len(ARGV[3]) + 1)
+                local task = ARGV[4] .. token
+                if string.sub(id, 1, string.len(ARGV[3])) == ARGV[3] and string.match(token, '^[0-9a-f]+$')
+                    and string.len(token) == 32 and redis.call('HGET', task, 'state') == 'pending' then
+                    redis.call('HDEL', KEYS[4], id)
+                    redis.call('HSET', task, 'state', 'active', 'token', ARGV[1], 'started_at', now, 'updated_at', now)
+                    redis.call('HINCRBY', task, 'attempts', 1)
+                    redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), id)
+                    return redis.call('HGETALL', task)
+                end
+                redis.call('LREM', KEYS[2], 1, id)
+            end
+            return false
+            """)
+
     /// KEYS: leases, task(1), ..., task(n). ARGV: lease_ms, id(1), token(1), ..., id(n), token(n).
     /// Pushes back the deadline of each lease still held; returns 1 per lease extended, 0 per lease lost.
     static let extend = RedisScript(

@@ -31,7 +31,9 @@ public struct KeySpace: Sendable, Equatable {
     }
 
     /// The hash holding a task's record.
-    public func task(_ id: TaskID) -> String { queueKey(id.queue, "task:" + id.token) }
+    public func task(_ id: TaskID) -> String { taskPrefix(id.queue) + id.token }
+    /// What every task key of `queue` starts with (the claim script derives task keys from ids with it).
+    public func taskPrefix(_ queue: QueueName) -> String { queueKey(queue, "task:") }
     /// The list of ids waiting to run.
     public func pending(_ queue: QueueName) -> String { queueKey(queue, "pending") }
     /// The list of ids a worker holds.

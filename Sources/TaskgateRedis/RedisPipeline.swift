@@ -1,0 +1,155 @@
+import Dispatch
+import Synchronization
+
+/// Runs scripts for many callers over one connection: a writer thread sends every script waiting, in one
+/// pipeline, then reads all their replies, while new calls gather for the next round.
+///
+/// Each script stays atomic on its own; only the round trips are shared, which cuts Redis' per-call cost
+/// several times under load. A round cut by a broken connection is sent once more on a fresh connection, so
+/// only idempotent or guarded scripts belong here (Taskgate's are keyed by id or check an attempt token).
+public final class RedisPipeline: Sendable {
+    /// Called on the writer thread with the script's reply.
+    public typealias Completion = @Sendable (Result<RedisValue, RedisError>) -> Void
+
+    private struct Job: Sendable {
+        let script: RedisScript
+        let keys: [String]
+        let arguments: [any RedisArgument]
+        let completion: Completion
+    }
+
+    private struct Queue {
+        var jobs: [Job] = []
+        var running = false
+        var stopping = false
+    }
+
+    private let configuration: RedisConfiguration
+    private let label: String
+    private let maxBatch: Int
+    private let queue = Mutex(Queue())
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// Creates a pipeline that sends at most `maxBatch` scripts per round; call ``start()`` before use.
+    public init(configuration: RedisConfiguration, label: String, maxBatch: Int = 512) {
+        self.configuration = configuration
+        self.label = label
+        self.maxBatch = max(1, maxBatch)
+    }
+
+    /// Starts the writer thread (once).
+    public func start() {
+        let first = queue.withLock { queue -> Bool in
+            defer { queue.running = true }
+            return !queue.running
+        }
+        if first { DispatchQueue(label: label).async { self.runWriter() } }
+    }
+
+    /// Lets the writer finish every call handed in so far, then stops it and waits for it to end.
+    public func stop() {
+        let running = queue.withLock { queue -> Bool in
+            queue.stopping = true
+            return queue.running
+        }
+        guard running else { return }
+        wakeup.signal()
+        finished.wait()
+    }
+
+    /// Runs `script` in the next round and calls `completion` on the writer thread.
+    public func run(
+        _ script: RedisScript, keys: [String], arguments: [any RedisArgument], completion: @escaping Completion
+    ) {
+        let job = Job(script: script, keys: keys, arguments: arguments, completion: completion)
+        let accepted = queue.withLock { queue -> Bool in
+            guard !queue.stopping, queue.running else { return false }
+            queue.jobs.append(job)
+            return true
+        }
+        guard accepted else {
+            completion(.failure(RedisError(.io, "the \(label) pipeline is not running")))
+            return
+        }
+        wakeup.signal()
+    }
+
+    /// Runs `script` in the next round and waits for its reply (from a thread that may block).
+    public func runAndWait(
+        _ script: RedisScript, keys: [String], arguments: [any RedisArgument]
+    ) throws(RedisError) -> RedisValue {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Result<RedisValue, RedisError>?>(nil)
+        run(script, keys: keys, arguments: arguments) { result in
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        done.wait()
+        guard let result = outcome.withLock({ $0 }) else { throw RedisError(.io, "no reply") }
+        return try result.get()
+    }
+
+    private func runWriter() {
+        var connection: RedisConnection?
+        while true {
+            wakeup.wait()
+            let (batch, done) = queue.withLock { queue -> ([Job], Bool) in
+                let taken = Array(queue.jobs.prefix(maxBatch))
+                queue.jobs.removeFirst(taken.count)
+                if !queue.jobs.isEmpty { wakeup.signal() }
+                return (taken, queue.stopping && queue.jobs.isEmpty)
+            }
+            if !batch.isEmpty { send(batch, over: &connection) }
+            if done { break }
+        }
+        queue.withLock { $0.running = false }
+        finished.signal()
+    }
+
+    /// Sends one round: all scripts, then all replies; once more on a fresh connection if the first broke.
+    private func send(_ batch: [Job], over connection: inout RedisConnection?) {
+        for attempt in 0..<2 {
+            do throws(RedisError) {
+                let open: RedisConnection
+                if let connection, !connection.isBroken {
+                    open = connection
+                } else {
+                    open = try RedisConnection(configuration: configuration)
+                    connection = open
+                }
+                var commands: [RedisCommand] = []
+                commands.reserveCapacity(batch.count)
+                for job in batch {
+                    commands.append(
+                        job.script.command(
+                            sha: try job.script.loadedSHA(on: open), keys: job.keys, arguments: job.arguments))
+                }
+                let replies = try open.pipeline(commands)
+                for (job, reply) in zip(batch, replies) {
+                    job.completion(result(of: reply, for: job, on: open))
+                }
+                return
+            } catch {
+                connection = nil
+                if error.code == .io && attempt == 0 { continue }
+                batch.forEach { $0.completion(.failure(error)) }
+                return
+            }
+        }
+    }
+
+    private func result(of reply: RedisValue, for job: Job, on connection: RedisConnection) -> Result<
+        RedisValue, RedisError
+    > {
+        guard case .error(let message) = reply else { return .success(reply) }
+        let error = RedisError(.server, message)
+        guard error.isNoScript else { return .failure(error) }
+        // Redis lost its scripts (restart, SCRIPT FLUSH): run this one alone, which loads the script again.
+        do throws(RedisError) {
+            return .success(try job.script.run(on: connection, keys: job.keys, arguments: job.arguments))
+        } catch {
+            return .failure(error)
+        }
+    }
+}

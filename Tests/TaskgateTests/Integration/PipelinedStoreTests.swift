@@ -1,0 +1,74 @@
+import Foundation
+import Synchronization
+import TaskgateCore
+import TaskgateRedis
+import Testing
+
+/// The store with a pipeline: callers on many threads share round trips, and every guarantee holds.
+@Suite struct PipelinedStoreTests {
+    @Test func concurrentClaimsAndAcknowledgementsRunEachTaskOnce() async throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let pipeline = RedisPipeline(configuration: ns.server.configuration, label: "test.pipeline")
+        pipeline.start()
+        defer { pipeline.stop() }
+        let store = RedisTaskStore(pool: ns.pool, keys: ns.keys, pipeline: pipeline)
+        let records = try (0..<300).map { _ in try ns.store.enqueue(TaskSubmission(payload: .null)) }
+
+        let claimed = try await withThrowingTaskGroup(of: [TaskID].self) { group in
+            for _ in 0..<12 {
+                group.addTask {
+                    try await offThePool {
+                        var mine: [TaskID] = []
+                        while let task = try store.claim(
+                            from: .default, blockMilliseconds: 50, leaseMilliseconds: 10_000)
+                        {
+                            try store.complete(task.lease, result: "ok", retentionMilliseconds: 60_000)
+                            mine.append(task.record.id)
+                        }
+                        return mine
+                    }
+                }
+            }
+            return try await group.reduce(into: [TaskID]()) { $0 += $1 }
+        }
+        #expect(claimed.count == records.count)
+        #expect(Set(claimed) == Set(records.map(\.id)))
+        for record in records {
+            let finished = try #require(try ns.store.task(record.id))
+            #expect(finished.state == .succeeded)
+            #expect(finished.attempts == 1)
+        }
+        #expect(try ns.redis("LLEN", ns.keys.active(.default)).int == 0)
+        #expect(try ns.redis("ZCARD", ns.keys.leases(.default)).int == 0)
+    }
+
+    @Test func aStaleReportThroughThePipelineIsRefused() async throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let pipeline = RedisPipeline(configuration: ns.server.configuration, label: "test.pipeline")
+        pipeline.start()
+        defer { pipeline.stop() }
+        let store = RedisTaskStore(pool: ns.pool, keys: ns.keys, pipeline: pipeline)
+        let record = try ns.store.enqueue(TaskSubmission(payload: .null))
+        let stale = try #require(try store.claim(from: .default, blockMilliseconds: 50, leaseMilliseconds: 50))
+        try await ns.awaitRedisClock(past: try #require(try ns.leaseDeadline(record.id)))
+        _ = try store.recover(in: .default, limit: 10, unleasedGraceMilliseconds: 1000, retentionMilliseconds: 60_000)
+        let held = try #require(try ns.store.task(record.id))
+        let error = #expect(throws: TaskStoreError.self) {
+            try store.complete(stale.lease, result: "stale", retentionMilliseconds: 60_000)
+        }
+        #expect(error?.code == .leaseLost)
+        #expect(try ns.store.task(record.id) == held)
+    }
+
+    @Test func aStoppedPipelineRefusesWithAnError() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let pipeline = RedisPipeline(configuration: ns.server.configuration, label: "test.pipeline")
+        let store = RedisTaskStore(pool: ns.pool, keys: ns.keys, pipeline: pipeline)
+        #expect(throws: TaskStoreError.self) {
+            try store.claim(from: .default, blockMilliseconds: 10, leaseMilliseconds: 100)
+        }
+    }
+}
