@@ -182,6 +182,6 @@ public struct GatewayResponder: HTTPResponder {
 
     private static func json(_ status: Int, _ value: JSONValue) -> HTTPResponse {
         HTTPResponse(
-            status: status, headers: [("Content-Type", "application/json")], body: Array(value.serialized.utf8))
+            status: status, headers: [("Content-Type", "application/json")], body: value.serializedBytes)
     }
 }

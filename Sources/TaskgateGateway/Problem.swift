@@ -38,7 +38,7 @@ public struct Problem: Error, Sendable {
         return HTTPResponse(
             status: status,
             headers: [("Content-Type", "application/problem+json")] + headers,
-            body: Array(JSONValue.object(members).serialized.utf8))
+            body: JSONValue.object(members).serializedBytes)
     }
 
     /// 400 for a refused submission.

@@ -4,7 +4,8 @@ import TaskgateCore
 enum TaskRepresentation {
     /// The full task: `POST /tasks` and `GET /tasks/{id}`.
     static func task(_ record: TaskRecord) -> JSONValue {
-        let payload = (try? JSONValue.parse(record.payload)) ?? .null
+        // The payload was stored as compact JSON by the enqueue step; it goes out as stored.
+        let payload = JSONValue.verbatim(record.payload.isEmpty ? "null" : record.payload)
         return .object([
             JSONMember("id", .string(record.id.rawValue)),
             JSONMember("queue", .string(record.queue.rawValue)),

@@ -27,7 +27,7 @@ public struct HTTPServerConfiguration: Sendable {
     public init(
         host: String = "0.0.0.0", port: Int = 8080, threads: Int = 2, maxBodyBytes: Int = 1 << 20,
         connectionTimeoutSeconds: Int = 30, requestTimeoutSeconds: Int = 30, connectionLimit: Int = 1024,
-        connectionLimitPerIP: Int = 0, connectionMemoryLimitBytes: Int = 64 * 1024, drainTimeoutSeconds: Double = 10
+        connectionLimitPerIP: Int = 0, connectionMemoryLimitBytes: Int = 16 * 1024, drainTimeoutSeconds: Double = 10
     ) {
         self.host = host
         self.port = port

@@ -8,6 +8,8 @@ public indirect enum JSONValue: Sendable, Equatable {
     case array([JSONValue])
     /// Members in their original order.
     case object([JSONMember])
+    /// JSON text that Taskgate serialized itself (a stored payload), written out as is, without parsing again.
+    case verbatim(String)
 
     /// Parses a complete JSON text.
     public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
@@ -22,9 +24,14 @@ public indirect enum JSONValue: Sendable, Equatable {
 
     /// The compact serialization of this value.
     public var serialized: String {
+        String(decoding: serializedBytes, as: UTF8.self)
+    }
+
+    /// The compact serialization of this value, as UTF-8 bytes.
+    public var serializedBytes: [UInt8] {
         var writer = JSONWriter()
         writer.write(self)
-        return writer.text
+        return writer.bytes
     }
 
     /// The JSON type's name, for error messages (`object`, `string`, ...).
@@ -36,6 +43,7 @@ public indirect enum JSONValue: Sendable, Equatable {
         case .string: return "string"
         case .array: return "array"
         case .object: return "object"
+        case .verbatim: return "JSON"
         }
     }
 }

@@ -1,55 +1,80 @@
-/// Builds compact JSON text.
+/// Builds compact JSON as UTF-8 bytes.
 public struct JSONWriter: Sendable {
-    /// The text written so far.
-    public private(set) var text = ""
+    /// The UTF-8 bytes written so far.
+    public private(set) var bytes: [UInt8] = []
 
     /// Creates an empty writer.
-    public init() {}
+    public init() {
+        bytes.reserveCapacity(512)
+    }
+
+    /// The text written so far.
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
 
     /// Appends a value.
     public mutating func write(_ value: JSONValue) {
         switch value {
-        case .null: text += "null"
-        case .bool(let flag): text += flag ? "true" : "false"
-        case .number(let literal): text += literal
+        case .null: append("null")
+        case .bool(let flag): append(flag ? "true" : "false")
+        case .number(let literal), .verbatim(let literal): append(literal)
         case .string(let string): writeString(string)
         case .array(let elements):
-            text += "["
+            bytes.append(UInt8(ascii: "["))
             for (offset, element) in elements.enumerated() {
-                if offset > 0 { text += "," }
+                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
                 write(element)
             }
-            text += "]"
+            bytes.append(UInt8(ascii: "]"))
         case .object(let members):
-            text += "{"
+            bytes.append(UInt8(ascii: "{"))
             for (offset, member) in members.enumerated() {
-                if offset > 0 { text += "," }
+                if offset > 0 { bytes.append(UInt8(ascii: ",")) }
                 writeString(member.name)
-                text += ":"
+                bytes.append(UInt8(ascii: ":"))
                 write(member.value)
             }
-            text += "}"
+            bytes.append(UInt8(ascii: "}"))
         }
     }
 
-    /// Appends a string literal with the escapes JSON requires.
+    /// Appends a string literal with the escapes JSON requires; other bytes of the (valid) UTF-8 pass unchanged.
     public mutating func writeString(_ string: String) {
-        text += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default:
-                text.unicodeScalars.append(scalar)
-            }
+        bytes.append(UInt8(ascii: "\""))
+        var utf8 = string.utf8
+        if utf8.withContiguousStorageIfAvailable({ appendEscaped($0) }) == nil {
+            var copy = string
+            copy.makeContiguousUTF8()
+            utf8 = copy.utf8
+            utf8.withContiguousStorageIfAvailable { appendEscaped($0) }
         }
-        text += "\""
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func appendEscaped(_ source: UnsafeBufferPointer<UInt8>) {
+        var start = 0
+        for index in source.indices {
+            let byte = source[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: source[start..<index]))
+            switch byte {
+            case UInt8(ascii: "\""): append("\\\"")
+            case UInt8(ascii: "\\"): append("\\\\")
+            case UInt8(ascii: "\n"): append("\\n")
+            case UInt8(ascii: "\r"): append("\\r")
+            case UInt8(ascii: "\t"): append("\\t")
+            default:
+                let hex = Array("0123456789abcdef".utf8)
+                append("\\u00")
+                bytes.append(hex[Int(byte >> 4)])
+                bytes.append(hex[Int(byte & 0x0f)])
+            }
+            start = index + 1
+        }
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: source[start...]))
+    }
+
+    private mutating func append(_ literal: String) {
+        bytes.append(contentsOf: literal.utf8)
     }
 }
 

@@ -4,6 +4,10 @@ import TaskgateRedis
 public struct EnqueueRequest: Sendable {
     /// The id the task gets.
     public let id: TaskID
+    /// What was submitted.
+    public let submission: TaskSubmission
+    /// The payload as stored: compact JSON.
+    public let payload: String
     /// KEYS[] of the enqueue script.
     public let keys: [String]
     /// ARGV[] of the enqueue script.

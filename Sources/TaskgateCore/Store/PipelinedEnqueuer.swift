@@ -39,7 +39,7 @@ public final class PipelinedEnqueuer: TaskEnqueuing {
             completion {
                 do throws(TaskStoreError) {
                     switch reply {
-                    case .success(let value): return .success(try store.enqueueOutcome(value, id: request.id))
+                    case .success(let value): return .success(try store.enqueueOutcome(value, for: request))
                     case .failure(let error): throw TaskStoreError(error)
                     }
                 } catch {

@@ -26,7 +26,7 @@ public struct RedisTaskStore: TaskStore {
         let reply = try retryingOnce { connection throws(RedisError) in
             try TaskScripts.enqueue.run(on: connection, keys: request.keys, arguments: request.arguments)
         }
-        return try enqueueOutcome(reply, id: request.id)
+        return try enqueueOutcome(reply, for: request)
     }
 
     /// The enqueue script's keys and arguments for a submission under a fresh id (run it, or pipeline it).
@@ -34,8 +34,9 @@ public struct RedisTaskStore: TaskStore {
         _ submission: TaskSubmission, idempotencyKey: IdempotencyKey?, idempotencyWindowMilliseconds: Int
     ) -> EnqueueRequest {
         let id = TaskID.generate(queue: submission.queue)
+        let payload = submission.payload.serialized
         var arguments: [any RedisArgument] = [
-            id.rawValue, submission.type ?? "", submission.payload.serialized, submission.maxRetries,
+            id.rawValue, submission.type ?? "", payload, submission.maxRetries,
             submission.timeoutMilliseconds.map(String.init) ?? "", submission.delayMilliseconds,
         ]
         var taskKeys = [keys.task(id), keys.pending(id.queue), keys.scheduled(id.queue)]
@@ -43,16 +44,25 @@ public struct RedisTaskStore: TaskStore {
             taskKeys.append(keys.idempotency(id.queue, idempotencyKey))
             arguments.append(max(1, idempotencyWindowMilliseconds))
         }
-        return EnqueueRequest(id: id, keys: taskKeys, arguments: arguments)
+        return EnqueueRequest(id: id, submission: submission, payload: payload, keys: taskKeys, arguments: arguments)
     }
 
     /// Reads the enqueue script's reply; a replay reads the earlier task's record.
-    public func enqueueOutcome(_ reply: RedisValue, id: TaskID) throws(TaskStoreError) -> EnqueueOutcome {
+    public func enqueueOutcome(_ reply: RedisValue, for request: EnqueueRequest) throws(TaskStoreError)
+        -> EnqueueOutcome
+    {
+        let id = request.id
         guard let parts = reply.array, parts.count == 2, let kind = parts[0].string else {
             throw TaskStoreError(.corrupt, "unexpected enqueue reply \(reply)")
         }
         switch kind {
-        case "created", "existing":
+        case "created":
+            guard let now = parts[1].int else { throw TaskStoreError(.corrupt, "enqueue of \(id) returned no time") }
+            return .created(
+                TaskRecord(
+                    id: id, submission: request.submission, payload: request.payload,
+                    storedAt: Timestamp(milliseconds: now)))
+        case "existing":
             guard let record = try record(from: parts[1]) else {
                 throw TaskStoreError(.corrupt, "enqueue of \(id) returned no record")
             }

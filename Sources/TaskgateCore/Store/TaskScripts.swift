@@ -24,7 +24,8 @@ enum TaskScripts {
     /// KEYS: task, pending, scheduled[, idempotency]. ARGV: id, type, payload, max_retries, timeout_ms, delay_ms
     /// [, idempotency_window_ms].
     ///
-    /// Returns `{'created', record}`; `{'existing', record}` when the id exists already (a call repeated after a
+    /// Returns `{'created', now}` (the caller knows the rest of the record it sent); `{'existing', record}` when
+    /// the id exists already (a call repeated after a
     /// broken connection; nothing is written); with an idempotency key that is held already, `{'replayed', id}`
     /// when the earlier request had the same content or `{'conflict', id}` when it did not (nothing is written).
     static let enqueue = RedisScript(
@@ -56,7 +57,7 @@ enum TaskScripts {
                 redis.call('HSET', KEYS[4], 'id', ARGV[1], 'fingerprint', fingerprint)
                 redis.call('PEXPIRE', KEYS[4], ARGV[7])
             end
-            return {'created', redis.call('HGETALL', KEYS[1])}
+            return {'created', now}
             """)
 
     /// KEYS: task, active, leases, unleased. ARGV: id, token, lease_ms.

@@ -48,6 +48,26 @@ public struct TaskRecord: Sendable, Equatable {
         self.finishedAt = fields["finished_at"].flatMap { Int($0) }.map(Timestamp.init(milliseconds:))
     }
 
+    /// The record the enqueue step stores for `submission` (its payload serialized as `payload`) under `id` at
+    /// Redis time `storedAt`, so the store need not read back what it has just written.
+    public init(id: TaskID, submission: TaskSubmission, payload: String, storedAt: Timestamp) {
+        self.id = id
+        self.type = submission.type.flatMap { $0.isEmpty ? nil : $0 }
+        self.state = submission.delayMilliseconds > 0 ? .scheduled : .pending
+        self.retries = 0
+        self.maxRetries = submission.maxRetries
+        self.attempts = 0
+        self.timeoutMilliseconds = submission.timeoutMilliseconds
+        self.payload = payload
+        self.result = nil
+        self.lastError = nil
+        self.createdAt = storedAt
+        self.updatedAt = storedAt
+        self.runAt = Timestamp(milliseconds: storedAt.milliseconds + max(0, submission.delayMilliseconds))
+        self.startedAt = nil
+        self.finishedAt = nil
+    }
+
     /// Decodes a flat `HGETALL` reply (name, value, name, value, ...).
     public init?(flatFields: [String]) {
         var fields: [String: String] = [:]

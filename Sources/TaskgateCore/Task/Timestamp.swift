@@ -14,17 +14,23 @@ public struct Timestamp: Sendable, Hashable, Comparable {
     public var rfc3339: String {
         let (days, msOfDay) = milliseconds.floorDivided(by: 86_400_000)
         let (year, month, day) = Self.civil(fromDays: days)
-        let hours = msOfDay / 3_600_000
-        let minutes = msOfDay / 60_000 % 60
-        let seconds = msOfDay / 1000 % 60
-        let millis = msOfDay % 1000
-        return
-            "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hours, 2)):\(pad(minutes, 2)):\(pad(seconds, 2)).\(pad(millis, 3))Z"
-    }
-
-    private func pad(_ value: Int, _ width: Int) -> String {
-        let digits = String(value)
-        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+        guard (0...9999).contains(year) else { return "\(year)-01-01T00:00:00.000Z" }
+        var text: [UInt8] = Array("0000-00-00T00:00:00.000Z".utf8)
+        func put(_ value: Int, at end: Int, width: Int) {
+            var rest = value
+            for index in stride(from: end, to: end - width, by: -1) {
+                text[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+        }
+        put(year, at: 3, width: 4)
+        put(month, at: 6, width: 2)
+        put(day, at: 9, width: 2)
+        put(msOfDay / 3_600_000, at: 12, width: 2)
+        put(msOfDay / 60_000 % 60, at: 15, width: 2)
+        put(msOfDay / 1000 % 60, at: 18, width: 2)
+        put(msOfDay % 1000, at: 22, width: 3)
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Year, month, day from days since 1970-01-01 (Howard Hinnant's civil_from_days).
