@@ -27,24 +27,31 @@ public final class RedisPipeline: Sendable {
     private let configuration: RedisConfiguration
     private let label: String
     private let maxBatch: Int
+    private let writers: Int
     private let queue = Mutex(Queue())
     private let wakeup = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
 
-    /// Creates a pipeline that sends at most `maxBatch` scripts per round; call ``start()`` before use.
-    public init(configuration: RedisConfiguration, label: String, maxBatch: Int = 512) {
+    /// Creates a pipeline of `writers` connections, each with a writer thread, sending at most `maxBatch`
+    /// scripts per round; call ``start()`` before use. With two writers, one connection's round is under way in
+    /// Redis while the other's replies are read, so neither side waits for the other.
+    public init(configuration: RedisConfiguration, label: String, writers: Int = 2, maxBatch: Int = 256) {
         self.configuration = configuration
         self.label = label
+        self.writers = max(1, writers)
         self.maxBatch = max(1, maxBatch)
     }
 
-    /// Starts the writer thread (once).
+    /// Starts the writer threads (once).
     public func start() {
         let first = queue.withLock { queue -> Bool in
             defer { queue.running = true }
             return !queue.running
         }
-        if first { DispatchQueue(label: label).async { self.runWriter() } }
+        guard first else { return }
+        for index in 0..<writers {
+            DispatchQueue(label: "\(label).\(index)").async { self.runWriter() }
+        }
     }
 
     /// Lets the writer finish every call handed in so far, then stops it and waits for it to end.
@@ -54,8 +61,9 @@ public final class RedisPipeline: Sendable {
             return queue.running
         }
         guard running else { return }
-        wakeup.signal()
-        finished.wait()
+        for _ in 0..<writers { wakeup.signal() }
+        for _ in 0..<writers { finished.wait() }
+        queue.withLock { $0.running = false }
     }
 
     /// Runs `script` in the next round and calls `completion` on the writer thread.
@@ -73,6 +81,16 @@ public final class RedisPipeline: Sendable {
             return
         }
         wakeup.signal()
+    }
+
+    /// Runs `script` in the next round and suspends (holding no thread) until its reply.
+    public func run(
+        _ script: RedisScript, keys: [String], arguments: [any RedisArgument]
+    ) async throws(RedisError) -> RedisValue {
+        let result: Result<RedisValue, RedisError> = await withCheckedContinuation { continuation in
+            run(script, keys: keys, arguments: arguments) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
     }
 
     /// Runs `script` in the next round and waits for its reply (from a thread that may block).
@@ -101,9 +119,11 @@ public final class RedisPipeline: Sendable {
                 return (taken, queue.stopping && queue.jobs.isEmpty)
             }
             if !batch.isEmpty { send(batch, over: &connection) }
-            if done { break }
+            if done {
+                wakeup.signal()  // pass the news on to the next writer
+                break
+            }
         }
-        queue.withLock { $0.running = false }
         finished.signal()
     }
 

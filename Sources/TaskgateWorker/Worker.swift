@@ -21,6 +21,7 @@ public final class Worker: Service, Sendable {
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
     private let running = Mutex<[Int: RunningAttempt]>([:])
+    private let handoff = ClaimHandoff()
 
     /// A task a slot is running: the lease to extend and the attempt to stop when the lease is lost.
     private struct RunningAttempt: Sendable {
@@ -71,6 +72,7 @@ public final class Worker: Service, Sendable {
                     // Heartbeats go on while slots finish their tasks during the grace period.
                     let heartbeat = Task { await self.runHeartbeat() }
                     await withDiscardingTaskGroup { slots in
+                        slots.addTask { await self.runFetcher() }
                         for slot in 0..<self.configuration.concurrency {
                             slots.addTask { await self.runSlot(slot) }
                         }
@@ -89,6 +91,8 @@ public final class Worker: Service, Sendable {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         logger.info("shutting down: no new claims", metadata: ["grace": "\(configuration.gracePeriod)"])
         let grace = configuration.gracePeriod
+        let handoff = self.handoff
+        Task { await handoff.close() }
         Task {
             try? await Task.sleep(for: grace)
             let stragglers = self.running.withLock { $0.values.map(\.attempt) }
@@ -102,18 +106,25 @@ public final class Worker: Service, Sendable {
 
     private var isStopping: Bool { stopping.load(ordering: .acquiring) }
 
-    private func runSlot(_ slot: Int) async {
-        let executor = BlockingExecutor(label: "taskgate.worker.slot\(slot)")
+    /// Claims for idle slots: as many tasks as slots wait, in one atomic step; when the queue is empty, waits
+    /// for the next task with a blocking move instead of polling.
+    private func runFetcher() async {
+        let executor = BlockingExecutor(label: "taskgate.worker.fetcher")
         let queue = configuration.queue
         let block = configuration.claimBlockMilliseconds
         let lease = configuration.leaseTiming.leaseMilliseconds
         let store = self.store
         var pause = Backoff()
         while !isStopping {
-            let claimed: ClaimedTask?
+            let idle = await handoff.demand()
+            guard idle > 0, !isStopping else { break }
+            var claimed: [ClaimedTask]
             do throws(TaskStoreError) {
-                claimed = try await executor.run { () throws(TaskStoreError) -> ClaimedTask? in
-                    try store.claim(from: queue, blockMilliseconds: block, leaseMilliseconds: lease)
+                claimed = try await executor.run { () throws(TaskStoreError) -> [ClaimedTask] in
+                    let batch = try store.claimBatch(from: queue, max: idle, leaseMilliseconds: lease)
+                    if !batch.isEmpty { return batch }
+                    return try store.claim(from: queue, blockMilliseconds: block, leaseMilliseconds: lease).map { [$0] }
+                        ?? []
                 }
                 pause.reset()
             } catch {
@@ -121,13 +132,21 @@ public final class Worker: Service, Sendable {
                 await pause.wait()
                 continue
             }
-            guard let claimed else { continue }
-            if isStopping {
-                await finish(claimed.lease, executor: executor, what: "requeue") { store throws(TaskStoreError) in
-                    try store.requeue(claimed.lease)
+            if !isStopping { claimed = await handoff.deliver(claimed) }
+            // Claimed while shutting down (no slot will take them): put back at once, unchanged.
+            for task in claimed {
+                await finish(task.lease, executor: executor, what: "requeue") { store throws(TaskStoreError) in
+                    try store.requeue(task.lease)
                 }
-                return
             }
+            if isStopping { break }
+        }
+        await handoff.close()
+    }
+
+    private func runSlot(_ slot: Int) async {
+        let executor = BlockingExecutor(label: "taskgate.worker.slot\(slot)")
+        while let claimed = await handoff.next() {
             await execute(claimed, slot: slot, executor: executor)
         }
     }
@@ -165,16 +184,27 @@ public final class Worker: Service, Sendable {
         switch outcome {
         case .success(let result):
             logger.debug("task succeeded", metadata: ["id": "\(id)"])
-            await finish(lease, executor: executor, what: "complete") { store throws(TaskStoreError) in
-                try store.complete(lease, result: result, retentionMilliseconds: retention)
+            // The slot moves on at once; the completion rides the next pipeline round with other claims and
+            // reports. Should it not land, it is recorded again with backoff (or recovery puts the task back).
+            store.completeEventually(lease, result: result, retentionMilliseconds: retention) { error in
+                guard error.code != .leaseLost else {
+                    self.logger.warning("complete refused: lease lost", metadata: ["id": "\(id)", "error": "\(error)"])
+                    return
+                }
+                Task {
+                    await self.finish(lease, what: "complete") { store throws(TaskStoreError) in
+                        try await store.recordSuccess(lease, result: result, retentionMilliseconds: retention)
+                    }
+                }
             }
         case .failure(let error):
             let message = (error as? TaskFailure)?.message ?? String(describing: error)
             let backoff = policy.delayMilliseconds(forRetry: record.retries + 1)
             logger.info(
                 "task failed", metadata: ["id": "\(id)", "attempt": "\(record.attempts)", "error": "\(message)"])
-            await finish(lease, executor: executor, what: "fail") { store throws(TaskStoreError) in
-                try store.fail(lease, error: message, backoffMilliseconds: backoff, retentionMilliseconds: retention)
+            await finish(lease, what: "fail") { store throws(TaskStoreError) in
+                try await store.recordFailure(
+                    lease, error: message, backoffMilliseconds: backoff, retentionMilliseconds: retention)
             }
         }
     }
@@ -185,11 +215,20 @@ public final class Worker: Service, Sendable {
         _ lease: Lease, executor: BlockingExecutor, what: String,
         _ step: @escaping @Sendable (any TaskStore) throws(TaskStoreError) -> T
     ) async {
+        await finish(lease, what: what) { store throws(TaskStoreError) in
+            try await executor.run { () throws(TaskStoreError) -> T in try step(store) }
+        }
+    }
+
+    /// ``finish(_:executor:what:_:)`` for steps that do not block a thread.
+    private func finish<T: Sendable>(
+        _ lease: Lease, what: String, _ step: @escaping @Sendable (any TaskStore) async throws(TaskStoreError) -> T
+    ) async {
         let store = self.store
         var pause = Backoff()
         for _ in 0..<20 {
             do throws(TaskStoreError) {
-                _ = try await executor.run { () throws(TaskStoreError) -> T in try step(store) }
+                _ = try await step(store)
                 return
             } catch  where error.code == .unavailable {
                 logger.warning("\(what) failed, retrying", metadata: ["id": "\(lease.id)", "error": "\(error)"])
@@ -223,13 +262,15 @@ public final class Worker: Service, Sendable {
                     try store.extend(leases, leaseMilliseconds: timing.leaseMilliseconds)
                 }
                 for lease in lost {
-                    logger.warning("lease lost; stopping the task", metadata: ["id": "\(lease.id)"])
+                    // A task that finished since the heartbeat looked has no lease left either: not a loss.
                     let attempt = running.withLock { running -> Task<String, any Error>? in
                         guard let slot = running.first(where: { $0.value.lease == lease })?.key else { return nil }
                         running[slot]?.lost = true
                         return running[slot]?.attempt
                     }
-                    attempt?.cancel()
+                    guard let attempt else { continue }
+                    logger.warning("lease lost; stopping the task", metadata: ["id": "\(lease.id)"])
+                    attempt.cancel()
                 }
             } catch {
                 logger.warning("heartbeat failed, retrying", metadata: ["error": "\(error)"])

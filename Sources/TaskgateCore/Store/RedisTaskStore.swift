@@ -8,12 +8,14 @@ public struct RedisTaskStore: TaskStore {
     public let keys: KeySpace
     /// When set, claims and reports on attempts go through it and share round trips with other callers.
     public let pipeline: RedisPipeline?
+    private let completions: CompletionBatcher?
 
     /// Creates a store on a connection pool, optionally sharing round trips through a started `pipeline`.
     public init(pool: RedisConnectionPool, keys: KeySpace = .standard, pipeline: RedisPipeline? = nil) {
         self.pool = pool
         self.keys = keys
         self.pipeline = pipeline
+        self.completions = pipeline.map { CompletionBatcher(pipeline: $0, keys: keys) }
     }
 
     public func enqueue(
@@ -98,14 +100,9 @@ public struct RedisTaskStore: TaskStore {
         let active = keys.active(queue)
         let leases = keys.leases(queue)
         let unleased = keys.unleased(queue)
-        let lease = max(1, leaseMilliseconds)
         // First without blocking, in one atomic step (the common case under load).
-        let token = Lease.freshToken()
-        let reply = try runScript(
-            TaskScripts.claim, keys: [pending, active, leases, unleased],
-            arguments: [token, lease, queue.rawValue + ".", keys.taskPrefix(queue)])
-        if let record = try record(from: reply) {
-            return ClaimedTask(record: record, lease: Lease(id: record.id, token: token))
+        if let first = try claimBatch(from: queue, max: 1, leaseMilliseconds: leaseMilliseconds).first {
+            return first
         }
         // Nothing pending: wait for the next task without polling.
         let timeout = String(Double(blockMilliseconds) / 1000)
@@ -134,6 +131,23 @@ public struct RedisTaskStore: TaskStore {
         }
     }
 
+    public func claimBatch(
+        from queue: QueueName, max count: Int, leaseMilliseconds: Int
+    ) throws(TaskStoreError) -> [ClaimedTask] {
+        let tokens = (0..<Swift.max(1, count)).map { _ in Lease.freshToken() }
+        let reply = try runScript(
+            TaskScripts.claim,
+            keys: [keys.pending(queue), keys.active(queue), keys.leases(queue), keys.unleased(queue)],
+            arguments: [Swift.max(1, leaseMilliseconds), queue.rawValue + ".", keys.taskPrefix(queue)] + tokens)
+        guard let replies = reply.array else { throw TaskStoreError(.corrupt, "unexpected claim reply \(reply)") }
+        var claimed: [ClaimedTask] = []
+        for (token, fields) in zip(tokens, replies) {
+            guard let record = try record(from: fields) else { continue }
+            claimed.append(ClaimedTask(record: record, lease: Lease(id: record.id, token: token)))
+        }
+        return claimed
+    }
+
     public func extend(_ leases: [Lease], leaseMilliseconds: Int) throws(TaskStoreError) -> [Lease] {
         var lost: [Lease] = []
         for (queue, group) in Dictionary(grouping: leases, by: \.id.queue) {
@@ -150,34 +164,84 @@ public struct RedisTaskStore: TaskStore {
     }
 
     public func complete(_ lease: Lease, result: String, retentionMilliseconds: Int) throws(TaskStoreError) {
-        let id = lease.id
-        let taskKeys = [keys.task(id), keys.active(id.queue), keys.leases(id.queue)]
-        let reply = try runScript(
-            TaskScripts.complete, keys: taskKeys,
-            arguments: [id.rawValue, lease.token, result, max(1, retentionMilliseconds)])
-        guard reply.int == 1 else { throw Self.leaseLost(lease) }
+        try perform(completeCall(lease, result: result, retentionMilliseconds: retentionMilliseconds))
+    }
+
+    public func recordSuccess(
+        _ lease: Lease, result: String, retentionMilliseconds: Int
+    ) async throws(TaskStoreError) {
+        try await performWithoutBlocking(
+            completeCall(lease, result: result, retentionMilliseconds: retentionMilliseconds))
+    }
+
+    public func completeEventually(
+        _ lease: Lease, result: String, retentionMilliseconds: Int,
+        ifFailed: @escaping @Sendable (TaskStoreError) -> Void
+    ) {
+        guard let completions else {
+            do throws(TaskStoreError) {
+                try complete(lease, result: result, retentionMilliseconds: retentionMilliseconds)
+            } catch {
+                ifFailed(error)
+            }
+            return
+        }
+        completions.add(
+            CompletionBatcher.Entry(
+                lease: lease, result: result, retentionMilliseconds: retentionMilliseconds, ifFailed: ifFailed))
     }
 
     public func fail(
         _ lease: Lease, error message: String, backoffMilliseconds: Int, retentionMilliseconds: Int
     ) throws(TaskStoreError) -> FailureOutcome {
+        try perform(
+            failCall(
+                lease, error: message, backoffMilliseconds: backoffMilliseconds,
+                retentionMilliseconds: retentionMilliseconds))
+    }
+
+    public func recordFailure(
+        _ lease: Lease, error message: String, backoffMilliseconds: Int, retentionMilliseconds: Int
+    ) async throws(TaskStoreError) -> FailureOutcome {
+        try await performWithoutBlocking(
+            failCall(
+                lease, error: message, backoffMilliseconds: backoffMilliseconds,
+                retentionMilliseconds: retentionMilliseconds))
+    }
+
+    private func completeCall(_ lease: Lease, result: String, retentionMilliseconds: Int) -> ScriptCall<Void> {
         let id = lease.id
-        let taskKeys = [
-            keys.task(id), keys.active(id.queue), keys.scheduled(id.queue), keys.dead(id.queue), keys.leases(id.queue),
-        ]
-        let reply = try runScript(
-            TaskScripts.fail, keys: taskKeys,
-            arguments: [id.rawValue, lease.token, message, max(0, backoffMilliseconds), max(1, retentionMilliseconds)])
-        guard let values = reply.array, let kind = values.first?.int else {
-            throw TaskStoreError(.corrupt, "unexpected fail reply \(reply)")
+        return ScriptCall(
+            script: TaskScripts.complete, keys: [keys.task(id), keys.active(id.queue), keys.leases(id.queue)],
+            arguments: [id.rawValue, lease.token, result, max(1, retentionMilliseconds)]
+        ) { reply throws(TaskStoreError) in
+            guard reply.int == 1 else { throw Self.leaseLost(lease) }
         }
-        switch (kind, values.count) {
-        case (1, 3):
-            return .retrying(retries: values[1].int ?? 0, runAt: Timestamp(milliseconds: values[2].int ?? 0))
-        case (2, 2):
-            return .dead(retries: values[1].int ?? 0)
-        default:
-            throw Self.leaseLost(lease)
+    }
+
+    private func failCall(
+        _ lease: Lease, error message: String, backoffMilliseconds: Int, retentionMilliseconds: Int
+    ) -> ScriptCall<FailureOutcome> {
+        let id = lease.id
+        return ScriptCall(
+            script: TaskScripts.fail,
+            keys: [
+                keys.task(id), keys.active(id.queue), keys.scheduled(id.queue), keys.dead(id.queue),
+                keys.leases(id.queue),
+            ],
+            arguments: [id.rawValue, lease.token, message, max(0, backoffMilliseconds), max(1, retentionMilliseconds)]
+        ) { reply throws(TaskStoreError) -> FailureOutcome in
+            guard let values = reply.array, let kind = values.first?.int else {
+                throw TaskStoreError(.corrupt, "unexpected fail reply \(reply)")
+            }
+            switch (kind, values.count) {
+            case (1, 3):
+                return .retrying(retries: values[1].int ?? 0, runAt: Timestamp(milliseconds: values[2].int ?? 0))
+            case (2, 2):
+                return .dead(retries: values[1].int ?? 0)
+            default:
+                throw Self.leaseLost(lease)
+            }
         }
     }
 
@@ -280,7 +344,7 @@ public struct RedisTaskStore: TaskStore {
         return seconds * 1000 + micros / 1000
     }
 
-    private static func leaseLost(_ lease: Lease) -> TaskStoreError {
+    static func leaseLost(_ lease: Lease) -> TaskStoreError {
         TaskStoreError(
             .leaseLost, "\(lease.id) is no longer held by this attempt: its lease expired and it was recovered")
     }
@@ -311,6 +375,26 @@ public struct RedisTaskStore: TaskStore {
         }
     }
 
+    /// Runs a call's script (see ``runScript(_:keys:arguments:)``) and decodes its reply.
+    private func perform<T>(_ call: ScriptCall<T>) throws(TaskStoreError) -> T {
+        try call.decode(try runScript(call.script, keys: call.keys, arguments: call.arguments))
+    }
+
+    /// Runs a call's script without holding the caller's thread when there is a pipeline, and decodes its reply.
+    private func performWithoutBlocking<T>(_ call: ScriptCall<T>) async throws(TaskStoreError) -> T {
+        // Without a pipeline the call blocks this thread for one round trip (tests and embedded use only).
+        guard let pipeline else { return try perform(call) }
+        do {
+            return try call.decode(try await pipeline.run(call.script, keys: call.keys, arguments: call.arguments))
+        } catch let error as TaskStoreError {
+            throw error
+        } catch let error as RedisError {
+            throw TaskStoreError(error)
+        } catch {
+            throw TaskStoreError(.failed, "\(error)")
+        }
+    }
+
     /// Runs `body` and, when the connection broke (a stale pooled connection after a Redis restart),
     /// once more on a fresh connection. Only for idempotent bodies.
     private func retryingOnce<T>(_ body: (RedisConnection) throws(RedisError) -> T) throws(TaskStoreError) -> T {
@@ -327,4 +411,12 @@ public struct RedisTaskStore: TaskStore {
             throw TaskStoreError(error)
         }
     }
+}
+
+/// One script run by the store: what to send, and how to read the reply.
+private struct ScriptCall<T>: Sendable {
+    let script: RedisScript
+    let keys: [String]
+    let arguments: [any RedisArgument]
+    let decode: @Sendable (RedisValue) throws(TaskStoreError) -> T
 }

@@ -78,33 +78,56 @@ enum TaskScripts {
             return redis.call('HGETALL', KEYS[1])
             """)
 
-    /// KEYS: pending, active, leases, unleased. ARGV: token, lease_ms, id_prefix (`<queue>.`), task_key_prefix
-    /// (`<prefix>:{<queue>}:task:`).
+    /// KEYS: pending, active, leases, unleased. ARGV: lease_ms, id_prefix (`<queue>.`), task_key_prefix
+    /// (`<prefix>:{<queue>}:task:`), token(1), ..., token(n).
     ///
-    /// Claims the next pending task without blocking: moves it to the active list and starts it under the
+    /// Claims up to n pending tasks without blocking: moves each to the active list and starts it under its
     /// token and a lease, in one step, so no crash can leave it claimed without a lease. Ids that are not this
     /// queue's, or whose record is gone or not pending, are dropped on the way (at most 100 per call).
-    /// Returns the record (HGETALL), or false when nothing is pending. The task's key is derived from its id;
-    /// it shares the queue's hash tag, so the script still touches one slot only.
+    /// Returns one HGETALL reply per task claimed (fewer than n when the queue runs dry). Task keys are
+    /// derived from the ids; they share the queue's hash tag, so the script still touches one slot only.
     static let claim = RedisScript(
         now + """
 
-            for _ = 1, 100 do
+            local claimed, strays = {}, 0
+            local wanted = #ARGV - 3
+            while #claimed < wanted and strays < 100 do
                 local id = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
-                if not id then return false end
-                local token = string.sub(id, string.len(ARGV[3]) + 1)
-                local task = ARGV[4] .. token
-                if string.sub(id, 1, string.len(ARGV[3])) == ARGV[3] and string.match(token, '^[0-9a-f]+$')
-                    and string.len(token) == 32 and redis.call('HGET', task, 'state') == 'pending' then
-                    redis.call('HDEL', KEYS[4], id)
-                    redis.call('HSET', task, 'state', 'active', 'token', ARGV[1], 'started_at', now, 'updated_at', now)
-                    redis.call('HINCRBY', task, 'attempts', 1)
-                    redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), id)
-                    return redis.call('HGETALL', task)
+                if not id then break end
+                local token = string.sub(id, string.len(ARGV[2]) + 1)
+                local task = ARGV[3] .. token
+                local fields = {}
+                if string.sub(id, 1, string.len(ARGV[2])) == ARGV[2] and string.match(token, '^[0-9a-f]+$')
+                    and string.len(token) == 32 then
+                    fields = redis.call('HGETALL', task)
                 end
-                redis.call('LREM', KEYS[2], 1, id)
+                local at = {}
+                for f = 1, #fields, 2 do at[fields[f]] = f + 1 end
+                if at.state and fields[at.state] == 'pending' then
+                    -- Update the record read above and send it back as it now is: one read, one write.
+                    local attempts = tonumber(fields[at.attempts] or '0') + 1
+                    local attempt_token = ARGV[4 + #claimed]
+                    redis.call('HDEL', KEYS[4], id)
+                    redis.call('HSET', task, 'state', 'active', 'token', attempt_token, 'started_at', now,
+                        'updated_at', now, 'attempts', attempts)
+                    redis.call('ZADD', KEYS[3], now + tonumber(ARGV[1]), id)
+                    local updates = {state = 'active', token = attempt_token, started_at = now, updated_at = now,
+                        attempts = attempts}
+                    for name, value in pairs(updates) do
+                        if at[name] then
+                            fields[at[name]] = value
+                        else
+                            fields[#fields + 1] = name
+                            fields[#fields + 1] = value
+                        end
+                    end
+                    claimed[#claimed + 1] = fields
+                else
+                    redis.call('LREM', KEYS[2], 1, id)
+                    strays = strays + 1
+                end
             end
-            return false
+            return claimed
             """)
 
     /// KEYS: leases, task(1), ..., task(n). ARGV: lease_ms, id(1), token(1), ..., id(n), token(n).
@@ -138,6 +161,31 @@ enum TaskScripts {
             redis.call('HSET', KEYS[1], 'state', 'succeeded', 'result', ARGV[3], 'finished_at', now, 'updated_at', now)
             redis.call('PEXPIRE', KEYS[1], ARGV[4])
             return 1
+            """)
+
+    /// KEYS: active, leases, task(1), ..., task(n). ARGV: retention_ms, then id, token, result for each task.
+    /// Completes many held tasks in one call (each checked like `complete`); returns 1 or 0 per task.
+    static let completeMany = RedisScript(
+        now + """
+
+            local done = {}
+            for i = 3, #KEYS do
+                local base = 3 * (i - 3) + 2
+                local id, token = ARGV[base], ARGV[base + 1]
+                local held = redis.call('HMGET', KEYS[i], 'state', 'token')
+                if held[1] == 'active' and held[2] == token then
+                    redis.call('LREM', KEYS[1], 1, id)
+                    redis.call('ZREM', KEYS[2], id)
+                    redis.call('HDEL', KEYS[i], 'token')
+                    redis.call('HSET', KEYS[i], 'state', 'succeeded', 'result', ARGV[base + 2], 'finished_at', now,
+                        'updated_at', now)
+                    redis.call('PEXPIRE', KEYS[i], ARGV[1])
+                    done[#done + 1] = 1
+                else
+                    done[#done + 1] = 0
+                end
+            end
+            return done
             """)
 
     /// The failed-attempt step shared by `fail` and `recover`. KEYS[1] is the task, `scheduled_key` receives a

@@ -22,6 +22,10 @@ public protocol TaskStore: Sendable {
         from queue: QueueName, blockMilliseconds: Int, leaseMilliseconds: Int
     ) throws(TaskStoreError) -> ClaimedTask?
 
+    /// Claims up to `max` pending tasks at once without waiting, each atomically moved, marked active and leased;
+    /// returns fewer (or none) when the queue runs dry.
+    func claimBatch(from queue: QueueName, max: Int, leaseMilliseconds: Int) throws(TaskStoreError) -> [ClaimedTask]
+
     /// Pushes back the deadline of each lease still held to `leaseMilliseconds` from now; returns the leases lost
     /// (their task was recovered and may be running elsewhere).
     func extend(_ leases: [Lease], leaseMilliseconds: Int) throws(TaskStoreError) -> [Lease]
@@ -35,6 +39,22 @@ public protocol TaskStore: Sendable {
     func fail(
         _ lease: Lease, error: String, backoffMilliseconds: Int, retentionMilliseconds: Int
     ) throws(TaskStoreError) -> FailureOutcome
+
+    /// ``complete(_:result:retentionMilliseconds:)`` without holding the caller's thread while Redis answers.
+    func recordSuccess(_ lease: Lease, result: String, retentionMilliseconds: Int) async throws(TaskStoreError)
+
+    /// Sends ``complete(_:result:retentionMilliseconds:)`` without waiting for Redis' answer, so the caller can
+    /// go on to its next task while the completion shares a round trip with other calls. `ifFailed` is called,
+    /// from another thread, when it did not land (the task then stays active under its lease until the caller
+    /// records it again or recovery puts it back).
+    func completeEventually(
+        _ lease: Lease, result: String, retentionMilliseconds: Int,
+        ifFailed: @escaping @Sendable (TaskStoreError) -> Void)
+
+    /// ``fail(_:error:backoffMilliseconds:retentionMilliseconds:)`` without holding the caller's thread.
+    func recordFailure(
+        _ lease: Lease, error: String, backoffMilliseconds: Int, retentionMilliseconds: Int
+    ) async throws(TaskStoreError) -> FailureOutcome
 
     /// Puts a held task back at the head of its pending list, retries unchanged (used when a worker stops).
     /// Throws ``TaskStoreError/Code/leaseLost`` (changing nothing) when the lease is no longer held.
