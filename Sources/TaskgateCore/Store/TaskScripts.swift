@@ -45,9 +45,15 @@ enum TaskScripts {
             local delay = tonumber(ARGV[6])
             local state, run_at = 'pending', now
             if delay > 0 then state, run_at = 'scheduled', now + delay end
-            redis.call('HSET', KEYS[1], 'id', ARGV[1], 'type', ARGV[2], 'payload', ARGV[3], 'state', state,
-                'retries', 0, 'max_retries', ARGV[4], 'attempts', 0, 'timeout', ARGV[5],
-                'created_at', now, 'updated_at', now, 'run_at', run_at)
+            -- Fields that would only repeat a default are left out, so the hash stays small (a new task's
+            -- updated_at is its created_at; no timeout means none).
+            local fields = {'id', ARGV[1], 'type', ARGV[2], 'payload', ARGV[3], 'state', state, 'retries', 0,
+                'max_retries', ARGV[4], 'attempts', 0, 'created_at', now, 'run_at', run_at}
+            if ARGV[5] ~= '' then
+                fields[#fields + 1] = 'timeout'
+                fields[#fields + 1] = ARGV[5]
+            end
+            redis.call('HSET', KEYS[1], unpack(fields))
             if state == 'scheduled' then
                 redis.call('ZADD', KEYS[3], run_at, ARGV[1])
             else
