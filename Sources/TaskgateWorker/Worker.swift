@@ -6,9 +6,10 @@ import TaskgateRedis
 
 /// Takes tasks off one queue and runs them, `concurrency` at a time, until graceful shutdown.
 ///
-/// Each slot blocks on `BLMOVE` (pending to active) on a thread of its own, takes a lease on the task, runs its
-/// handler, and records the outcome in one atomic step: succeeded, retrying with backoff, or dead. Beside the
-/// slots run three loops: a heartbeat that extends the leases of running tasks (and stops a task whose lease
+/// One fetcher claims, in one atomic script, as many tasks as slots are idle (each moved to the active list
+/// under a fresh token and lease), waiting with `BLMOVE` when the queue is empty. Each slot runs its task's
+/// handler and records the outcome in one atomic step: succeeded (group-committed with other completions),
+/// retrying with backoff, or dead. Beside them run three loops: a heartbeat that extends the leases of running tasks (and stops a task whose lease
 /// was lost), a recovery pass that puts back tasks of dead workers, and a scheduler that moves due delayed
 /// and retrying tasks to pending. On shutdown the worker stops claiming, gives running tasks the grace
 /// period, then cancels them and puts them back on the queue.

@@ -283,8 +283,10 @@ public struct RedisTaskStore: TaskStore {
             for rawID in suspects {
                 guard let id = TaskID(rawID), id.queue == queue else {
                     // Not a task id of this queue: nothing can ever claim it, so just take it out.
+                    // Both keys change in one MULTI, so no crash leaves the id on one and not the other.
                     _ = try connection.pipeline([
-                        RedisCommand("ZREM", leases, rawID), RedisCommand("LREM", active, 0, rawID),
+                        RedisCommand("MULTI"), RedisCommand("ZREM", leases, rawID),
+                        RedisCommand("LREM", active, 0, rawID), RedisCommand("EXEC"),
                     ])
                     recovery.dropped += 1
                     continue

@@ -1,7 +1,9 @@
 import TaskgateRedis
 
-/// The Lua scripts behind every multi-key state change. Each names all its keys in KEYS[] and takes its
-/// clock from Redis `TIME`, so every host agrees on time and a Redis Cluster can run it on one slot.
+/// The Lua scripts behind every multi-key state change. Each takes its clock from Redis `TIME`, so every host
+/// agrees on time, and touches the keys of one queue only, all under its `{queue}` hash tag, so a Redis
+/// Cluster runs it on one slot. All name their keys in KEYS[] except `claim`, which cannot know the ids it
+/// will move beforehand and derives their task keys (same tag, same slot) from a prefix it is given.
 ///
 /// Scripts that report on a claimed attempt (complete, fail, requeue, extend) first check that the task is
 /// active and that its `token` is the caller's; otherwise they change nothing, so a worker whose lease expired

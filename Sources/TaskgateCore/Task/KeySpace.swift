@@ -1,7 +1,7 @@
 /// Builds every Redis key Taskgate uses; nothing else in the code spells a key.
 ///
 /// All keys of one queue share the hash tag `{queue}`, so a Redis Cluster keeps a queue on one node and every
-/// script, which names all its keys in KEYS[], runs on one slot. A task id carries its queue, so the task's
+/// script, which touches one queue's keys only, runs on one slot. A task id carries its queue, so the task's
 /// key is found from the id alone.
 ///
 /// - `<prefix>:{<queue>}:task:<token>`: the task's hash.

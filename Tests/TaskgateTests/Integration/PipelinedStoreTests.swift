@@ -62,7 +62,40 @@ import Testing
         #expect(try ns.store.task(record.id) == held)
     }
 
-    @Test func aStoppedPipelineRefusesWithAnError() throws {
+    @Test func pipelinedScriptsLoadAgainAfterRedisForgetsThem() async throws {
+        let server = RedisServer()
+        try server.start()
+        defer { server.stop() }
+        let ns = TestNamespace(server: server)
+        let fixture = try GatewayFixture(namespace: ns)
+        defer { fixture.stop() }
+        let pipeline = RedisPipeline(configuration: server.configuration, label: "test.pipeline")
+        pipeline.start()
+        defer { pipeline.stop() }
+        let store = RedisTaskStore(pool: ns.pool, keys: ns.keys, pipeline: pipeline)
+
+        // Load every script once through the pipelines, then make Redis forget them all (as after a restart).
+        _ = try fixture.submit(#"{"payload":1}"#)
+        let first = try #require(try store.claim(from: .default, blockMilliseconds: 50, leaseMilliseconds: 10_000))
+        try store.complete(first.lease, result: "one", retentionMilliseconds: 60_000)
+        _ = try ns.redis("SCRIPT", "FLUSH")
+
+        let id = try fixture.submit(#"{"payload":2}"#)
+        let second = try #require(try store.claim(from: .default, blockMilliseconds: 50, leaseMilliseconds: 10_000))
+        #expect(second.record.id.rawValue == id)
+        let failed = FailureFlag()
+        store.completeEventually(second.lease, result: "two", retentionMilliseconds: 60_000) { _ in
+            failed.raised.store(true, ordering: .relaxed)
+        }
+        try await eventually("the batched completion to land") {
+            try ns.store.task(second.record.id)?.state == .succeeded
+        }
+        let reportedFailure = failed.raised.load(ordering: .relaxed)
+        #expect(!reportedFailure, "the completion reported a failure")
+        #expect(try ns.store.task(second.record.id)?.result == "two")
+    }
+
+    @Test func aPipelineThatIsNotRunningRefusesWithAnError() throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }
         let pipeline = RedisPipeline(configuration: ns.server.configuration, label: "test.pipeline")
@@ -71,4 +104,9 @@ import Testing
             try store.claim(from: .default, blockMilliseconds: 10, leaseMilliseconds: 100)
         }
     }
+}
+
+/// Set when a fire-and-forget call reports that it failed.
+private final class FailureFlag: Sendable {
+    let raised = Atomic<Bool>(false)
 }
