@@ -1,15 +1,25 @@
 import TaskgateRedis
 
-/// One run of the enqueue script, ready to send: the new task's id, the script's keys and its arguments.
-public struct EnqueueRequest: Sendable {
+/// One task's part of an enqueue script call, ready to send: the new task's id, its keys and its arguments.
+///
+/// A class: it travels from the server thread through the batch to the reply, and is shared, not copied.
+public final class EnqueueRequest: Sendable {
     /// The id the task gets.
     public let id: TaskID
     /// What was submitted.
     public let submission: TaskSubmission
     /// The payload as stored: compact JSON.
     public let payload: String
-    /// KEYS[] of the enqueue script.
+    /// Its keys in the enqueue script's KEYS[]: the task and, with an idempotency key, that key.
     public let keys: [String]
-    /// ARGV[] of the enqueue script.
+    /// Its seven values in the enqueue script's ARGV[].
     public let arguments: [any RedisArgument]
+
+    init(id: TaskID, submission: TaskSubmission, payload: String, keys: [String], arguments: [any RedisArgument]) {
+        self.id = id
+        self.submission = submission
+        self.payload = payload
+        self.keys = keys
+        self.arguments = arguments
+    }
 }

@@ -1,51 +1,77 @@
 import TaskgateRedis
 
-/// Enqueues over a ``RedisPipeline``: every waiting `POST /tasks` shares one round trip to Redis.
+/// Enqueues over a ``RedisPipeline`` with group commit: every `POST /tasks` waiting for a queue goes to Redis in
+/// one enqueue script call, so Redis pays for a script call per batch, not per task.
 ///
-/// Each task is still stored by its own enqueue script, so each is atomic on its own. A round cut by a broken
-/// connection is resent once; that is safe because every script is keyed by the new task's id and writes
-/// nothing when the id exists. Callers never wait on Redis: the gateway suspends a request until its
+/// A call stores its tasks in one atomic step, each task as it would be stored alone. A call cut by a broken
+/// connection is resent once; that is safe because every task is keyed by its new id and the script writes
+/// nothing for an id that exists. Callers never wait on Redis: the gateway suspends a request until its
 /// completion arrives.
 public final class PipelinedEnqueuer: TaskEnqueuing {
+    /// Called with a closure that yields the outcome.
+    public typealias Completion =
+        @Sendable (_ outcome: @escaping @Sendable () -> Result<EnqueueOutcome, TaskStoreError>) -> Void
+
+    private struct Entry: Sendable {
+        let request: EnqueueRequest
+        let completion: Completion
+    }
+
     private let store: RedisTaskStore
     private let pipeline: RedisPipeline
+    private let commits: GroupCommit<Entry>
 
     /// Creates an enqueuer with a pipeline of its own; call ``start()`` before use.
     public init(store: RedisTaskStore, redis: RedisConfiguration) {
+        let pipeline = RedisPipeline(configuration: redis, label: "taskgate.enqueuer")
         self.store = store
-        self.pipeline = RedisPipeline(configuration: redis, label: "taskgate.enqueuer")
+        self.pipeline = pipeline
+        // Two batches per queue in flight, one per pipeline connection: Redis runs one while the other's
+        // replies are read and the next gathers.
+        self.commits = GroupCommit(maxBatch: 256, maxInFlight: 1) { batch, _, done in
+            Self.send(batch, store: store, pipeline: pipeline, done: done)
+        }
     }
 
-    /// Starts the writer thread.
+    /// Starts the writer threads.
     public func start() {
         pipeline.start()
     }
 
-    /// Answers every request handed in so far, then stops the writer.
+    /// Answers every request handed in so far, then stops the writers.
     public func stop() {
         pipeline.stop()
     }
 
     public func enqueue(
         _ submission: TaskSubmission, idempotencyKey: IdempotencyKey?, idempotencyWindowMilliseconds: Int,
-        completion:
-            @escaping @Sendable (_ outcome: @escaping @Sendable () -> Result<EnqueueOutcome, TaskStoreError>)
-            -> Void
+        completion: @escaping Completion
     ) {
         let request = store.enqueueRequest(
             submission, idempotencyKey: idempotencyKey, idempotencyWindowMilliseconds: idempotencyWindowMilliseconds)
-        let store = self.store
-        pipeline.run(TaskScripts.enqueue, keys: request.keys, arguments: request.arguments) { reply in
-            completion {
-                do throws(TaskStoreError) {
-                    switch reply {
-                    case .success(let value): return .success(try store.enqueueOutcome(value, for: request))
-                    case .failure(let error): throw TaskStoreError(error)
+        commits.add(Entry(request: request, completion: completion), queue: submission.queue)
+    }
+
+    private static func send(
+        _ batch: [Entry], store: RedisTaskStore, pipeline: RedisPipeline, done: @escaping @Sendable () -> Void
+    ) {
+        let call = store.enqueueCall(batch.map(\.request))
+        pipeline.run(TaskScripts.enqueue, keys: call.keys, arguments: call.arguments) { reply in
+            for (index, entry) in batch.enumerated() {
+                let request = entry.request
+                entry.completion {
+                    do throws(TaskStoreError) {
+                        switch reply {
+                        case .success(let value):
+                            return .success(try store.enqueueOutcome(value, index: index, for: request))
+                        case .failure(let error): throw TaskStoreError(error)
+                        }
+                    } catch {
+                        return .failure(error)
                     }
-                } catch {
-                    return .failure(error)
                 }
             }
+            done()
         }
     }
 }

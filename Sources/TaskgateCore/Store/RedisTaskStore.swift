@@ -23,54 +23,71 @@ public struct RedisTaskStore: TaskStore {
     ) throws(TaskStoreError) -> EnqueueOutcome {
         let request = enqueueRequest(
             submission, idempotencyKey: idempotencyKey, idempotencyWindowMilliseconds: idempotencyWindowMilliseconds)
+        let call = enqueueCall([request])
         // The script is keyed by a fresh id and writes nothing when the id exists, so repeating it after a
         // broken connection (when the first call may or may not have landed) cannot enqueue twice.
         let reply = try retryingOnce { connection throws(RedisError) in
-            try TaskScripts.enqueue.run(on: connection, keys: request.keys, arguments: request.arguments)
+            try TaskScripts.enqueue.run(on: connection, keys: call.keys, arguments: call.arguments)
         }
-        return try enqueueOutcome(reply, for: request)
+        return try enqueueOutcome(reply, index: 0, for: request)
     }
 
-    /// The enqueue script's keys and arguments for a submission under a fresh id (run it, or pipeline it).
+    /// A submission under a fresh id, with its part of the enqueue script's keys and arguments.
     public func enqueueRequest(
         _ submission: TaskSubmission, idempotencyKey: IdempotencyKey?, idempotencyWindowMilliseconds: Int
     ) -> EnqueueRequest {
         let id = TaskID.generate(queue: submission.queue)
         let payload = submission.payload.serialized
-        var arguments: [any RedisArgument] = [
+        var taskKeys = [keys.task(id)]
+        if let idempotencyKey { taskKeys.append(keys.idempotency(id.queue, idempotencyKey)) }
+        let arguments: [any RedisArgument] = [
             id.rawValue, submission.type ?? "", payload, submission.maxRetries,
             submission.timeoutMilliseconds.map(String.init) ?? "", submission.delayMilliseconds,
+            idempotencyKey == nil ? 0 : max(1, idempotencyWindowMilliseconds),
         ]
-        var taskKeys = [keys.task(id), keys.pending(id.queue), keys.scheduled(id.queue)]
-        if let idempotencyKey {
-            taskKeys.append(keys.idempotency(id.queue, idempotencyKey))
-            arguments.append(max(1, idempotencyWindowMilliseconds))
-        }
         return EnqueueRequest(id: id, submission: submission, payload: payload, keys: taskKeys, arguments: arguments)
     }
 
-    /// Reads the enqueue script's reply; a replay reads the earlier task's record.
-    public func enqueueOutcome(_ reply: RedisValue, for request: EnqueueRequest) throws(TaskStoreError)
+    /// The enqueue script's keys and arguments for `requests`, which must all be for one queue.
+    public func enqueueCall(_ requests: [EnqueueRequest]) -> (keys: [String], arguments: [any RedisArgument]) {
+        let queue = requests.first?.id.queue ?? .default
+        var callKeys = [keys.pending(queue), keys.scheduled(queue)]
+        var arguments: [any RedisArgument] = []
+        callKeys.reserveCapacity(2 + 2 * requests.count)
+        arguments.reserveCapacity(7 * requests.count)
+        for request in requests {
+            precondition(request.id.queue == queue, "one enqueue call is for one queue")
+            callKeys += request.keys
+            arguments += request.arguments
+        }
+        return (callKeys, arguments)
+    }
+
+    /// Reads the part of an enqueue script's reply that answers the request at `index` of its call; a replay
+    /// reads the earlier task's record.
+    public func enqueueOutcome(_ reply: RedisValue, index: Int, for request: EnqueueRequest) throws(TaskStoreError)
         -> EnqueueOutcome
     {
         let id = request.id
-        guard let parts = reply.array, parts.count == 2, let kind = parts[0].string else {
-            throw TaskStoreError(.corrupt, "unexpected enqueue reply \(reply)")
+        guard let parts = reply.array, parts.count >= 3 + 2 * index, let now = parts[0].int,
+            let kind = parts[1 + 2 * index].string
+        else {
+            throw TaskStoreError(.corrupt, "unexpected enqueue reply for \(id)")
         }
+        let data = parts[2 + 2 * index]
         switch kind {
         case "created":
-            guard let now = parts[1].int else { throw TaskStoreError(.corrupt, "enqueue of \(id) returned no time") }
             return .created(
                 TaskRecord(
                     id: id, submission: request.submission, payload: request.payload,
                     storedAt: Timestamp(milliseconds: now)))
         case "existing":
-            guard let record = try record(from: parts[1]) else {
+            guard let record = try record(from: data) else {
                 throw TaskStoreError(.corrupt, "enqueue of \(id) returned no record")
             }
             return .created(record)
         case "replayed", "conflict":
-            guard let existing = parts[1].string.flatMap(TaskID.init) else {
+            guard let existing = data.string.flatMap(TaskID.init) else {
                 throw TaskStoreError(.corrupt, "an idempotency key holds no task id")
             }
             if kind == "conflict" { return .keyReused(existing: existing) }

@@ -23,49 +23,75 @@ enum TaskScripts {
         end
         """
 
-    /// KEYS: task, pending, scheduled[, idempotency]. ARGV: id, type, payload, max_retries, timeout_ms, delay_ms
-    /// [, idempotency_window_ms].
+    /// KEYS: pending, scheduled, then for each task its task key and, when it has one, its idempotency key.
+    /// ARGV: seven per task: id, type, payload, max_retries, timeout_ms, delay_ms, window_ms (`0` when the
+    /// task has no idempotency key).
     ///
-    /// Returns `{'created', now}` (the caller knows the rest of the record it sent); `{'existing', record}` when
-    /// the id exists already (a call repeated after a
-    /// broken connection; nothing is written); with an idempotency key that is held already, `{'replayed', id}`
-    /// when the earlier request had the same content or `{'conflict', id}` when it did not (nothing is written).
+    /// Stores any number of tasks of one queue in one call; the gateway sends every request waiting at once,
+    /// so Redis pays a script call per batch rather than per task. Tasks are handled in order, each as the
+    /// only one would be, and the ready ones are pushed in one LPUSH at the end, in that order.
+    ///
+    /// Returns `{now, kind(1), data(1), kind(2), data(2), ...}`. A kind is `'created'` (data empty: the caller
+    /// knows the record it sent); `'existing'` with the record when the id exists already (a call repeated
+    /// after a broken connection; nothing is written); with an idempotency key that is held already,
+    /// `'replayed'` with the held id when the earlier request had the same content, or `'conflict'` with it
+    /// when it did not (nothing is written).
     static let enqueue = RedisScript(
         now + """
 
             local function field(value) return string.len(value) .. ':' .. value end
-            local fingerprint = redis.sha1hex(field(ARGV[2]) .. field(ARGV[3]) .. field(ARGV[4]) .. field(ARGV[5])
-                .. field(ARGV[6]))
-            if KEYS[4] then
-                local held = redis.call('HMGET', KEYS[4], 'id', 'fingerprint')
-                if held[1] and held[1] ~= ARGV[1] then
-                    if held[2] == fingerprint then return {'replayed', held[1]} end
-                    return {'conflict', held[1]}
+            local replies, ready, k = {now}, {}, 3
+            for a = 1, #ARGV, 7 do
+                local id, task_type, payload, max_retries = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+                local timeout, delay, window = ARGV[a + 4], tonumber(ARGV[a + 5]), ARGV[a + 6]
+                local task, key = KEYS[k], nil
+                k = k + 1
+                if window ~= '0' then
+                    key = KEYS[k]
+                    k = k + 1
                 end
+                local kind, data, fingerprint = 'created', '', nil
+                if key then
+                    fingerprint = redis.sha1hex(field(task_type) .. field(payload) .. field(max_retries)
+                        .. field(timeout) .. field(ARGV[a + 5]))
+                    local held = redis.call('HMGET', key, 'id', 'fingerprint')
+                    if held[1] and held[1] ~= id then
+                        kind, data = 'conflict', held[1]
+                        if held[2] == fingerprint then kind = 'replayed' end
+                    end
+                end
+                if kind == 'created' and redis.call('EXISTS', task) == 1 then
+                    kind, data = 'existing', redis.call('HGETALL', task)
+                end
+                if kind == 'created' then
+                    local state, run_at = 'pending', now
+                    if delay > 0 then state, run_at = 'scheduled', now + delay end
+                    -- Fields that would only repeat a default are left out, so the hash stays small (a new
+                    -- task's updated_at is its created_at; no timeout means none).
+                    if timeout ~= '' then
+                        redis.call('HSET', task, 'id', id, 'type', task_type, 'payload', payload, 'state', state,
+                            'retries', 0, 'max_retries', max_retries, 'attempts', 0, 'created_at', now,
+                            'run_at', run_at, 'timeout', timeout)
+                    else
+                        redis.call('HSET', task, 'id', id, 'type', task_type, 'payload', payload, 'state', state,
+                            'retries', 0, 'max_retries', max_retries, 'attempts', 0, 'created_at', now,
+                            'run_at', run_at)
+                    end
+                    if state == 'scheduled' then
+                        redis.call('ZADD', KEYS[2], run_at, id)
+                    else
+                        ready[#ready + 1] = id
+                    end
+                    if key then
+                        redis.call('HSET', key, 'id', id, 'fingerprint', fingerprint)
+                        redis.call('PEXPIRE', key, window)
+                    end
+                end
+                replies[#replies + 1] = kind
+                replies[#replies + 1] = data
             end
-            if redis.call('EXISTS', KEYS[1]) == 1 then return {'existing', redis.call('HGETALL', KEYS[1])} end
-            local delay = tonumber(ARGV[6])
-            local state, run_at = 'pending', now
-            if delay > 0 then state, run_at = 'scheduled', now + delay end
-            -- Fields that would only repeat a default are left out, so the hash stays small (a new task's
-            -- updated_at is its created_at; no timeout means none).
-            local fields = {'id', ARGV[1], 'type', ARGV[2], 'payload', ARGV[3], 'state', state, 'retries', 0,
-                'max_retries', ARGV[4], 'attempts', 0, 'created_at', now, 'run_at', run_at}
-            if ARGV[5] ~= '' then
-                fields[#fields + 1] = 'timeout'
-                fields[#fields + 1] = ARGV[5]
-            end
-            redis.call('HSET', KEYS[1], unpack(fields))
-            if state == 'scheduled' then
-                redis.call('ZADD', KEYS[3], run_at, ARGV[1])
-            else
-                redis.call('LPUSH', KEYS[2], ARGV[1])
-            end
-            if KEYS[4] then
-                redis.call('HSET', KEYS[4], 'id', ARGV[1], 'fingerprint', fingerprint)
-                redis.call('PEXPIRE', KEYS[4], ARGV[7])
-            end
-            return {'created', now}
+            if #ready > 0 then redis.call('LPUSH', KEYS[1], unpack(ready)) end
+            return replies
             """)
 
     /// KEYS: task, active, leases, unleased. ARGV: id, token, lease_ms.
