@@ -1,11 +1,21 @@
 /// A Redis command as a value: its name and binary-safe arguments, ready for any connection to send.
+///
+/// The arguments are laid out back to back in one buffer (with their lengths beside it), the shape hiredis
+/// takes, so a command of any size costs two allocations and no copy when it is sent.
 public struct RedisCommand: Sendable, Equatable {
-    /// The command name followed by its arguments, each as raw bytes.
-    public var arguments: [[UInt8]]
+    /// The command name followed by its arguments, back to back.
+    private(set) var bytes: [UInt8]
+    /// The length of each argument in ``bytes``, the name first.
+    private(set) var lengths: [Int]
 
     /// Creates a command from a name and arguments.
     public init(_ name: String, _ arguments: [any RedisArgument] = []) {
-        self.arguments = [Array(name.utf8)] + arguments.map { $0.redisBytes }
+        bytes = []
+        bytes.reserveCapacity(64 + 16 * arguments.count)
+        lengths = []
+        lengths.reserveCapacity(1 + arguments.count)
+        append(name)
+        for argument in arguments { append(argument) }
     }
 
     /// Creates a command from a name and arguments.
@@ -13,26 +23,109 @@ public struct RedisCommand: Sendable, Equatable {
         self.init(name, arguments)
     }
 
+    /// The command name followed by its arguments, each as raw bytes.
+    public var arguments: [[UInt8]] {
+        var start = 0
+        return lengths.map { length in
+            defer { start += length }
+            return Array(bytes[start..<start + length])
+        }
+    }
+
     /// The command name, for logs and errors.
-    public var name: String { String(decoding: arguments.first ?? [], as: UTF8.self) }
+    public var name: String { String(decoding: bytes.prefix(lengths.first ?? 0), as: UTF8.self) }
+
+    /// Appends arguments.
+    public mutating func append(contentsOf arguments: [any RedisArgument]) {
+        for argument in arguments { append(argument) }
+    }
+
+    /// Appends string arguments.
+    public mutating func append(contentsOf arguments: [String]) {
+        for argument in arguments { append(argument) }
+    }
+
+    private mutating func append(_ argument: any RedisArgument) {
+        let before = bytes.count
+        argument.appendRedisBytes(to: &bytes)
+        lengths.append(bytes.count - before)
+    }
+
+    /// Calls `body` with hiredis' view of the command: argument count, pointers and lengths.
+    func withArgv<T>(
+        _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> T
+    ) -> T {
+        // hiredis needs a non-NULL pointer even for an empty argument; one past the end of a non-empty buffer
+        // is one (never read, since the length is 0).
+        let spare: StaticString = ""
+        return bytes.withUnsafeBufferPointer { buffer in
+            let start = buffer.baseAddress.map(UnsafeRawPointer.init) ?? UnsafeRawPointer(spare.utf8Start)
+            let base = start.assumingMemoryBound(to: CChar.self)
+            return withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: lengths.count) { argv in
+                var offset = 0
+                for (index, length) in lengths.enumerated() {
+                    argv[index] = base + offset
+                    offset += length
+                }
+                return lengths.withUnsafeBufferPointer { argvlen in
+                    body(Int32(lengths.count), argv.baseAddress!, argvlen.baseAddress!)
+                }
+            }
+        }
+    }
 }
 
 /// A value that can be sent as one Redis argument.
 public protocol RedisArgument: Sendable {
     /// The bytes Redis receives for this argument.
     var redisBytes: [UInt8] { get }
+    /// Appends ``redisBytes`` to `buffer` (override to skip the intermediate array).
+    func appendRedisBytes(to buffer: inout [UInt8])
+}
+
+extension RedisArgument {
+    public func appendRedisBytes(to buffer: inout [UInt8]) {
+        buffer.append(contentsOf: redisBytes)
+    }
 }
 
 extension String: RedisArgument {
     public var redisBytes: [UInt8] { Array(utf8) }
+
+    public func appendRedisBytes(to buffer: inout [UInt8]) {
+        buffer.append(contentsOf: utf8)
+    }
 }
 
 extension Substring: RedisArgument {
     public var redisBytes: [UInt8] { Array(utf8) }
+
+    public func appendRedisBytes(to buffer: inout [UInt8]) {
+        buffer.append(contentsOf: utf8)
+    }
 }
 
 extension Int: RedisArgument {
-    public var redisBytes: [UInt8] { Array(String(self).utf8) }
+    public var redisBytes: [UInt8] {
+        var bytes: [UInt8] = []
+        appendRedisBytes(to: &bytes)
+        return bytes
+    }
+
+    public func appendRedisBytes(to buffer: inout [UInt8]) {
+        if self == 0 {
+            buffer.append(UInt8(ascii: "0"))
+            return
+        }
+        if self < 0 { buffer.append(UInt8(ascii: "-")) }
+        var magnitude = self.magnitude
+        let start = buffer.count
+        while magnitude > 0 {
+            buffer.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        }
+        buffer[start...].reverse()
+    }
 }
 
 extension Double: RedisArgument {
@@ -41,4 +134,8 @@ extension Double: RedisArgument {
 
 extension Array: RedisArgument where Element == UInt8 {
     public var redisBytes: [UInt8] { self }
+
+    public func appendRedisBytes(to buffer: inout [UInt8]) {
+        buffer.append(contentsOf: self)
+    }
 }

@@ -93,26 +93,8 @@ public final class RedisConnection: @unchecked Sendable {
     }
 
     private func append(_ command: RedisCommand) throws(RedisError) {
-        // hiredis wants an array of pointers plus lengths; lay all arguments out in one buffer.
-        // Every pointer must be non-NULL, even for an empty argument, hence the one spare byte.
-        var buffer: [UInt8] = []
-        var lengths: [Int] = []
-        var offsets: [Int] = []
-        buffer.reserveCapacity(command.arguments.reduce(1) { $0 + $1.count })
-        for argument in command.arguments {
-            offsets.append(buffer.count)
-            lengths.append(argument.count)
-            buffer.append(contentsOf: argument)
-        }
-        buffer.append(0)
-        let status = buffer.withUnsafeBufferPointer { bytes -> Int32 in
-            let base = UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self)
-            var pointers: [UnsafePointer<CChar>?] = offsets.map { base + $0 }
-            return pointers.withUnsafeMutableBufferPointer { argv in
-                lengths.withUnsafeBufferPointer { argvlen in
-                    redisAppendCommandArgv(context, Int32(argv.count), argv.baseAddress, argvlen.baseAddress)
-                }
-            }
+        let status = command.withArgv { count, argv, argvlen in
+            redisAppendCommandArgv(context, count, argv, argvlen)
         }
         if status != REDIS_OK { throw ioFailure("queueing \(command.name)") }
     }

@@ -27,7 +27,10 @@ public final class RedisScript: Sendable {
 
     /// The `EVALSHA` command for these keys and arguments, for callers that pipeline; call ``loadedSHA(on:)`` first.
     public func command(sha: String, keys: [String], arguments: [any RedisArgument]) -> RedisCommand {
-        RedisCommand("EVALSHA", [sha, keys.count] + keys + arguments)
+        var command = RedisCommand("EVALSHA", sha, keys.count)
+        command.append(contentsOf: keys)
+        command.append(contentsOf: arguments)
+        return command
     }
 
     /// The script's SHA1, loading the script into Redis if this process has not done so yet.

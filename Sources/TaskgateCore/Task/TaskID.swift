@@ -4,13 +4,22 @@ public struct TaskID: Sendable, Hashable, CustomStringConvertible {
     public let queue: QueueName
     /// The 128 random bits, as 32 lowercase hex digits.
     public let token: String
+    /// The id as text.
+    public let rawValue: String
 
-    /// A fresh id on `queue` from 128 random bits.
+    /// A fresh id on `queue` from 128 random bits of the kernel's generator.
     public static func generate(queue: QueueName) -> TaskID {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        return TaskID(queue: queue, token: hex(high) + hex(low))
+        let digits = Array("0123456789abcdef".utf8)
+        let bits = RandomBits.next128()
+        let token = String(unsafeUninitializedCapacity: 32) { text in
+            for index in 0..<32 {
+                let word = index < 16 ? bits.0 : bits.1
+                let shift = UInt64(60 - 4 * (index % 16))
+                text[index] = digits[Int((word >> shift) & 0xf)]
+            }
+            return 32
+        }
+        return TaskID(queue: queue, token: token)
     }
 
     /// Parses an id; `nil` when it is not `<queue>.<32 lowercase hex>`.
@@ -20,26 +29,18 @@ public struct TaskID: Sendable, Hashable, CustomStringConvertible {
         guard token.utf8.count == 32, token.utf8.allSatisfy(Self.isLowerHex),
             let queue = QueueName(String(text[..<dot]))
         else { return nil }
-        self.queue = queue
-        self.token = token
+        self.init(queue: queue, token: token)
     }
 
     private init(queue: QueueName, token: String) {
         self.queue = queue
         self.token = token
+        self.rawValue = queue.rawValue + "." + token
     }
-
-    /// The id as text.
-    public var rawValue: String { queue.rawValue + "." + token }
 
     public var description: String { rawValue }
 
     private static func isLowerHex(_ byte: UInt8) -> Bool {
         (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
-    }
-
-    private static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 }
