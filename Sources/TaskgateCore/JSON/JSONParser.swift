@@ -5,13 +5,17 @@ struct JSONParser {
     private let bytes: [UInt8]
     private var index = 0
     private var depth = 0
+    /// A member of the top-level object whose value is kept as compact JSON text (`.verbatim`), not as a tree.
+    private let verbatimMember: String?
 
-    init(_ bytes: [UInt8]) {
+    init(_ bytes: [UInt8], verbatimMember: String? = nil) {
         self.bytes = bytes
+        self.verbatimMember = verbatimMember
     }
 
     mutating func parseDocument() throws(JSONParseError) -> JSONValue {
-        guard String(validating: bytes, as: UTF8.self) != nil else {
+        // Most bodies are ASCII; only the others need the full (allocating) UTF-8 check.
+        guard bytes.allSatisfy({ $0 < 0x80 }) || String(validating: bytes, as: UTF8.self) != nil else {
             throw JSONParseError(offset: 0, reason: "body is not valid UTF-8")
         }
         skipWhitespace()
@@ -81,7 +85,13 @@ struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
-            members.append(JSONMember(name, try parseValue()))
+            if depth == 1, let verbatimMember, name == verbatimMember {
+                var writer = JSONWriter()
+                try copyCompact(into: &writer)
+                members.append(JSONMember(name, .verbatim(writer.text)))
+            } else {
+                members.append(JSONMember(name, try parseValue()))
+            }
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input in an object") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -122,6 +132,11 @@ struct JSONParser {
     }
 
     private mutating func parseNumber() throws(JSONParseError) -> JSONValue {
+        .number(String(decoding: try scanNumber(), as: UTF8.self))
+    }
+
+    /// Checks the number at `index`, moves past it and returns its bytes.
+    private mutating func scanNumber() throws(JSONParseError) -> ArraySlice<UInt8> {
         let start = index
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number") }
@@ -143,7 +158,7 @@ struct JSONParser {
             guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number") }
             while index < bytes.count && isDigit(bytes[index]) { index += 1 }
         }
-        return .number(String(decoding: bytes[start..<index], as: UTF8.self))
+        return bytes[start..<index]
     }
 
     private func isDigit(_ byte: UInt8) -> Bool {
@@ -200,6 +215,96 @@ struct JSONParser {
             }
             runStart = index
         }
+    }
+
+    /// Checks the value at `index` exactly as ``parseValue()`` would (same errors at the same offsets), moves
+    /// past it and writes its compact serialization, the same text `JSONWriter` writes for the parsed value,
+    /// without building the value: strings without escapes and numbers are copied as they are.
+    private mutating func copyCompact(into writer: inout JSONWriter) throws(JSONParseError) {
+        guard index < bytes.count else { throw error("unexpected end of input") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"):
+            try copyContainer(into: &writer, close: UInt8(ascii: "}"), members: true)
+        case UInt8(ascii: "["):
+            try copyContainer(into: &writer, close: UInt8(ascii: "]"), members: false)
+        case UInt8(ascii: "\""):
+            try copyString(into: &writer)
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            writer.writeRaw("true")
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            writer.writeRaw("false")
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            writer.writeRaw("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            writer.writeRaw(try scanNumber())
+        default:
+            throw error("unexpected character")
+        }
+    }
+
+    private mutating func copyContainer(
+        into writer: inout JSONWriter, close: UInt8, members: Bool
+    ) throws(JSONParseError) {
+        try enter()
+        defer { depth -= 1 }
+        writer.writeRaw(bytes[index...index])
+        index += 1
+        skipWhitespace()
+        if index < bytes.count && bytes[index] == close {
+            index += 1
+            writer.writeRaw(bytes[index - 1..<index])
+            return
+        }
+        while true {
+            skipWhitespace()
+            if members {
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                    throw error("expected a member name")
+                }
+                try copyString(into: &writer)
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                index += 1
+                writer.writeRaw(":")
+                skipWhitespace()
+            }
+            try copyCompact(into: &writer)
+            skipWhitespace()
+            guard index < bytes.count else {
+                throw error(members ? "unexpected end of input in an object" : "unexpected end of input in an array")
+            }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                writer.writeRaw(",")
+            } else if bytes[index] == close {
+                index += 1
+                writer.writeRaw(bytes[index - 1..<index])
+                return
+            } else {
+                throw error(members ? "expected ',' or '}'" : "expected ',' or ']'")
+            }
+        }
+    }
+
+    /// Copies a string as it is when it has no escapes (the writer would write it unchanged); otherwise
+    /// decodes it and writes it again, so escapes come out the way the writer spells them.
+    private mutating func copyString(into writer: inout JSONWriter) throws(JSONParseError) {
+        let start = index
+        var scan = index + 1
+        while scan < bytes.count {
+            let byte = bytes[scan]
+            if byte == UInt8(ascii: "\"") {
+                index = scan + 1
+                writer.writeRaw(bytes[start..<index])
+                return
+            }
+            if byte < 0x20 || byte == UInt8(ascii: "\\") { break }
+            scan += 1
+        }
+        writer.writeString(try parseString())
     }
 
     private mutating func parseHex4() throws(JSONParseError) -> UInt32 {

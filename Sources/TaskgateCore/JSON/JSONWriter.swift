@@ -50,6 +50,39 @@ public struct JSONWriter: Sendable {
         bytes.append(UInt8(ascii: "\""))
     }
 
+    /// Appends punctuation, member names or any other JSON text exactly as given.
+    public mutating func writeRaw(_ text: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// Appends bytes of JSON text that is valid already exactly as given.
+    mutating func writeRaw(_ text: ArraySlice<UInt8>) {
+        bytes.append(contentsOf: text)
+    }
+
+    /// Appends JSON text that is valid already (a stored payload) exactly as given.
+    public mutating func writeVerbatim(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    /// Appends an integer.
+    public mutating func writeInteger(_ value: Int) {
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    /// Appends a string, or `null` for `nil`.
+    public mutating func writeString(orNull text: String?) {
+        if let text { writeString(text) } else { writeRaw("null") }
+    }
+
+    /// Appends a timestamp as an RFC 3339 string, or `null` for `nil`.
+    public mutating func writeTimestamp(_ timestamp: Timestamp?) {
+        guard let timestamp else { return writeRaw("null") }
+        bytes.append(UInt8(ascii: "\""))
+        timestamp.appendRFC3339(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
     private mutating func appendEscaped(_ source: UnsafeBufferPointer<UInt8>) {
         var start = 0
         for index in source.indices {

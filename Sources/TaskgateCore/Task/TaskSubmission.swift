@@ -1,6 +1,6 @@
 /// A validated `POST /tasks` body.
 public struct TaskSubmission: Sendable, Equatable {
-    /// The task's input, any JSON value, stored as compact JSON text.
+    /// The task's input, any JSON value, stored as compact JSON text (parsed from a body, it is `.verbatim`).
     public var payload: JSONValue
     /// The task type that selects a handler, if any.
     public var type: String?
@@ -39,7 +39,8 @@ public struct TaskSubmission: Sendable, Equatable {
     public init(body: [UInt8]) throws(TaskValidationError) {
         let document: JSONValue
         do {
-            document = try JSONValue.parse(body)
+            // The payload is only stored, never looked into: keep it as compact text, not as a tree.
+            document = try JSONValue.parse(body, verbatimMember: "payload")
         } catch {
             throw TaskValidationError(.malformedJSON, field: nil, "the body is not valid JSON: \(error)")
         }
@@ -49,12 +50,14 @@ public struct TaskSubmission: Sendable, Equatable {
         }
         var payload: JSONValue?
         self.init(payload: .null)
-        var seen = Set<String>()
+        var seen: [String] = []
         for member in members {
             let field = "/" + member.name.replacingPointerCharacters
-            guard seen.insert(member.name).inserted else {
+            // Only the six known names get past the switch below, so `seen` stays tiny.
+            guard !seen.contains(member.name) else {
                 throw TaskValidationError(.invalidField, field: field, "field \(member.name) appears twice")
             }
+            seen.append(member.name)
             switch member.name {
             case "payload":
                 payload = member.value
@@ -131,6 +134,7 @@ public struct TaskSubmission: Sendable, Equatable {
 extension String {
     /// Escapes `~` and `/` as JSON Pointer (RFC 6901) requires.
     fileprivate var replacingPointerCharacters: String {
+        guard utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) else { return self }
         var escaped = ""
         for character in self {
             switch character {

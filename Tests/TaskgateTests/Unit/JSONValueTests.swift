@@ -31,6 +31,32 @@ import Testing
         #expect(try JSONValue.parse(original.serialized) == original)
     }
 
+    /// Payloads, valid and not, for the verbatim path: whitespace everywhere, escapes, unicode, nesting, errors.
+    static let payloads = [
+        #" { "a" : [ 1 , -2.50 , 3e10 , true , false , null ] , "b" : { "c" : "d" } } "#, "[]", "{}", " [ ] ",
+        "{ }", "0", "-0.5e+3", #""plain""#, #""esc\"aped\\ \/ \b\f\n\r\t""#, #""\u0041\u00e9\ud83d\ude00""#,
+        "\"é ü 😀\"", #"{"nested":[[[{"k":[1,{"x":null}]}]]]}"#, "[1,]", "{\"a\":1,}", "01", "1.", "-", "nul",
+        "\"abc", "\"a\u{01}b\"", "\"\\x\"", "\"\\ud800\"", "{\"a\" 1}", "[1 2]", "{'a':1}", "[1,2", "{\"a\":",
+        String(repeating: "[", count: 300) + String(repeating: "]", count: 300),
+    ]
+
+    @Test(arguments: payloads)
+    func verbatimMemberIsWhatTheTreeSerializesTo(_ payload: String) {
+        let body = Array((#"{"type":"t","payload":"# + payload + "}").utf8)
+        let tree = Result { () throws(JSONParseError) in try JSONValue.parse(body) }
+        let fast = Result { () throws(JSONParseError) in try JSONValue.parse(body, verbatimMember: "payload") }
+        switch (tree, fast) {
+        case (.success(.object(let treeMembers)), .success(.object(let fastMembers))):
+            #expect(fastMembers.count == 2)
+            #expect(fastMembers.first == treeMembers.first)
+            #expect(fastMembers.last?.value == .verbatim(treeMembers.last?.value.serialized ?? ""))
+        case (.failure(let treeError), .failure(let fastError)):
+            #expect(fastError == treeError)
+        default:
+            Issue.record("tree parse \(tree) but verbatim parse \(fast)")
+        }
+    }
+
     @Test(arguments: [
         "", "{", "[1,]", "{\"a\":1,}", "01", "1.", "-", ".5", "+1", "nul", "tru", "\"abc", "\"a\u{01}b\"",
         "\"\\x\"", "\"\\ud800\"", "\"\\udc00\"", "{\"a\" 1}", "[1 2]", "1 2", "{'a':1}", "NaN", "Infinity",
