@@ -3,7 +3,9 @@ import TaskgateCore
 import TaskgateHTTP
 
 /// The gateway's HTTP API: routes requests to the task store and shapes every answer, errors included.
-public struct GatewayResponder: HTTPResponder {
+///
+/// A class, so that the server threads share one instance rather than copy its parts for every request.
+public final class GatewayResponder: HTTPResponder {
     private let store: any TaskStore
     private let enqueuer: (any TaskEnqueuing)?
     private let idempotencyWindowMilliseconds: Int
@@ -165,7 +167,7 @@ public struct GatewayResponder: HTTPResponder {
     }
 
     private static func withTask(
-        _ rawID: String?, store: any TaskStore, render: (TaskRecord) -> JSONValue
+        _ rawID: String?, store: any TaskStore, render: (TaskRecord) -> [UInt8]
     ) -> HTTPResponse {
         guard let rawID, let id = TaskID(rawID) else {
             return Problem.notFound("no task \(rawID ?? ""): ids look like <queue>.<32 hex digits>").response
@@ -181,7 +183,10 @@ public struct GatewayResponder: HTTPResponder {
     }
 
     private static func json(_ status: Int, _ value: JSONValue) -> HTTPResponse {
-        HTTPResponse(
-            status: status, headers: [("Content-Type", "application/json")], body: value.serializedBytes)
+        json(status, value.serializedBytes)
+    }
+
+    private static func json(_ status: Int, _ body: [UInt8]) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: body)
     }
 }

@@ -2,37 +2,54 @@ import TaskgateCore
 
 /// The JSON the API shows for a task, as described in openapi.yaml.
 enum TaskRepresentation {
-    /// The full task: `POST /tasks` and `GET /tasks/{id}`.
-    static func task(_ record: TaskRecord) -> JSONValue {
+    /// The full task: `POST /tasks` and `GET /tasks/{id}`, written straight to JSON bytes (this is the body of
+    /// every 202, so it builds no intermediate tree).
+    static func task(_ record: TaskRecord) -> [UInt8] {
+        var json = JSONWriter()
+        json.writeRaw(#"{"id":"#)
+        json.writeString(record.id.rawValue)
+        json.writeRaw(#","queue":"#)
+        json.writeString(record.queue.rawValue)
+        json.writeRaw(#","type":"#)
+        json.writeString(orNull: record.type)
+        json.writeRaw(#","state":"#)
+        json.writeString(record.state.rawValue)
+        json.writeRaw(#","retries":"#)
+        json.writeInteger(record.retries)
+        json.writeRaw(#","max_retries":"#)
+        json.writeInteger(record.maxRetries)
+        json.writeRaw(#","attempts":"#)
+        json.writeInteger(record.attempts)
+        json.writeRaw(#","timeout_seconds":"#)
+        if let timeout = record.timeoutMilliseconds { json.write(seconds(timeout)) } else { json.writeRaw("null") }
         // The payload was stored as compact JSON by the enqueue step; it goes out as stored.
-        let payload = JSONValue.verbatim(record.payload.isEmpty ? "null" : record.payload)
-        return .object([
-            JSONMember("id", .string(record.id.rawValue)),
-            JSONMember("queue", .string(record.queue.rawValue)),
-            JSONMember("type", .string(orNull: record.type)),
-            JSONMember("state", .string(record.state.rawValue)),
-            JSONMember("retries", .integer(record.retries)),
-            JSONMember("max_retries", .integer(record.maxRetries)),
-            JSONMember("attempts", .integer(record.attempts)),
-            JSONMember("timeout_seconds", record.timeoutMilliseconds.map { seconds($0) } ?? .null),
-            JSONMember("payload", payload),
-            JSONMember("result", .string(orNull: record.result)),
-            JSONMember("last_error", .string(orNull: record.lastError)),
-            JSONMember("created_at", .string(record.createdAt.rfc3339)),
-            JSONMember("updated_at", .string(record.updatedAt.rfc3339)),
-            JSONMember("run_at", .string(orNull: record.runAt?.rfc3339)),
-            JSONMember("started_at", .string(orNull: record.startedAt?.rfc3339)),
-            JSONMember("finished_at", .string(orNull: record.finishedAt?.rfc3339)),
-        ])
+        json.writeRaw(#","payload":"#)
+        json.writeVerbatim(record.payload.isEmpty ? "null" : record.payload)
+        json.writeRaw(#","result":"#)
+        json.writeString(orNull: record.result)
+        json.writeRaw(#","last_error":"#)
+        json.writeString(orNull: record.lastError)
+        json.writeRaw(#","created_at":"#)
+        json.writeTimestamp(record.createdAt)
+        json.writeRaw(#","updated_at":"#)
+        json.writeTimestamp(record.updatedAt)
+        json.writeRaw(#","run_at":"#)
+        json.writeTimestamp(record.runAt)
+        json.writeRaw(#","started_at":"#)
+        json.writeTimestamp(record.startedAt)
+        json.writeRaw(#","finished_at":"#)
+        json.writeTimestamp(record.finishedAt)
+        json.writeRaw("}")
+        return json.bytes
     }
 
     /// `GET /tasks/{id}/retries`.
-    static func retries(_ record: TaskRecord) -> JSONValue {
-        .object([
+    static func retries(_ record: TaskRecord) -> [UInt8] {
+        JSONValue.object([
             JSONMember("id", .string(record.id.rawValue)),
             JSONMember("retries", .integer(record.retries)),
             JSONMember("max_retries", .integer(record.maxRetries)),
-        ])
+        ]).serializedBytes
     }
 
     private static func seconds(_ milliseconds: Int) -> JSONValue {

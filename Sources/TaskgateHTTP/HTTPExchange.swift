@@ -25,14 +25,9 @@ final class HTTPExchange {
 
 /// Collects header fields from libmicrohttpd's iterator.
 final class HeaderCollector {
-    var headers: [String: String] = [:]
+    var fields: [(name: String, value: String)] = []
 
-    func add(name: String, value: String) {
-        let key = name.lowercased()
-        if let existing = headers[key] {
-            headers[key] = existing + ", " + value
-        } else {
-            headers[key] = value
-        }
+    init() {
+        fields.reserveCapacity(8)
     }
 }

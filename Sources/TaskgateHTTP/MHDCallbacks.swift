@@ -16,7 +16,7 @@ enum MHDCallbacks {
             let head = HTTPRequest(
                 method: method.map { String(cString: $0) } ?? "GET",
                 path: url.map { String(cString: $0) } ?? "/",
-                headers: headers(of: connection))
+                fields: fields(of: connection))
             let exchange = HTTPExchange(head: head)
             exchangePointer.pointee = Unmanaged.passRetained(exchange).toOpaque()
             server.requestStarted()
@@ -87,15 +87,15 @@ enum MHDCallbacks {
     private static let collectHeader: MHD_KeyValueIterator = { context, _, key, value in
         guard let context, let key else { return .YES }
         let collector = Unmanaged<HeaderCollector>.fromOpaque(context).takeUnretainedValue()
-        collector.add(name: String(cString: key), value: value.map { String(cString: $0) } ?? "")
+        collector.fields.append((String(cString: key), value.map { String(cString: $0) } ?? ""))
         return .YES
     }
 
-    private static func headers(of connection: OpaquePointer) -> [String: String] {
+    private static func fields(of connection: OpaquePointer) -> [(name: String, value: String)] {
         let collector = HeaderCollector()
         _ = MHD_get_connection_values(
             connection, .HEADER_KIND, collectHeader, Unmanaged.passUnretained(collector).toOpaque())
-        return collector.headers
+        return collector.fields
     }
 
     private static func queue(_ response: HTTPResponse, on connection: OpaquePointer, server: HTTPServer) -> MHD_Result

@@ -15,8 +15,11 @@ public struct Router: Sendable {
 
     private struct Route: Sendable {
         let method: String
+        let pattern: String
         let segments: [Substring]
         let handler: Handler
+        /// No `:name` segments: matched by comparing the whole path.
+        let isStatic: Bool
     }
 
     private var routes: [Route] = []
@@ -26,15 +29,25 @@ public struct Router: Sendable {
 
     /// Adds a route such as `("GET", "/tasks/:id")`.
     public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
-        routes.append(Route(method: method, segments: Self.segments(pattern), handler: handler))
+        routes.append(
+            Route(
+                method: method, pattern: pattern, segments: Self.segments(pattern), handler: handler,
+                isStatic: !pattern.contains(":")))
     }
 
     /// Finds the route for a method and path.
     public func match(method: String, path: String) -> Match {
-        let segments = Self.segments(path)
+        var segments: [Substring]?
         var allowed: [String] = []
         for route in routes {
-            guard let parameters = Self.parameters(route.segments, segments) else { continue }
+            let parameters: [String: String]?
+            if route.isStatic {
+                parameters = route.pattern == path ? [:] : nil
+            } else {
+                if segments == nil { segments = Self.segments(path) }
+                parameters = Self.parameters(route.segments, segments ?? [])
+            }
+            guard let parameters else { continue }
             if route.method == method { return .found(route.handler, parameters: parameters) }
             allowed.append(route.method)
         }

@@ -12,14 +12,25 @@ public struct Timestamp: Sendable, Hashable, Comparable {
 
     /// RFC 3339 in UTC with milliseconds: `2026-11-26T09:30:00.123Z`.
     public var rfc3339: String {
+        var text: [UInt8] = []
+        appendRFC3339(to: &text)
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Appends ``rfc3339`` to `bytes` as UTF-8.
+    public func appendRFC3339(to bytes: inout [UInt8]) {
         let (days, msOfDay) = milliseconds.floorDivided(by: 86_400_000)
         let (year, month, day) = Self.civil(fromDays: days)
-        guard (0...9999).contains(year) else { return "\(year)-01-01T00:00:00.000Z" }
-        var text: [UInt8] = Array("0000-00-00T00:00:00.000Z".utf8)
+        guard (0...9999).contains(year) else {
+            bytes.append(contentsOf: "\(year)-01-01T00:00:00.000Z".utf8)
+            return
+        }
+        let start = bytes.count
+        bytes.append(contentsOf: "0000-00-00T00:00:00.000Z".utf8)
         func put(_ value: Int, at end: Int, width: Int) {
             var rest = value
-            for index in stride(from: end, to: end - width, by: -1) {
-                text[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            for index in stride(from: start + end, to: start + end - width, by: -1) {
+                bytes[index] = UInt8(ascii: "0") + UInt8(rest % 10)
                 rest /= 10
             }
         }
@@ -30,7 +41,6 @@ public struct Timestamp: Sendable, Hashable, Comparable {
         put(msOfDay / 60_000 % 60, at: 15, width: 2)
         put(msOfDay / 1000 % 60, at: 18, width: 2)
         put(msOfDay % 1000, at: 22, width: 3)
-        return String(decoding: text, as: UTF8.self)
     }
 
     /// Year, month, day from days since 1970-01-01 (Howard Hinnant's civil_from_days).
