@@ -22,12 +22,7 @@ public struct Lease: Sendable, Hashable, CustomStringConvertible {
 
     /// A fresh random attempt token.
     public static func freshToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bits = [generator.next() as UInt64, generator.next() as UInt64]
-        return bits.map { value in
-            let digits = String(value, radix: 16)
-            return String(repeating: "0", count: 16 - digits.count) + digits
-        }.joined()
+        RandomBits.hex128()
     }
 
     public var description: String { "\(id) (attempt \(token.prefix(8)))" }

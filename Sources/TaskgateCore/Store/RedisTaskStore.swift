@@ -158,8 +158,22 @@ public struct RedisTaskStore: TaskStore {
             arguments: [Swift.max(1, leaseMilliseconds), queue.rawValue + ".", keys.taskPrefix(queue)] + tokens)
         guard let replies = reply.array else { throw TaskStoreError(.corrupt, "unexpected claim reply \(reply)") }
         var claimed: [ClaimedTask] = []
-        for (token, fields) in zip(tokens, replies) {
-            guard let record = try record(from: fields) else { continue }
+        claimed.reserveCapacity(replies.count)
+        for (token, reply) in zip(tokens, replies) {
+            guard let values = reply.array, values.count == TaskScripts.claimReplyFields.count else {
+                throw TaskStoreError(.corrupt, "unexpected claim reply \(reply)")
+            }
+            var fields = ["state", TaskState.active.rawValue]
+            fields.reserveCapacity(4 + 2 * values.count)
+            for (name, value) in zip(TaskScripts.claimReplyFields, values) {
+                guard let text = value.string, !text.isEmpty else { continue }
+                fields += [name, text]
+            }
+            // The claim is the record's last change.
+            if let started = values[2].string { fields += ["updated_at", started] }
+            guard let record = TaskRecord(flatFields: fields) else {
+                throw TaskStoreError(.corrupt, "a claimed task's hash is missing fields")
+            }
             claimed.append(ClaimedTask(record: record, lease: Lease(id: record.id, token: token)))
         }
         return claimed

@@ -96,16 +96,17 @@ enum TaskScripts {
 
     /// KEYS: task, active, leases, unleased. ARGV: id, token, lease_ms.
     ///
-    /// Marks a just-moved task active under a fresh token and lease. An id whose record is gone (expired) or
-    /// not pending (a stray duplicate of a task that already ran) is dropped from the active list instead.
+    /// Marks a task that `BLMOVE` just moved to the active list active under a fresh token and lease, and takes
+    /// it off the active list: from here on its lease says who holds it. The active list thus only ever holds
+    /// ids between those two steps, where a crash would leave them unleased (recovery's second case). An id
+    /// whose record is gone (expired) or not pending (a stray duplicate of a task that already ran) is only
+    /// dropped from the active list.
     static let start = RedisScript(
         now + """
 
             redis.call('HDEL', KEYS[4], ARGV[1])
-            if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then
-                redis.call('LREM', KEYS[2], 1, ARGV[1])
-                return false
-            end
+            redis.call('LREM', KEYS[2], 1, ARGV[1])
+            if redis.call('HGET', KEYS[1], 'state') ~= 'pending' then return false end
             redis.call('HSET', KEYS[1], 'state', 'active', 'token', ARGV[2], 'started_at', now, 'updated_at', now)
             redis.call('HINCRBY', KEYS[1], 'attempts', 1)
             redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[1])
@@ -115,51 +116,60 @@ enum TaskScripts {
     /// KEYS: pending, active, leases, unleased. ARGV: lease_ms, id_prefix (`<queue>.`), task_key_prefix
     /// (`<prefix>:{<queue>}:task:`), token(1), ..., token(n).
     ///
-    /// Claims up to n pending tasks without blocking: moves each to the active list and starts it under its
-    /// token and a lease, in one step, so no crash can leave it claimed without a lease. Ids that are not this
-    /// queue's, or whose record is gone or not pending, are dropped on the way (at most 100 per call).
-    /// Returns one HGETALL reply per task claimed (fewer than n when the queue runs dry). Task keys are
-    /// derived from the ids; they share the queue's hash tag, so the script still touches one slot only.
+    /// Claims up to n pending tasks without blocking: pops them off the pending list and starts each under its
+    /// token and a lease, in one step, so no crash can leave a task claimed without a lease; the leases set
+    /// alone then records who holds it (the active list only covers the blocking path, see `start`). Ids
+    /// that are not this queue's, or whose record is gone or not pending, are dropped on the way (at most 100
+    /// per call). Returns one reply per task claimed (fewer than n when the queue runs dry), the fields a
+    /// worker needs, in ``claimReplyFields`` order (a missing field is `''`). Task keys are derived from the
+    /// ids; they share the queue's hash tag, so the script touches one slot.
+    ///
+    /// Redis charges a few microseconds for every `redis.call` and for every value passed between Lua and
+    /// Redis, so the work per task is two calls (read what the worker needs, write the new state) and a short
+    /// reply; the pop, the leases and the unleased notes take one call per batch. (Reading the whole record
+    /// and sending it back cost about 17 us per task against 13 us for this, measured alone.)
+    static let claimReplyFields = [
+        "id", "attempts", "started_at", "type", "payload", "retries", "max_retries", "timeout", "created_at", "run_at",
+    ]
+
     static let claim = RedisScript(
         now + """
 
-            local claimed, strays = {}, 0
+            local claimed, leased, started, strays = {}, {}, {}, 0
             local wanted = #ARGV - 3
+            local prefix, prefix_length = ARGV[2], string.len(ARGV[2])
+            local deadline = now + tonumber(ARGV[1])
             while #claimed < wanted and strays < 100 do
-                local id = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
-                if not id then break end
-                local token = string.sub(id, string.len(ARGV[2]) + 1)
-                local task = ARGV[3] .. token
-                local fields = {}
-                if string.sub(id, 1, string.len(ARGV[2])) == ARGV[2] and string.match(token, '^[0-9a-f]+$')
-                    and string.len(token) == 32 then
-                    fields = redis.call('HGETALL', task)
-                end
-                local at = {}
-                for f = 1, #fields, 2 do at[fields[f]] = f + 1 end
-                if at.state and fields[at.state] == 'pending' then
-                    -- Update the record read above and send it back as it now is: one read, one write.
-                    local attempts = tonumber(fields[at.attempts] or '0') + 1
-                    local attempt_token = ARGV[4 + #claimed]
-                    redis.call('HDEL', KEYS[4], id)
-                    redis.call('HSET', task, 'state', 'active', 'token', attempt_token, 'started_at', now,
-                        'updated_at', now, 'attempts', attempts)
-                    redis.call('ZADD', KEYS[3], now + tonumber(ARGV[1]), id)
-                    local updates = {state = 'active', token = attempt_token, started_at = now, updated_at = now,
-                        attempts = attempts}
-                    for name, value in pairs(updates) do
-                        if at[name] then
-                            fields[at[name]] = value
-                        else
-                            fields[#fields + 1] = name
-                            fields[#fields + 1] = value
-                        end
+                local asked = wanted - #claimed
+                local ids = redis.call('RPOP', KEYS[1], asked)
+                if not ids then break end
+                for _, id in ipairs(ids) do
+                    local token = string.sub(id, prefix_length + 1)
+                    local values = {}
+                    if string.sub(id, 1, prefix_length) == prefix and string.len(token) == 32
+                        and not string.find(token, '[^0-9a-f]') then
+                        values = redis.call('HMGET', ARGV[3] .. token, 'state', 'attempts', 'type', 'payload',
+                            'retries', 'max_retries', 'timeout', 'created_at', 'run_at')
                     end
-                    claimed[#claimed + 1] = fields
-                else
-                    redis.call('LREM', KEYS[2], 1, id)
-                    strays = strays + 1
+                    if values[1] == 'pending' then
+                        local attempts = tonumber(values[2] or '0') + 1
+                        redis.call('HSET', ARGV[3] .. token, 'state', 'active', 'token', ARGV[4 + #claimed],
+                            'started_at', now, 'updated_at', now, 'attempts', attempts)
+                        local reply = {id, attempts, now}
+                        for f = 3, 9 do reply[f + 1] = values[f] or '' end
+                        claimed[#claimed + 1] = reply
+                        leased[#leased + 1] = deadline
+                        leased[#leased + 1] = id
+                        started[#started + 1] = id
+                    else
+                        strays = strays + 1
+                    end
                 end
+                if #ids < asked then break end
+            end
+            if #started > 0 then
+                redis.call('ZADD', KEYS[3], unpack(leased))
+                redis.call('HDEL', KEYS[4], unpack(started))
             end
             return claimed
             """)
@@ -191,7 +201,7 @@ enum TaskScripts {
             if not holds_lease() then return 0 end
             redis.call('LREM', KEYS[2], 1, ARGV[1])
             redis.call('ZREM', KEYS[3], ARGV[1])
-            redis.call('HDEL', KEYS[1], 'token')
+            -- The token stays, as in `completeMany`: a finished task's token grants nothing.
             redis.call('HSET', KEYS[1], 'state', 'succeeded', 'result', ARGV[3], 'finished_at', now, 'updated_at', now)
             redis.call('PEXPIRE', KEYS[1], ARGV[4])
             return 1
@@ -199,26 +209,32 @@ enum TaskScripts {
 
     /// KEYS: active, leases, task(1), ..., task(n). ARGV: retention_ms, then id, token, result for each task.
     /// Completes many held tasks in one call (each checked like `complete`); returns 1 or 0 per task.
+    ///
+    /// Three calls per task (check, write, expire); the leases go in one call per batch. A held task is never
+    /// on the active list (see `start`), so that is only searched when it exists at all (ids a worker of an
+    /// earlier version started). The last attempt's token stays on the finished record: every report checks
+    /// `state == 'active'` first, so it grants nothing, and leaving it saves a call per task.
     static let completeMany = RedisScript(
         now + """
 
-            local done = {}
+            local done, finished = {}, {}
+            local search_active = redis.call('EXISTS', KEYS[1]) == 1
             for i = 3, #KEYS do
                 local base = 3 * (i - 3) + 2
                 local id, token = ARGV[base], ARGV[base + 1]
                 local held = redis.call('HMGET', KEYS[i], 'state', 'token')
                 if held[1] == 'active' and held[2] == token then
-                    redis.call('LREM', KEYS[1], 1, id)
-                    redis.call('ZREM', KEYS[2], id)
-                    redis.call('HDEL', KEYS[i], 'token')
+                    if search_active then redis.call('LREM', KEYS[1], 1, id) end
                     redis.call('HSET', KEYS[i], 'state', 'succeeded', 'result', ARGV[base + 2], 'finished_at', now,
                         'updated_at', now)
                     redis.call('PEXPIRE', KEYS[i], ARGV[1])
+                    finished[#finished + 1] = id
                     done[#done + 1] = 1
                 else
                     done[#done + 1] = 0
                 end
             end
+            if #finished > 0 then redis.call('ZREM', KEYS[2], unpack(finished)) end
             return done
             """)
 

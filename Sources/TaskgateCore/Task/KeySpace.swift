@@ -6,10 +6,11 @@
 ///
 /// - `<prefix>:{<queue>}:task:<token>`: the task's hash.
 /// - `<prefix>:{<queue>}:pending`: list of ids waiting; producers LPUSH, workers take from the right.
-/// - `<prefix>:{<queue>}:active`: list of ids claimed by a worker.
+/// - `<prefix>:{<queue>}:active`: list of ids a waiting worker moved with `BLMOVE` and has not yet started (the
+///   one claim path that takes two steps); once started, a task is held by its lease alone.
 /// - `<prefix>:{<queue>}:scheduled`: sorted set of ids by the time they become due (delays and backoff).
 /// - `<prefix>:{<queue>}:dead`: sorted set of dead ids by the time they died.
-/// - `<prefix>:{<queue>}:leases`: sorted set of claimed ids by the deadline of their lease.
+/// - `<prefix>:{<queue>}:leases`: sorted set of claimed ids by the deadline of their lease: who holds what.
 /// - `<prefix>:{<queue>}:unleased`: hash of active-list ids seen without a lease, to the time first seen.
 /// - `<prefix>:{<queue>}:idempotency:<key>`: hash recording which task an `Idempotency-Key` created.
 public struct KeySpace: Sendable, Equatable {

@@ -2,7 +2,7 @@ import Glibc
 import Synchronization
 
 /// Random bits from the kernel's generator (`/dev/urandom`, the source `SystemRandomNumberGenerator` also
-/// uses), fetched 4 KiB at a time: one system call per 256 task ids instead of two per id.
+/// uses), fetched 4 KiB at a time: one system call per 256 task ids or attempt tokens instead of two each.
 enum RandomBits {
     private struct Pool: ~Copyable {
         var words = [UInt64](repeating: 0, count: 512)
@@ -22,6 +22,19 @@ enum RandomBits {
             }
             defer { pool.next += 2 }
             return (pool.words[pool.next], pool.words[pool.next + 1])
+        }
+    }
+
+    /// 128 fresh random bits as 32 lowercase hex digits.
+    static func hex128() -> String {
+        let bits = next128()
+        return String(unsafeUninitializedCapacity: 32) { text in
+            for index in 0..<32 {
+                let word = index < 16 ? bits.0 : bits.1
+                let nibble = Int((word >> UInt64(60 - 4 * (index % 16))) & 0xf)
+                text[index] = nibble < 10 ? UInt8(ascii: "0") + UInt8(nibble) : UInt8(ascii: "a") + UInt8(nibble - 10)
+            }
+            return 32
         }
     }
 

@@ -9,17 +9,7 @@ public struct TaskID: Sendable, Hashable, CustomStringConvertible {
 
     /// A fresh id on `queue` from 128 random bits of the kernel's generator.
     public static func generate(queue: QueueName) -> TaskID {
-        let digits = Array("0123456789abcdef".utf8)
-        let bits = RandomBits.next128()
-        let token = String(unsafeUninitializedCapacity: 32) { text in
-            for index in 0..<32 {
-                let word = index < 16 ? bits.0 : bits.1
-                let shift = UInt64(60 - 4 * (index % 16))
-                text[index] = digits[Int((word >> shift) & 0xf)]
-            }
-            return 32
-        }
-        return TaskID(queue: queue, token: token)
+        TaskID(queue: queue, token: RandomBits.hex128())
     }
 
     /// Parses an id; `nil` when it is not `<queue>.<32 lowercase hex>`.

@@ -22,32 +22,6 @@ public struct TaskRecord: Sendable, Equatable {
     /// The queue the task is on.
     public var queue: QueueName { id.queue }
 
-    /// Decodes the fields of a task hash; `nil` when a required field is missing or malformed.
-    public init?(fields: [String: String]) {
-        guard let rawID = fields["id"], let id = TaskID(rawID),
-            let state = fields["state"].flatMap(TaskState.init(rawValue:)),
-            let retries = fields["retries"].flatMap({ Int($0) }),
-            let maxRetries = fields["max_retries"].flatMap({ Int($0) }),
-            let attempts = fields["attempts"].flatMap({ Int($0) }),
-            let created = fields["created_at"].flatMap({ Int($0) })
-        else { return nil }
-        self.id = id
-        self.type = fields["type"].flatMap { $0.isEmpty ? nil : $0 }
-        self.state = state
-        self.retries = retries
-        self.maxRetries = maxRetries
-        self.attempts = attempts
-        self.timeoutMilliseconds = fields["timeout"].flatMap { Int($0) }
-        self.payload = fields["payload"] ?? "null"
-        self.result = fields["result"]
-        self.lastError = fields["last_error"].flatMap { $0.isEmpty ? nil : $0 }
-        self.createdAt = Timestamp(milliseconds: created)
-        self.updatedAt = Timestamp(milliseconds: fields["updated_at"].flatMap { Int($0) } ?? created)
-        self.runAt = fields["run_at"].flatMap { Int($0) }.map(Timestamp.init(milliseconds:))
-        self.startedAt = fields["started_at"].flatMap { Int($0) }.map(Timestamp.init(milliseconds:))
-        self.finishedAt = fields["finished_at"].flatMap { Int($0) }.map(Timestamp.init(milliseconds:))
-    }
-
     /// The record the enqueue step stores for `submission` (its payload serialized as `payload`) under `id` at
     /// Redis time `storedAt`, so the store need not read back what it has just written.
     public init(id: TaskID, submission: TaskSubmission, payload: String, storedAt: Timestamp) {
@@ -68,14 +42,62 @@ public struct TaskRecord: Sendable, Equatable {
         self.finishedAt = nil
     }
 
-    /// Decodes a flat `HGETALL` reply (name, value, name, value, ...).
+    /// Decodes a flat `HGETALL` reply (name, value, name, value, ...); `nil` when a required field is missing or
+    /// malformed. A name that appears again overrides its earlier value. Reads the pairs once, without building a dictionary (workers decode every claim).
     public init?(flatFields: [String]) {
-        var fields: [String: String] = [:]
+        var id: TaskID?
+        var state: TaskState?
+        var retries: Int?
+        var maxRetries: Int?
+        var attempts: Int?
+        var created: Int?
+        var type: String?
+        var timeout: Int?
+        var payload = "null"
+        var result: String?
+        var lastError: String?
+        var updated: Int?
+        var runAt: Int?
+        var startedAt: Int?
+        var finishedAt: Int?
         var index = 0
         while index + 1 < flatFields.count {
-            fields[flatFields[index]] = flatFields[index + 1]
+            let value = flatFields[index + 1]
+            switch flatFields[index] {
+            case "id": id = TaskID(value)
+            case "state": state = TaskState(rawValue: value)
+            case "retries": retries = Int(value)
+            case "max_retries": maxRetries = Int(value)
+            case "attempts": attempts = Int(value)
+            case "created_at": created = Int(value)
+            case "type": type = value
+            case "timeout": timeout = Int(value)
+            case "payload": payload = value
+            case "result": result = value
+            case "last_error": lastError = value
+            case "updated_at": updated = Int(value)
+            case "run_at": runAt = Int(value)
+            case "started_at": startedAt = Int(value)
+            case "finished_at": finishedAt = Int(value)
+            default: break
+            }
             index += 2
         }
-        self.init(fields: fields)
+        guard let id, let state, let retries, let maxRetries, let attempts, let created else { return nil }
+        self.id = id
+        self.type = type.flatMap { $0.isEmpty ? nil : $0 }
+        self.state = state
+        self.retries = retries
+        self.maxRetries = maxRetries
+        self.attempts = attempts
+        self.timeoutMilliseconds = timeout
+        self.payload = payload
+        self.result = result
+        self.lastError = lastError.flatMap { $0.isEmpty ? nil : $0 }
+        self.createdAt = Timestamp(milliseconds: created)
+        self.updatedAt = Timestamp(milliseconds: updated ?? created)
+        self.runAt = runAt.map(Timestamp.init(milliseconds:))
+        self.startedAt = startedAt.map(Timestamp.init(milliseconds:))
+        self.finishedAt = finishedAt.map(Timestamp.init(milliseconds:))
     }
 }
