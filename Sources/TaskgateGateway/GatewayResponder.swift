@@ -161,9 +161,10 @@ public final class GatewayResponder: HTTPResponder {
     }
 
     private static func taskCreated(_ record: TaskRecord, status: Int) -> HTTPResponse {
-        var response = json(status, TaskRepresentation.task(record))
-        response.headers.append(("Location", "/tasks/" + record.id.rawValue))
-        return response
+        HTTPResponse(
+            status: status,
+            headers: [("Content-Type", "application/json"), ("Location", "/tasks/" + record.id.rawValue)],
+            body: TaskRepresentation.task(record))
     }
 
     private static func withTask(

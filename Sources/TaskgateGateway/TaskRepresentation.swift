@@ -5,7 +5,9 @@ enum TaskRepresentation {
     /// The full task: `POST /tasks` and `GET /tasks/{id}`, written straight to JSON bytes (this is the body of
     /// every 202, so it builds no intermediate tree).
     static func task(_ record: TaskRecord) -> [UInt8] {
-        var json = JSONWriter()
+        // The fixed part of a task is under 400 bytes; sized once, the buffer never grows.
+        var json = JSONWriter(capacity: 400 + record.payload.utf8.count + (record.result?.utf8.count ?? 0)
+            + (record.lastError?.utf8.count ?? 0))
         json.writeRaw(#"{"id":"#)
         json.writeString(record.id.rawValue)
         json.writeRaw(#","queue":"#)

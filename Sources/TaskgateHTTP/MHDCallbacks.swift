@@ -46,6 +46,9 @@ enum MHDCallbacks {
                     exchange.tooLarge = true
                     exchange.body = []
                 } else if let uploadData {
+                    if exchange.body.isEmpty, let length = exchange.head.contentLength {
+                        exchange.body.reserveCapacity(length)
+                    }
                     exchange.body.append(
                         contentsOf: UnsafeRawBufferPointer(start: UnsafeRawPointer(uploadData), count: size))
                 }
@@ -106,7 +109,10 @@ enum MHDCallbacks {
         }
         guard let created else { return .NO }
         for header in response.headers {
-            _ = MHD_add_response_header(created, header.name, header.value)
+            // withCString lends the string's own bytes; passing a String straight to a C parameter copies it.
+            _ = header.name.withCString { name in
+                header.value.withCString { value in MHD_add_response_header(created, name, value) }
+            }
         }
         if server.isStopping {
             _ = MHD_add_response_header(created, "Connection", "close")

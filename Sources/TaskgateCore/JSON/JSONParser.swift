@@ -72,6 +72,7 @@ struct JSONParser {
         defer { depth -= 1 }
         index += 1
         var members: [JSONMember] = []
+        members.reserveCapacity(8)
         skipWhitespace()
         if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -167,6 +168,17 @@ struct JSONParser {
 
     private mutating func parseString() throws(JSONParseError) -> String {
         index += 1
+        // Most strings have no escapes: then the text is the bytes as they are, with no buffer in between.
+        var scan = index
+        while scan < bytes.count {
+            let byte = bytes[scan]
+            if byte == UInt8(ascii: "\"") {
+                defer { index = scan + 1 }
+                return String(decoding: bytes[index..<scan], as: UTF8.self)
+            }
+            if byte < 0x20 || byte == UInt8(ascii: "\\") { break }
+            scan += 1
+        }
         var output: [UInt8] = []
         var runStart = index
         while true {

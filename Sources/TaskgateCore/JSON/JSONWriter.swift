@@ -3,9 +3,9 @@ public struct JSONWriter: Sendable {
     /// The UTF-8 bytes written so far.
     public private(set) var bytes: [UInt8] = []
 
-    /// Creates an empty writer.
-    public init() {
-        bytes.reserveCapacity(512)
+    /// Creates an empty writer with room for `capacity` bytes.
+    public init(capacity: Int = 512) {
+        bytes.reserveCapacity(capacity)
     }
 
     /// The text written so far.

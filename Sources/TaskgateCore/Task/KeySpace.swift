@@ -27,12 +27,21 @@ public struct KeySpace: Sendable, Equatable {
     /// The default key space, `taskgate`.
     public static let standard = KeySpace(prefix: "taskgate")!
 
-    private func queueKey(_ queue: QueueName, _ suffix: String) -> String {
-        "\(prefix):{\(queue.rawValue)}:\(suffix)"
+    private func queueKey(_ queue: QueueName, _ suffix: String, _ tail: String = "") -> String {
+        // Built in one allocation: every POST and every claim builds a key or two.
+        var key = ""
+        key.reserveCapacity(prefix.utf8.count + queue.rawValue.utf8.count + suffix.utf8.count + tail.utf8.count + 4)
+        key += prefix
+        key += ":{"
+        key += queue.rawValue
+        key += "}:"
+        key += suffix
+        key += tail
+        return key
     }
 
     /// The hash holding a task's record.
-    public func task(_ id: TaskID) -> String { taskPrefix(id.queue) + id.token }
+    public func task(_ id: TaskID) -> String { queueKey(id.queue, "task:", id.token) }
     /// What every task key of `queue` starts with (the claim script derives task keys from ids with it).
     public func taskPrefix(_ queue: QueueName) -> String { queueKey(queue, "task:") }
     /// The list of ids waiting to run.
@@ -49,6 +58,6 @@ public struct KeySpace: Sendable, Equatable {
     public func unleased(_ queue: QueueName) -> String { queueKey(queue, "unleased") }
     /// The hash recording the task an idempotency key created on `queue`.
     public func idempotency(_ queue: QueueName, _ key: IdempotencyKey) -> String {
-        queueKey(queue, "idempotency:" + key.rawValue)
+        queueKey(queue, "idempotency:", key.rawValue)
     }
 }

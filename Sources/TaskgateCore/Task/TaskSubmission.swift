@@ -51,6 +51,7 @@ public struct TaskSubmission: Sendable, Equatable {
         var payload: JSONValue?
         self.init(payload: .null)
         var seen: [String] = []
+        seen.reserveCapacity(members.count)
         for member in members {
             let field = "/" + member.name.replacingPointerCharacters
             // Only the six known names get past the switch below, so `seen` stays tiny.
