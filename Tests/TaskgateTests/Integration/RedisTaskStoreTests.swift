@@ -59,6 +59,53 @@ import Testing
         #expect(try ns.store.claim(from: .default, blockMilliseconds: 50, leaseMilliseconds: 1000) == nil)
     }
 
+    /// The batched claim reads only some fields back; the record it builds must be the stored one, field for field.
+    @Test func aClaimedRecordIsTheStoredRecord() async throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let submission = TaskSubmission(
+            payload: try JSONValue.parse(#"{"to":"ada@example.com","n":[1,2.5]}"#), type: "mail/send",
+            maxRetries: 3, timeoutMilliseconds: 1500)
+        let record = try ns.store.enqueue(submission)
+        let first = try #require(try ns.store.claimBatch(from: .default, max: 4, leaseMilliseconds: 10_000).first)
+        #expect(first.record == (try ns.store.task(record.id)))
+        #expect(first.record.attempts == 1 && first.record.type == "mail/send" && first.record.timeoutMilliseconds == 1500)
+
+        // Again after a failed attempt, when retries, last_error and run_at have changed.
+        _ = try ns.store.fail(first.lease, error: "smtp down", backoffMilliseconds: 1, retentionMilliseconds: 60_000)
+        try await eventually("the retry to be due") {
+            try ns.store.promoteDue(in: .default, limit: 10).promoted == 1
+        }
+        let second = try #require(try ns.store.claimBatch(from: .default, max: 4, leaseMilliseconds: 10_000).first)
+        let stored = try #require(try ns.store.task(record.id))
+        #expect(second.record == stored)
+        #expect(stored.attempts == 2 && stored.retries == 1 && stored.lastError == "smtp down")
+    }
+
+    @Test func aClaimThatWaitedLeasesTheTaskAndLeavesTheActiveList() async throws {
+        // A server of its own, so that the blocked client seen below can only be this test's claim.
+        let server = RedisServer()
+        try server.start()
+        defer { server.stop() }
+        let ns = TestNamespace(server: server)
+        let store = ns.store
+        let waiting = Task {
+            try await offThePool { try store.claim(from: .default, blockMilliseconds: 10_000, leaseMilliseconds: 10_000) }
+        }
+        // Only once the claim is blocked in BLMOVE does the task arrive, so it takes the move-then-start path.
+        try await eventually("the claim to block in BLMOVE") {
+            let clients = try ns.redis("CLIENT", "LIST").string ?? ""
+            return clients.contains("cmd=blmove")
+        }
+        let record = try ns.store.enqueue(TaskSubmission(payload: .string("late")))
+        let claimed = try #require(try await waiting.value)
+        #expect(claimed.record.id == record.id)
+        #expect(claimed.record.state == .active)
+        #expect(try ns.leaseDeadline(record.id) != nil)
+        #expect(try ns.redis("LLEN", ns.keys.active(.default)).int == 0)
+        #expect(try ns.redis("HEXISTS", ns.keys.unleased(.default), record.id.rawValue).int == 0)
+    }
+
     @Test func failureRetriesThenDeadLetters() throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }
