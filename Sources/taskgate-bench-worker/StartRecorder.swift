@@ -8,7 +8,7 @@ final class StartRecorder: Sendable {
     private let pending = Mutex<[UInt8]>([])
 
     init(path: String) throws {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         guard let handle = FileHandle(forWritingAtPath: path) else {
             throw CocoaError(.fileNoSuchFile)
         }

@@ -82,7 +82,7 @@ import Testing
         #expect(settled["result"] as? String == "fresh\n")
 
         // Thaw it and let its command finish: its report must be refused, the record unchanged.
-        FileManager.default.createFile(atPath: release.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: release.path, contents: nil)
         stalled.signal(SIGCONT)
         try await eventually("the stalled worker to learn it lost the lease") {
             stalled.output.contains("lease lost")
