@@ -66,17 +66,20 @@ enum TaskScripts {
                 if kind == 'created' then
                     local state, run_at = 'pending', now
                     if delay > 0 then state, run_at = 'scheduled', now + delay end
-                    -- Fields that would only repeat a default are left out, so the hash stays small (a new
-                    -- task's updated_at is its created_at; no timeout means none).
-                    if timeout ~= '' then
-                        redis.call('HSET', task, 'id', id, 'type', task_type, 'payload', payload, 'state', state,
-                            'retries', 0, 'max_retries', max_retries, 'attempts', 0, 'created_at', now,
-                            'run_at', run_at, 'timeout', timeout)
-                    else
-                        redis.call('HSET', task, 'id', id, 'type', task_type, 'payload', payload, 'state', state,
-                            'retries', 0, 'max_retries', max_retries, 'attempts', 0, 'created_at', now,
-                            'run_at', run_at)
+                    -- Fields that would only repeat a default are left out: the hash stays small and Redis
+                    -- converts fewer values (retries and attempts start at 0; updated_at and, unless delayed,
+                    -- run_at are created_at; no timeout means none). TaskRecord reads them back that way.
+                    local fields = {'id', id, 'type', task_type, 'payload', payload, 'state', state,
+                        'max_retries', max_retries, 'created_at', now}
+                    if run_at ~= now then
+                        fields[#fields + 1] = 'run_at'
+                        fields[#fields + 1] = run_at
                     end
+                    if timeout ~= '' then
+                        fields[#fields + 1] = 'timeout'
+                        fields[#fields + 1] = timeout
+                    end
+                    redis.call('HSET', task, unpack(fields))
                     if state == 'scheduled' then
                         redis.call('ZADD', KEYS[2], run_at, id)
                     else
@@ -245,7 +248,7 @@ enum TaskScripts {
 
         local function record_failure(id, message, backoff, retention, pending_key, scheduled_key, dead_key)
             local record = redis.call('HMGET', KEYS[1], 'retries', 'max_retries')
-            local retries, max_retries = tonumber(record[1]), tonumber(record[2])
+            local retries, max_retries = tonumber(record[1] or '0'), tonumber(record[2])
             redis.call('HDEL', KEYS[1], 'token')
             if retries < max_retries then
                 retries = retries + 1

@@ -83,20 +83,21 @@ public struct TaskRecord: Sendable, Equatable {
             }
             index += 2
         }
-        guard let id, let state, let retries, let maxRetries, let attempts, let created else { return nil }
+        // The enqueue step leaves out what repeats a default: no retries or attempts yet, due when created.
+        guard let id, let state, let maxRetries, let created else { return nil }
         self.id = id
         self.type = type.flatMap { $0.isEmpty ? nil : $0 }
         self.state = state
-        self.retries = retries
+        self.retries = retries ?? 0
         self.maxRetries = maxRetries
-        self.attempts = attempts
+        self.attempts = attempts ?? 0
         self.timeoutMilliseconds = timeout
         self.payload = payload
         self.result = result
         self.lastError = lastError.flatMap { $0.isEmpty ? nil : $0 }
         self.createdAt = Timestamp(milliseconds: created)
         self.updatedAt = Timestamp(milliseconds: updated ?? created)
-        self.runAt = runAt.map(Timestamp.init(milliseconds:))
+        self.runAt = Timestamp(milliseconds: runAt ?? created)
         self.startedAt = startedAt.map(Timestamp.init(milliseconds:))
         self.finishedAt = finishedAt.map(Timestamp.init(milliseconds:))
     }

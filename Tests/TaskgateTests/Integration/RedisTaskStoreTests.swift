@@ -59,6 +59,26 @@ import Testing
         #expect(try ns.store.claim(from: .default, blockMilliseconds: 50, leaseMilliseconds: 1000) == nil)
     }
 
+    /// A new task's hash holds only what does not repeat a default; reading it back fills the defaults in.
+    @Test func aNewTaskHashLeavesDefaultsOut() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let now = try ns.store.enqueue(TaskSubmission(payload: .null, type: "t"))
+        let later = try ns.store.enqueue(
+            TaskSubmission(payload: .null, delayMilliseconds: 60_000, timeoutMilliseconds: 2000))
+        func fieldNames(_ record: TaskRecord) throws -> Set<String> {
+            Set(try ns.redis("HKEYS", ns.keys.task(record.id)).array?.compactMap(\.string) ?? [])
+        }
+        #expect(try fieldNames(now) == ["id", "type", "payload", "state", "max_retries", "created_at"])
+        #expect(
+            try fieldNames(later)
+                == ["id", "type", "payload", "state", "max_retries", "created_at", "run_at", "timeout"])
+        let stored = try #require(try ns.store.task(now.id))
+        #expect(stored == now)
+        #expect(stored.retries == 0 && stored.attempts == 0 && stored.runAt == stored.createdAt)
+        #expect(try ns.store.task(later.id) == later)
+    }
+
     /// The batched claim reads only some fields back; the record it builds must be the stored one, field for field.
     @Test func aClaimedRecordIsTheStoredRecord() async throws {
         let ns = TestNamespace()
