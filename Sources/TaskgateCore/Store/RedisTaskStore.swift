@@ -93,6 +93,8 @@ public struct RedisTaskStore: TaskStore {
             if kind == "conflict" { return .keyReused(existing: existing) }
             guard let record = try task(existing) else { return .replayedExpired(existing) }
             return .replayed(record)
+        case "error":
+            throw TaskStoreError(RedisError(.server, data.string ?? "enqueue of \(id) failed"))
         default:
             throw TaskStoreError(.corrupt, "unexpected enqueue reply \(kind)")
         }

@@ -35,61 +35,67 @@ enum TaskScripts {
     /// knows the record it sent); `'existing'` with the record when the id exists already (a call repeated
     /// after a broken connection; nothing is written); with an idempotency key that is held already,
     /// `'replayed'` with the held id when the earlier request had the same content, or `'conflict'` with it
-    /// when it did not (nothing is written).
+    /// when it did not (nothing is written); `'error'` with Redis' message when a command failed for this
+    /// task (it is not queued; the other tasks of the call are not affected).
     static let enqueue = RedisScript(
         now + """
 
             local function field(value) return string.len(value) .. ':' .. value end
-            local replies, ready, k = {now}, {}, 3
-            for a = 1, #ARGV, 7 do
+            -- One task, as if it were alone; returns its kind and data, and whether it is ready to push.
+            local function store(a, task, key)
                 local id, task_type, payload, max_retries = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
                 local timeout, delay, window = ARGV[a + 4], tonumber(ARGV[a + 5]), ARGV[a + 6]
-                local task, key = KEYS[k], nil
-                k = k + 1
-                if window ~= '0' then
-                    key = KEYS[k]
-                    k = k + 1
-                end
-                local kind, data, fingerprint = 'created', '', nil
+                local fingerprint = nil
                 if key then
                     fingerprint = redis.sha1hex(field(task_type) .. field(payload) .. field(max_retries)
                         .. field(timeout) .. field(ARGV[a + 5]))
                     local held = redis.call('HMGET', key, 'id', 'fingerprint')
                     if held[1] and held[1] ~= id then
-                        kind, data = 'conflict', held[1]
-                        if held[2] == fingerprint then kind = 'replayed' end
+                        if held[2] == fingerprint then return 'replayed', held[1], false end
+                        return 'conflict', held[1], false
                     end
                 end
-                if kind == 'created' and redis.call('EXISTS', task) == 1 then
-                    kind, data = 'existing', redis.call('HGETALL', task)
+                if redis.call('EXISTS', task) == 1 then return 'existing', redis.call('HGETALL', task), false end
+                if key then
+                    redis.call('HSET', key, 'id', id, 'fingerprint', fingerprint)
+                    redis.call('PEXPIRE', key, window)
                 end
-                if kind == 'created' then
-                    local state, run_at = 'pending', now
-                    if delay > 0 then state, run_at = 'scheduled', now + delay end
-                    -- Fields that would only repeat a default are left out: the hash stays small and Redis
-                    -- converts fewer values (retries and attempts start at 0; updated_at and, unless delayed,
-                    -- run_at are created_at; no timeout means none). TaskRecord reads them back that way.
-                    local fields = {'id', id, 'type', task_type, 'payload', payload, 'state', state,
-                        'max_retries', max_retries, 'created_at', now}
-                    if run_at ~= now then
-                        fields[#fields + 1] = 'run_at'
-                        fields[#fields + 1] = run_at
-                    end
-                    if timeout ~= '' then
-                        fields[#fields + 1] = 'timeout'
-                        fields[#fields + 1] = timeout
-                    end
-                    redis.call('HSET', task, unpack(fields))
-                    if state == 'scheduled' then
-                        redis.call('ZADD', KEYS[2], run_at, id)
-                    else
-                        ready[#ready + 1] = id
-                    end
-                    if key then
-                        redis.call('HSET', key, 'id', id, 'fingerprint', fingerprint)
-                        redis.call('PEXPIRE', key, window)
-                    end
+                local state, run_at = 'pending', now
+                if delay > 0 then state, run_at = 'scheduled', now + delay end
+                -- Fields that would only repeat a default are left out: the hash stays small and Redis
+                -- converts fewer values (retries and attempts start at 0; updated_at and, unless delayed,
+                -- run_at are created_at; no timeout means none). TaskRecord reads them back that way.
+                local fields = {'id', id, 'type', task_type, 'payload', payload, 'state', state,
+                    'max_retries', max_retries, 'created_at', now}
+                if run_at ~= now then
+                    fields[#fields + 1] = 'run_at'
+                    fields[#fields + 1] = run_at
                 end
+                if timeout ~= '' then
+                    fields[#fields + 1] = 'timeout'
+                    fields[#fields + 1] = timeout
+                end
+                redis.call('HSET', task, unpack(fields))
+                if state == 'scheduled' then
+                    redis.call('ZADD', KEYS[2], run_at, id)
+                    return 'created', '', false
+                end
+                return 'created', '', true
+            end
+            local replies, ready, k = {now}, {}, 3
+            for a = 1, #ARGV, 7 do
+                local task, key = KEYS[k], nil
+                k = k + 1
+                if ARGV[a + 6] ~= '0' then
+                    key = KEYS[k]
+                    k = k + 1
+                end
+                -- A task that fails (a key of the wrong type, say) fails alone; the batch goes on.
+                local ok, kind, data, queue = pcall(store, a, task, key)
+                if not ok then
+                    kind, data, queue = 'error', type(kind) == 'table' and kind.err or tostring(kind), false
+                end
+                if queue then ready[#ready + 1] = ARGV[a] end
                 replies[#replies + 1] = kind
                 replies[#replies + 1] = data
             end

@@ -62,4 +62,36 @@ import Testing
         #expect(try ns.redis("LLEN", ns.keys.pending(.default)).int == 3)
         #expect(try ns.redis("ZCARD", ns.keys.scheduled(.default)).int == 1)
     }
+
+    @Test func aTaskThatFailsInACallFailsAloneAndTheOthersAreStored() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let store = ns.store
+        // A key of the wrong type where the middle task's idempotency record belongs makes its commands fail.
+        let broken = try #require(IdempotencyKey("broken"))
+        _ = try ns.redis("SET", ns.keys.idempotency(.default, broken), "not a hash")
+        let requests = [
+            store.enqueueRequest(TaskSubmission(payload: .integer(1)), idempotencyKey: nil, idempotencyWindowMilliseconds: 0),
+            store.enqueueRequest(
+                TaskSubmission(payload: .integer(2)), idempotencyKey: broken, idempotencyWindowMilliseconds: 60_000),
+            store.enqueueRequest(TaskSubmission(payload: .integer(3)), idempotencyKey: nil, idempotencyWindowMilliseconds: 0),
+        ]
+        let call = store.enqueueCall(requests)
+        let reply = try ns.pool.withConnection { connection throws(RedisError) in
+            try TaskScripts.enqueue.run(on: connection, keys: call.keys, arguments: call.arguments)
+        }
+        let outcomes = requests.indices.map { index in
+            Result { () throws(TaskStoreError) in try store.enqueueOutcome(reply, index: index, for: requests[index]) }
+        }
+        guard case .success(.created(let first)) = outcomes[0], case .failure(let error) = outcomes[1],
+            case .success(.created(let third)) = outcomes[2]
+        else {
+            Issue.record("unexpected outcomes \(outcomes)")
+            return
+        }
+        #expect(error.message.contains("WRONGTYPE"))
+        #expect(try ns.redis("EXISTS", ns.keys.task(requests[1].id)).int == 0)
+        let pending = try ns.redis("LRANGE", ns.keys.pending(.default), 0, -1).array?.compactMap(\.string)
+        #expect(pending == [third.id.rawValue, first.id.rawValue])
+    }
 }
