@@ -156,7 +156,9 @@ public struct RedisTaskStore: TaskStore {
         let tokens = (0..<Swift.max(1, count)).map { _ in Lease.freshToken() }
         let reply = try runScript(
             TaskScripts.claim,
-            keys: [keys.pending(queue), keys.active(queue), keys.leases(queue), keys.unleased(queue)],
+            keys: [
+                keys.pending(queue), keys.active(queue), keys.leases(queue), keys.unleased(queue), keys.dead(queue),
+            ],
             arguments: [Swift.max(1, leaseMilliseconds), queue.rawValue + ".", keys.taskPrefix(queue)] + tokens)
         guard let replies = reply.array else { throw TaskStoreError(.corrupt, "unexpected claim reply \(reply)") }
         var claimed: [ClaimedTask] = []

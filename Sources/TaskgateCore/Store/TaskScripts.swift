@@ -122,7 +122,7 @@ enum TaskScripts {
             return redis.call('HGETALL', KEYS[1])
             """)
 
-    /// KEYS: pending, active, leases, unleased. ARGV: lease_ms, id_prefix (`<queue>.`), task_key_prefix
+    /// KEYS: pending, active, leases, unleased, dead. ARGV: lease_ms, id_prefix (`<queue>.`), task_key_prefix
     /// (`<prefix>:{<queue>}:task:`), token(1), ..., token(n).
     ///
     /// Claims up to n pending tasks without blocking: pops them off the pending list and starts each under its
@@ -149,29 +149,40 @@ enum TaskScripts {
             local wanted = #ARGV - 3
             local prefix, prefix_length = ARGV[2], string.len(ARGV[2])
             local deadline = now + tonumber(ARGV[1])
+            -- Starts one popped id; returns its reply, or nil for an id to drop (not this queue's, record
+            -- gone, or not pending: a stray duplicate of a task that already ran).
+            local function start(id, attempt_token)
+                local token = string.sub(id, prefix_length + 1)
+                if string.sub(id, 1, prefix_length) ~= prefix or string.len(token) ~= 32
+                    or string.find(token, '[^0-9a-f]') then
+                    return nil
+                end
+                local values = redis.call('HMGET', ARGV[3] .. token, 'state', 'attempts', 'type', 'payload',
+                    'retries', 'max_retries', 'timeout', 'created_at', 'run_at', 'last_error')
+                if values[1] ~= 'pending' then return nil end
+                local attempts = tonumber(values[2] or '0') + 1
+                redis.call('HSET', ARGV[3] .. token, 'state', 'active', 'token', attempt_token,
+                    'started_at', now, 'updated_at', now, 'attempts', attempts)
+                local reply = {id, attempts, now}
+                for f = 3, 10 do reply[f + 1] = values[f] or '' end
+                return reply
+            end
             while #claimed < wanted and strays < 100 do
                 local asked = wanted - #claimed
                 local ids = redis.call('RPOP', KEYS[1], asked)
                 if not ids then break end
                 for _, id in ipairs(ids) do
-                    local token = string.sub(id, prefix_length + 1)
-                    local values = {}
-                    if string.sub(id, 1, prefix_length) == prefix and string.len(token) == 32
-                        and not string.find(token, '[^0-9a-f]') then
-                        values = redis.call('HMGET', ARGV[3] .. token, 'state', 'attempts', 'type', 'payload',
-                            'retries', 'max_retries', 'timeout', 'created_at', 'run_at', 'last_error')
-                    end
-                    if values[1] == 'pending' then
-                        local attempts = tonumber(values[2] or '0') + 1
-                        redis.call('HSET', ARGV[3] .. token, 'state', 'active', 'token', ARGV[4 + #claimed],
-                            'started_at', now, 'updated_at', now, 'attempts', attempts)
-                        local reply = {id, attempts, now}
-                        for f = 3, 10 do reply[f + 1] = values[f] or '' end
+                    -- The ids are off the pending list now, so nothing may abort the script before each is
+                    -- leased or put somewhere: an id whose record cannot be read or written (a key of the
+                    -- wrong type, say) goes to the dead set, where an operator sees it.
+                    local ok, reply = pcall(start, id, ARGV[4 + #claimed])
+                    if ok and reply then
                         claimed[#claimed + 1] = reply
                         leased[#leased + 1] = deadline
                         leased[#leased + 1] = id
                         started[#started + 1] = id
                     else
+                        if not ok then redis.pcall('ZADD', KEYS[5], now, id) end
                         strays = strays + 1
                     end
                 end

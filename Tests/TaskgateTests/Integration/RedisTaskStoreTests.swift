@@ -102,6 +102,24 @@ import Testing
         #expect(stored.attempts == 2 && stored.retries == 1 && stored.lastError == "smtp down")
     }
 
+    /// The claim pops ids before it reads their records; an id whose record cannot be read must still end
+    /// up somewhere (the dead set), and must not stop the ids around it from being claimed.
+    @Test func aClaimPutsAnUnreadableTaskInTheDeadSetAndClaimsTheOthers() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let first = try ns.store.enqueue(TaskSubmission(payload: .integer(1)))
+        let broken = try ns.store.enqueue(TaskSubmission(payload: .integer(2)))
+        let last = try ns.store.enqueue(TaskSubmission(payload: .integer(3)))
+        _ = try ns.redis("DEL", ns.keys.task(broken.id))
+        _ = try ns.redis("SET", ns.keys.task(broken.id), "not a hash")
+
+        let claimed = try ns.store.claimBatch(from: .default, max: 3, leaseMilliseconds: 10_000)
+        #expect(claimed.map(\.record.id) == [first.id, last.id])
+        #expect(try ns.redis("ZSCORE", ns.keys.dead(.default), broken.id.rawValue).string != nil)
+        #expect(try ns.redis("LLEN", ns.keys.pending(.default)).int == 0)
+        for task in claimed { #expect(try ns.leaseDeadline(task.record.id) != nil) }
+    }
+
     @Test func aClaimThatWaitedLeasesTheTaskAndLeavesTheActiveList() async throws {
         // A server of its own, so that the blocked client seen below can only be this test's claim.
         let server = RedisServer()
