@@ -23,11 +23,12 @@ public final class PipelinedEnqueuer: TaskEnqueuing {
 
     /// Creates an enqueuer with a pipeline of its own; call ``start()`` before use.
     public init(store: RedisTaskStore, redis: RedisConfiguration) {
-        let pipeline = RedisPipeline(configuration: redis, label: "taskgate.enqueuer")
+        // One batch per queue in flight: while it is in Redis, the next gathers, so batches grow with the
+        // load (two in flight made smaller batches and cost Redis more per task). One connection then does:
+        // batches of different queues share its rounds.
+        let pipeline = RedisPipeline(configuration: redis, label: "taskgate.enqueuer", writers: 1)
         self.store = store
         self.pipeline = pipeline
-        // Two batches per queue in flight, one per pipeline connection: Redis runs one while the other's
-        // replies are read and the next gathers.
         self.commits = GroupCommit(maxBatch: 256, maxInFlight: 1) { batch, _, done in
             Self.send(batch, store: store, pipeline: pipeline, done: done)
         }
