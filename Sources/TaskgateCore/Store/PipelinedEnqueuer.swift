@@ -24,8 +24,8 @@ public final class PipelinedEnqueuer: TaskEnqueuing {
     /// Creates an enqueuer with a pipeline of its own; call ``start()`` before use.
     public init(store: RedisTaskStore, redis: RedisConfiguration) {
         // One batch per queue in flight: while it is in Redis, the next gathers, so batches grow with the
-        // load (two in flight made smaller batches and cost Redis more per task). One connection then does:
-        // batches of different queues share its rounds.
+        // load (two in flight made batches half as big and cost Redis and the gateway more per request).
+        // One connection then does: batches of different queues share its rounds.
         let pipeline = RedisPipeline(configuration: redis, label: "taskgate.enqueuer", writers: 1)
         self.store = store
         self.pipeline = pipeline
