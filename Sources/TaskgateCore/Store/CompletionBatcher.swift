@@ -38,9 +38,15 @@ final class CompletionBatcher: Sendable {
             switch reply {
             case .success(let value):
                 let completed = value.array ?? []
-                for (index, entry) in batch.enumerated()
-                where index >= completed.count || completed[index].int != 1 {
-                    entry.ifFailed(RedisTaskStore.leaseLost(entry.lease))
+                for (index, entry) in batch.enumerated() {
+                    let outcome = index < completed.count ? completed[index] : .null
+                    if outcome.int == 1 { continue }
+                    if outcome.int == 0 {
+                        entry.ifFailed(RedisTaskStore.leaseLost(entry.lease))
+                    } else {
+                        let message = outcome.string ?? "no reply for \(entry.lease.id) from completeMany"
+                        entry.ifFailed(TaskStoreError(RedisError(.server, message)))
+                    }
                 }
             case .failure(let error):
                 let failure = TaskStoreError(error)

@@ -229,7 +229,8 @@ enum TaskScripts {
             """)
 
     /// KEYS: active, leases, task(1), ..., task(n). ARGV: retention_ms, then id, token, result for each task.
-    /// Completes many held tasks in one call (each checked like `complete`); returns 1 or 0 per task.
+    /// Completes many held tasks in one call (each checked like `complete`); returns per task 1, 0 (the
+    /// caller does not hold it), or Redis' error message when a command failed for that task alone.
     ///
     /// Three calls per task (check, write, expire); the leases go in one call per batch. A held task is never
     /// on the active list (see `start`), so that is only searched when it exists at all (ids a worker of an
@@ -240,19 +241,25 @@ enum TaskScripts {
 
             local done, finished = {}, {}
             local search_active = redis.call('EXISTS', KEYS[1]) == 1
-            for i = 3, #KEYS do
+            local function complete(i)
                 local base = 3 * (i - 3) + 2
                 local id, token = ARGV[base], ARGV[base + 1]
                 local held = redis.call('HMGET', KEYS[i], 'state', 'token')
-                if held[1] == 'active' and held[2] == token then
-                    if search_active then redis.call('LREM', KEYS[1], 1, id) end
-                    redis.call('HSET', KEYS[i], 'state', 'succeeded', 'result', ARGV[base + 2], 'finished_at', now,
-                        'updated_at', now)
-                    redis.call('PEXPIRE', KEYS[i], ARGV[1])
-                    finished[#finished + 1] = id
-                    done[#done + 1] = 1
+                if held[1] ~= 'active' or held[2] ~= token then return 0 end
+                if search_active then redis.call('LREM', KEYS[1], 1, id) end
+                redis.call('HSET', KEYS[i], 'state', 'succeeded', 'result', ARGV[base + 2], 'finished_at', now,
+                    'updated_at', now)
+                redis.call('PEXPIRE', KEYS[i], ARGV[1])
+                finished[#finished + 1] = id
+                return 1
+            end
+            for i = 3, #KEYS do
+                -- A task whose commands fail (a key of the wrong type, say) reports its error alone.
+                local ok, result = pcall(complete, i)
+                if ok then
+                    done[#done + 1] = result
                 else
-                    done[#done + 1] = 0
+                    done[#done + 1] = type(result) == 'table' and result.err or tostring(result)
                 end
             end
             if #finished > 0 then redis.call('ZREM', KEYS[2], unpack(finished)) end
