@@ -28,25 +28,16 @@ final class CompletionBatcher: Sendable {
         _ batch: [Entry], queue: QueueName, pipeline: RedisPipeline, keys: KeySpace,
         done: @escaping @Sendable () -> Void
     ) {
-        var taskKeys = [keys.active(queue), keys.leases(queue)]
-        var arguments: [any RedisArgument] = [max(1, batch.map(\.retentionMilliseconds).max() ?? 1)]
-        for entry in batch {
-            taskKeys.append(keys.task(entry.lease.id))
-            arguments += [entry.lease.id.rawValue, entry.lease.token, entry.result] as [any RedisArgument]
-        }
-        pipeline.run(TaskScripts.completeMany, keys: taskKeys, arguments: arguments) { reply in
+        let call = RedisTaskStore.completeManyCall(
+            batch.map { ($0.lease, $0.result) }, queue: queue, keys: keys,
+            retentionMilliseconds: batch.map(\.retentionMilliseconds).max() ?? 1)
+        pipeline.run(TaskScripts.completeMany, keys: call.keys, arguments: call.arguments) { reply in
             switch reply {
             case .success(let value):
                 let completed = value.array ?? []
                 for (index, entry) in batch.enumerated() {
-                    let outcome = index < completed.count ? completed[index] : .null
-                    if outcome.int == 1 { continue }
-                    if outcome.int == 0 {
-                        entry.ifFailed(RedisTaskStore.leaseLost(entry.lease))
-                    } else {
-                        let message = outcome.string ?? "no reply for \(entry.lease.id) from completeMany"
-                        entry.ifFailed(TaskStoreError(RedisError(.server, message)))
-                    }
+                    let outcome = index < completed.count ? completed[index] : nil
+                    if let error = RedisTaskStore.completionError(outcome, for: entry.lease) { entry.ifFailed(error) }
                 }
             case .failure(let error):
                 let failure = TaskStoreError(error)

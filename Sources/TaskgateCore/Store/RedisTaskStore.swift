@@ -245,12 +245,34 @@ public struct RedisTaskStore: TaskStore {
     }
 
     private func completeCall(_ lease: Lease, result: String, retentionMilliseconds: Int) -> ScriptCall<Void> {
-        let id = lease.id
-        return ScriptCall(
-            script: TaskScripts.complete, keys: [keys.task(id), keys.active(id.queue), keys.leases(id.queue)],
-            arguments: [id.rawValue, lease.token, result, max(1, retentionMilliseconds)]
-        ) { reply throws(TaskStoreError) in
-            guard reply.int == 1 else { throw Self.leaseLost(lease) }
+        let call = Self.completeManyCall(
+            [(lease, result)], queue: lease.id.queue, keys: keys, retentionMilliseconds: retentionMilliseconds)
+        return ScriptCall(script: TaskScripts.completeMany, keys: call.keys, arguments: call.arguments) {
+            reply throws(TaskStoreError) in
+            if let error = Self.completionError(reply.array?.first, for: lease) { throw error }
+        }
+    }
+
+    /// The `completeMany` script's keys and arguments for completions of tasks of `queue`.
+    static func completeManyCall(
+        _ completions: [(lease: Lease, result: String)], queue: QueueName, keys: KeySpace, retentionMilliseconds: Int
+    ) -> (keys: [String], arguments: [any RedisArgument]) {
+        var taskKeys = [keys.active(queue), keys.leases(queue)]
+        var arguments: [any RedisArgument] = [max(1, retentionMilliseconds)]
+        for (lease, result) in completions {
+            taskKeys.append(keys.task(lease.id))
+            arguments += [lease.id.rawValue, lease.token, result] as [any RedisArgument]
+        }
+        return (taskKeys, arguments)
+    }
+
+    /// Why `completeMany` did not complete a task, from its answer for that task; `nil` when it did.
+    static func completionError(_ outcome: RedisValue?, for lease: Lease) -> TaskStoreError? {
+        switch outcome?.int {
+        case 1: return nil
+        case 0: return leaseLost(lease)
+        default:
+            return TaskStoreError(RedisError(.server, outcome?.string ?? "no reply for \(lease.id) from completeMany"))
         }
     }
 

@@ -5,7 +5,7 @@ import TaskgateRedis
 /// Cluster runs it on one slot. All name their keys in KEYS[] except `claim`, which cannot know the ids it
 /// will move beforehand and derives their task keys (same tag, same slot) from a prefix it is given.
 ///
-/// Scripts that report on a claimed attempt (complete, fail, requeue, extend) first check that the task is
+/// Scripts that report on a claimed attempt (completeMany, fail, requeue, extend) first check that the task is
 /// active and that its `token` is the caller's; otherwise they change nothing, so a worker whose lease expired
 /// and whose task was recovered cannot touch a record that another attempt now owns.
 enum TaskScripts {
@@ -122,6 +122,16 @@ enum TaskScripts {
             return redis.call('HGETALL', KEYS[1])
             """)
 
+    /// What a claim hands back per task, in order: the id, the new attempt count, the start time, then the
+    /// fields it read (``claimedFields``).
+    static let claimReplyFields = ["id", "attempts", "started_at"] + claimedFields
+
+    /// The fields a claim reads and hands back as they are; the script's `HMGET` is written from this list.
+    private static let claimedFields = [
+        "type", "payload", "retries", "max_retries", "timeout", "created_at", "run_at", "last_error",
+    ]
+    private static let claimReadFields = claimedFields.map { "'\($0)'" }.joined(separator: ", ")
+
     /// KEYS: pending, active, leases, unleased, dead. ARGV: lease_ms, id_prefix (`<queue>.`), task_key_prefix
     /// (`<prefix>:{<queue>}:task:`), token(1), ..., token(n).
     ///
@@ -129,7 +139,8 @@ enum TaskScripts {
     /// token and a lease, in one step, so no crash can leave a task claimed without a lease; the leases set
     /// alone then records who holds it (the active list only covers the blocking path, see `start`). Ids
     /// that are not this queue's, or whose record is gone or not pending, are dropped on the way (at most 100
-    /// per call). Returns one reply per task claimed (fewer than n when the queue runs dry), the fields a
+    /// per call); an id whose record cannot be read at all (a key of the wrong type) goes to the dead set.
+    /// Returns one reply per task claimed (fewer than n when the queue runs dry), the fields a
     /// worker needs, in ``claimReplyFields`` order (a missing field is `''`). Task keys are derived from the
     /// ids; they share the queue's hash tag, so the script touches one slot.
     ///
@@ -137,11 +148,6 @@ enum TaskScripts {
     /// Redis, so the work per task is two calls (read what the worker needs, write the new state) and a short
     /// reply; the pop, the leases and the unleased notes take one call per batch. (Reading the whole record
     /// and sending it back cost about 17 us per task against 13 us for this, measured alone.)
-    static let claimReplyFields = [
-        "id", "attempts", "started_at", "type", "payload", "retries", "max_retries", "timeout", "created_at", "run_at",
-        "last_error",
-    ]
-
     static let claim = RedisScript(
         now + """
 
@@ -157,14 +163,13 @@ enum TaskScripts {
                     or string.find(token, '[^0-9a-f]') then
                     return nil
                 end
-                local values = redis.call('HMGET', ARGV[3] .. token, 'state', 'attempts', 'type', 'payload',
-                    'retries', 'max_retries', 'timeout', 'created_at', 'run_at', 'last_error')
+                local values = redis.call('HMGET', ARGV[3] .. token, 'state', 'attempts', \(claimReadFields))
                 if values[1] ~= 'pending' then return nil end
                 local attempts = tonumber(values[2] or '0') + 1
                 redis.call('HSET', ARGV[3] .. token, 'state', 'active', 'token', attempt_token,
                     'started_at', now, 'updated_at', now, 'attempts', attempts)
                 local reply = {id, attempts, now}
-                for f = 3, 10 do reply[f + 1] = values[f] or '' end
+                for f = 3, #values do reply[f + 1] = values[f] or '' end
                 return reply
             end
             while #claimed < wanted and strays < 100 do
@@ -214,23 +219,10 @@ enum TaskScripts {
             return held
             """)
 
-    /// KEYS: task, active, leases. ARGV: id, token, result, retention_ms.
-    /// Returns 1, or 0 when the caller does not hold the task (nothing is changed then).
-    static let complete = RedisScript(
-        now + holdsLease + """
-
-            if not holds_lease() then return 0 end
-            redis.call('LREM', KEYS[2], 1, ARGV[1])
-            redis.call('ZREM', KEYS[3], ARGV[1])
-            -- The token stays, as in `completeMany`: a finished task's token grants nothing.
-            redis.call('HSET', KEYS[1], 'state', 'succeeded', 'result', ARGV[3], 'finished_at', now, 'updated_at', now)
-            redis.call('PEXPIRE', KEYS[1], ARGV[4])
-            return 1
-            """)
-
     /// KEYS: active, leases, task(1), ..., task(n). ARGV: retention_ms, then id, token, result for each task.
-    /// Completes many held tasks in one call (each checked like `complete`); returns per task 1, 0 (the
-    /// caller does not hold it), or Redis' error message when a command failed for that task alone.
+    /// Completes held tasks, one or many in one call (a single completion is a call of one); returns per task
+    /// 1, 0 when the caller does not hold it (nothing is changed then), or Redis' error message when a command
+    /// failed for that task alone.
     ///
     /// Three calls per task (check, write, expire); the leases go in one call per batch. A held task is never
     /// on the active list (see `start`), so that is only searched when it exists at all (ids a worker of an
@@ -241,7 +233,7 @@ enum TaskScripts {
 
             local done, finished = {}, {}
             local search_active = redis.call('EXISTS', KEYS[1]) == 1
-            local function complete(i)
+            local function complete_one(i)
                 local base = 3 * (i - 3) + 2
                 local id, token = ARGV[base], ARGV[base + 1]
                 local held = redis.call('HMGET', KEYS[i], 'state', 'token')
@@ -255,7 +247,7 @@ enum TaskScripts {
             end
             for i = 3, #KEYS do
                 -- A task whose commands fail (a key of the wrong type, say) reports its error alone.
-                local ok, result = pcall(complete, i)
+                local ok, result = pcall(complete_one, i)
                 if ok then
                     done[#done + 1] = result
                 else
