@@ -33,6 +33,20 @@ import Testing
         }
     }
 
+    @Test func findsHeadersCaseInsensitivelyAndJoinsRepeatedOnes() {
+        let request = HTTPRequest(
+            method: "POST", path: "/",
+            fields: [
+                ("Content-Length", " 42 "), ("X-Tag", "a"), ("content-type", " application/json ;q=1"), ("x-tag", "b"),
+            ])
+        #expect(request.header("content-length") == " 42 ")
+        #expect(request.contentLength == 42)
+        #expect(request.header("X-TAG") == "a, b")
+        #expect(request.mediaType == "application/json")
+        #expect(request.header("x-tags") == nil)
+        #expect(request.header("content-lengtH") == " 42 ")
+    }
+
     @Test func readsMediaTypeWithoutParameters() {
         let request = HTTPRequest(
             method: "POST", path: "/", headers: ["content-type": "Application/JSON; charset=utf-8"])
