@@ -71,10 +71,12 @@ import Testing
         let broken = try #require(IdempotencyKey("broken"))
         _ = try ns.redis("SET", ns.keys.idempotency(.default, broken), "not a hash")
         let requests = [
-            store.enqueueRequest(TaskSubmission(payload: .integer(1)), idempotencyKey: nil, idempotencyWindowMilliseconds: 0),
+            store.enqueueRequest(
+                TaskSubmission(payload: .integer(1)), idempotencyKey: nil, idempotencyWindowMilliseconds: 0),
             store.enqueueRequest(
                 TaskSubmission(payload: .integer(2)), idempotencyKey: broken, idempotencyWindowMilliseconds: 60_000),
-            store.enqueueRequest(TaskSubmission(payload: .integer(3)), idempotencyKey: nil, idempotencyWindowMilliseconds: 0),
+            store.enqueueRequest(
+                TaskSubmission(payload: .integer(3)), idempotencyKey: nil, idempotencyWindowMilliseconds: 0),
         ]
         let call = store.enqueueCall(requests)
         let reply = try ns.pool.withConnection { connection throws(RedisError) in

@@ -89,7 +89,8 @@ import Testing
         let record = try ns.store.enqueue(submission)
         let first = try #require(try ns.store.claimBatch(from: .default, max: 4, leaseMilliseconds: 10_000).first)
         #expect(first.record == (try ns.store.task(record.id)))
-        #expect(first.record.attempts == 1 && first.record.type == "mail/send" && first.record.timeoutMilliseconds == 1500)
+        #expect(
+            first.record.attempts == 1 && first.record.type == "mail/send" && first.record.timeoutMilliseconds == 1500)
 
         // Again after a failed attempt, when retries, last_error and run_at have changed.
         _ = try ns.store.fail(first.lease, error: "smtp down", backoffMilliseconds: 1, retentionMilliseconds: 60_000)
@@ -128,7 +129,9 @@ import Testing
         let ns = TestNamespace(server: server)
         let store = ns.store
         let waiting = Task {
-            try await offThePool { try store.claim(from: .default, blockMilliseconds: 10_000, leaseMilliseconds: 10_000) }
+            try await offThePool {
+                try store.claim(from: .default, blockMilliseconds: 10_000, leaseMilliseconds: 10_000)
+            }
         }
         // Only once the claim is blocked in BLMOVE does the task arrive, so it takes the move-then-start path.
         try await eventually("the claim to block in BLMOVE") {

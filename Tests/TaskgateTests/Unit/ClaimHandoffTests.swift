@@ -8,7 +8,8 @@ import Testing
     private func task(_ n: Int) -> ClaimedTask {
         let id = TaskID.generate(queue: .default)
         let record = TaskRecord(
-            id: id, submission: TaskSubmission(payload: .integer(n)), payload: String(n), storedAt: .init(milliseconds: 0))
+            id: id, submission: TaskSubmission(payload: .integer(n)), payload: String(n),
+            storedAt: .init(milliseconds: 0))
         return ClaimedTask(record: record, lease: .fresh(for: id))
     }
 
