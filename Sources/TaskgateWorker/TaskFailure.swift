@@ -6,6 +6,7 @@ public struct TaskFailure: Error, Sendable, CustomStringConvertible {
             case failed
             case timedOut = "timed-out"
             case noHandler = "no-handler"
+            case protocolError = "protocol-error"
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -16,6 +17,9 @@ public struct TaskFailure: Error, Sendable, CustomStringConvertible {
         public static let timedOut = Code(.timedOut)
         /// No handler is registered for the task's type.
         public static let noHandler = Code(.noHandler)
+        /// The handler's counterpart broke its contract (a persistent process wrote a malformed line, exited or
+        /// hung; an HTTP target could not be reached).
+        public static let protocolError = Code(.protocolError)
 
         public var description: String { value.rawValue }
     }
@@ -24,6 +28,8 @@ public struct TaskFailure: Error, Sendable, CustomStringConvertible {
     public let code: Code
     /// The message kept as `last_error`.
     public let message: String
+    /// How long to wait before the retry, instead of the worker's backoff (an HTTP target's `Retry-After`).
+    public var retryAfterMilliseconds: Int?
 
     /// Creates a plain failure (``Code/failed``).
     public init(_ message: String) {
@@ -31,9 +37,10 @@ public struct TaskFailure: Error, Sendable, CustomStringConvertible {
     }
 
     /// Creates a failure with a code.
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, retryAfterMilliseconds: Int? = nil) {
         self.code = code
         self.message = message
+        self.retryAfterMilliseconds = retryAfterMilliseconds.map { max(0, $0) }
     }
 
     public var description: String { message }

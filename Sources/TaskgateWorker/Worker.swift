@@ -166,7 +166,7 @@ public final class Worker: Service, Sendable {
         let lease = claimed.lease
         let context = TaskContext(record: record)
         let handler = handlers.handler(for: record.type)
-        let timeout = record.timeoutMilliseconds
+        let timeout = record.timeoutMilliseconds ?? configuration.defaultTimeoutMilliseconds
         let attempt = Task<String, any Error> {
             guard let handler else {
                 throw TaskFailure(.noHandler, "no handler for task type \(record.type ?? "(none)")")
@@ -208,8 +208,10 @@ public final class Worker: Service, Sendable {
                 }
             }
         case .failure(let error):
-            let message = (error as? TaskFailure)?.message ?? String(describing: error)
-            let backoff = policy.delayMilliseconds(forRetry: record.retries + 1)
+            let failure = error as? TaskFailure
+            let message = failure?.message ?? String(describing: error)
+            // A handler that was told when to come back (Retry-After) is believed over the backoff policy.
+            let backoff = failure?.retryAfterMilliseconds ?? policy.delayMilliseconds(forRetry: record.retries + 1)
             logger.info(
                 "task failed", metadata: ["id": "\(id)", "attempt": "\(record.attempts)", "error": "\(message)"])
             await finish(lease, what: "fail") { store throws(TaskStoreError) in

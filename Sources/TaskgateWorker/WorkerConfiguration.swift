@@ -23,13 +23,16 @@ public struct WorkerConfiguration: Sendable {
     public var schedulerIntervalMilliseconds: Int
     /// How long a claim lasts without a heartbeat, how often heartbeats go out, and how often recovery runs.
     public var leaseTiming: LeaseTiming
+    /// The per-attempt limit of tasks submitted without `timeout_seconds`, in milliseconds; `nil`: none.
+    public var defaultTimeoutMilliseconds: Int?
 
     /// Creates a configuration with the defaults a user would expect.
     public init(
         redis: RedisConfiguration, keys: KeySpace = .standard, queue: QueueName = .default, concurrency: Int = 1,
         retryPolicy: RetryPolicy = .standard, retentionMilliseconds: Int = 86_400_000,
         gracePeriod: Duration = .seconds(30), claimBlockMilliseconds: Int = 1_000,
-        schedulerIntervalMilliseconds: Int = 250, leaseTiming: LeaseTiming = .standard
+        schedulerIntervalMilliseconds: Int = 250, leaseTiming: LeaseTiming = .standard,
+        defaultTimeoutMilliseconds: Int? = nil
     ) {
         self.redis = redis
         self.keys = keys
@@ -41,5 +44,6 @@ public struct WorkerConfiguration: Sendable {
         self.claimBlockMilliseconds = max(10, claimBlockMilliseconds)
         self.schedulerIntervalMilliseconds = max(10, schedulerIntervalMilliseconds)
         self.leaseTiming = leaseTiming
+        self.defaultTimeoutMilliseconds = defaultTimeoutMilliseconds.map { max(1, $0) }
     }
 }
