@@ -1,0 +1,114 @@
+import AsyncHTTPClient
+import Glibc
+import NIOCore
+import NIOHTTP1
+import TaskgateCore
+
+/// Runs each task by POSTing its payload to an HTTP endpoint of the user's application, as Google Cloud Tasks
+/// does: a 2xx answer is success and its body the result; any other answer, a refused connection or a timeout
+/// is a failed attempt.
+///
+/// Each call carries `taskgate-task-id`, `taskgate-task-type`, `taskgate-queue`, `taskgate-attempt` and
+/// `taskgate-retries`, and, with a signer, the Standard Webhooks headers (`webhook-id` is the task id, the same
+/// on every attempt). Connections are kept alive and reused; redirects are not followed (a 3xx is a failure);
+/// answers are read up to ``maxResultBytes``. A `Retry-After` on a 429 or 503 becomes the backoff of that
+/// retry. The time limit is the worker's: the task's `timeout_seconds`, else its default; when it passes, the
+/// request is abandoned (its late answer is never read).
+public final class HTTPTargetHandler: TaskHandler {
+    /// Where tasks go.
+    public let targets: HTTPTargets
+    /// Signs every call; `nil` sends none of the `webhook-*` headers.
+    public let signer: WebhookSigner?
+    /// The most bytes of an answer kept as the result.
+    public let maxResultBytes: Int
+    /// The most bytes of a failed answer kept in `last_error`.
+    public let maxErrorBytes: Int
+    private let client: HTTPClient
+
+    /// Creates a handler that keeps up to `connectionsPerHost` connections to each target open.
+    public init(
+        targets: HTTPTargets, signer: WebhookSigner?, connectionsPerHost: Int, maxResultBytes: Int = 64 * 1024,
+        maxErrorBytes: Int = 1024, connectTimeout: Duration = .seconds(10)
+    ) {
+        self.targets = targets
+        self.signer = signer
+        self.maxResultBytes = maxResultBytes
+        self.maxErrorBytes = maxErrorBytes
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.decompression = .disabled
+        configuration.timeout = .init(connect: .milliseconds(connectTimeout.milliseconds))
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, connectionsPerHost))
+        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    public func handle(_ task: TaskContext) async throws -> String {
+        guard let url = targets.url(for: task.type) else {
+            throw TaskFailure(.noHandler, "no --http-target for task type \(task.type ?? "(none)")")
+        }
+        let body = Array(task.payload.isEmpty ? "null".utf8 : task.payload.utf8)
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.reserveCapacity(12)
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "user-agent", value: "taskgate")
+        request.headers.add(name: "taskgate-task-id", value: task.id.rawValue)
+        request.headers.add(name: "taskgate-task-type", value: task.type ?? "")
+        request.headers.add(name: "taskgate-queue", value: task.queue.rawValue)
+        request.headers.add(name: "taskgate-attempt", value: String(task.attempt))
+        request.headers.add(name: "taskgate-retries", value: String(task.retries))
+        if let signer {
+            for (name, value) in signer.headers(id: task.id.rawValue, timestamp: Int(time(nil)), body: body) {
+                request.headers.add(name: name, value: value)
+            }
+        }
+        request.body = .bytes(ByteBuffer(bytes: body))
+
+        let response: HTTPClientResponse
+        do {
+            // The worker cancels this task when the attempt's time is up; the deadline is only a backstop.
+            response = try await client.execute(request, timeout: .hours(25))
+        } catch {
+            try Task.checkCancellation()
+            throw TaskFailure(.protocolError, "POST \(url) failed: \(error)")
+        }
+        let status = Int(response.status.code)
+        let success = (200..<300).contains(status)
+        let kept = try await Self.head(of: response.body, limit: success ? maxResultBytes : maxErrorBytes)
+        try Task.checkCancellation()
+        if success { return String(decoding: kept, as: UTF8.self) }
+
+        var message = "HTTP \(status) from \(url)"
+        let text = String(decoding: kept, as: UTF8.self).trimmingWhitespace
+        if !text.isEmpty { message += ": " + text }
+        var retryAfter: Int?
+        if status == 429 || status == 503, let value = response.headers.first(name: "retry-after") {
+            retryAfter = RetryAfter.milliseconds(value)
+        }
+        throw TaskFailure(.failed, message, retryAfterMilliseconds: retryAfter)
+    }
+
+    /// Closes the connections; call once the worker has stopped.
+    public func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    /// The first `limit` bytes of the body; a longer body is not read further (its connection is closed).
+    private static func head(of body: HTTPClientResponse.Body, limit: Int) async throws -> [UInt8] {
+        var kept: [UInt8] = []
+        for try await chunk in body {
+            kept.append(contentsOf: chunk.readableBytesView.prefix(limit - kept.count))
+            if kept.count >= limit { break }
+        }
+        return kept
+    }
+}
+
+extension Duration {
+    /// The duration in whole milliseconds.
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}
