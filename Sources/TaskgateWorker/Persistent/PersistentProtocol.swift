@@ -1,0 +1,85 @@
+import TaskgateCore
+
+/// The line-delimited JSON protocol between a worker and its persistent processes.
+///
+/// Taskgate writes one line per task: `{"id":...,"type":...,"queue":...,"attempt":1,"retries":0,"payload":...}`.
+/// The process answers one line per task: `{"id":...,"ok":true,"result":<any JSON>}` or
+/// `{"id":...,"ok":false,"error":"...","retry_after_seconds":N}`. A string result is kept as it is, any other
+/// JSON as its compact text. Answers are matched to tasks by `id`, so they may come in any order; a line that
+/// names no task in flight is taken as the answer to the oldest one.
+enum PersistentProtocol {
+    /// What one answer line says.
+    struct Answer: Sendable {
+        /// The task it names, when it names one.
+        var id: String?
+        /// The attempt's outcome.
+        var outcome: Result<String, TaskFailure>
+    }
+
+    /// The line sent for a task, newline included.
+    static func line(for task: TaskContext) -> [UInt8] {
+        var json = JSONWriter(capacity: 160 + task.payload.utf8.count)
+        json.writeRaw(#"{"id":"#)
+        json.writeString(task.id.rawValue)
+        json.writeRaw(#","type":"#)
+        json.writeString(orNull: task.type)
+        json.writeRaw(#","queue":"#)
+        json.writeString(task.queue.rawValue)
+        json.writeRaw(#","attempt":"#)
+        json.writeInteger(task.attempt)
+        json.writeRaw(#","retries":"#)
+        json.writeInteger(task.retries)
+        json.writeRaw(#","payload":"#)
+        json.writeVerbatim(task.payload.isEmpty ? "null" : task.payload)
+        json.writeRaw("}\n")
+        return json.bytes
+    }
+
+    /// Reads one answer line (without its newline).
+    static func answer(_ line: [UInt8]) -> Answer {
+        let value: JSONValue
+        do {
+            value = try JSONValue.parse(line)
+        } catch {
+            return malformed(nil, "not JSON (\(error))", line)
+        }
+        guard case .object(let members) = value else {
+            return malformed(nil, "not a JSON object", line)
+        }
+        var id: String?
+        var ok: Bool?
+        var result: JSONValue?
+        var error: String?
+        var retryAfter: Int?
+        for member in members {
+            switch (member.name, member.value) {
+            case ("id", .string(let text)): id = text
+            case ("ok", .bool(let flag)): ok = flag
+            case ("result", let any): result = any
+            case ("error", .string(let text)): error = text
+            case ("error", let any): error = any.serialized
+            case ("retry_after_seconds", .number(let text)):
+                retryAfter = Double(text).map { Int(min(max($0, 0), 86_400) * 1000) }
+            default: continue
+            }
+        }
+        guard let ok else { return malformed(id, "no boolean \"ok\"", line) }
+        guard ok else {
+            let message = error.map { $0.isEmpty ? "failed" : $0 } ?? "failed"
+            return Answer(id: id, outcome: .failure(TaskFailure(.failed, message, retryAfterMilliseconds: retryAfter)))
+        }
+        switch result {
+        case .none, .null: return Answer(id: id, outcome: .success(""))
+        case .string(let text): return Answer(id: id, outcome: .success(text))
+        case .some(let other): return Answer(id: id, outcome: .success(other.serialized))
+        }
+    }
+
+    private static func malformed(_ id: String?, _ reason: String, _ line: [UInt8]) -> Answer {
+        let start = String(decoding: line.prefix(200), as: UTF8.self)
+        return Answer(
+            id: id,
+            outcome: .failure(
+                TaskFailure(.protocolError, "the persistent process wrote a malformed answer, \(reason): \(start)")))
+    }
+}
