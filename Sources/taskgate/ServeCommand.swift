@@ -38,6 +38,16 @@ struct ServeCommand: AsyncParsableCommand {
             discussion:
                 "TASKGATE_API_TOKEN_FILE, or TASKGATE_API_TOKENS as a comma-separated list; unset, the API is open."))
     var apiTokenFile: String?
+    @Option(
+        help:
+            "Most pull claims waiting for work at once (each holds a thread and a Redis connection). [TASKGATE_MAX_WAITING_CLAIMS, default 64]"
+    )
+    var maxWaitingClaims: Int?
+    @Option(
+        help:
+            "Seconds finished tasks reported through the pull API are kept. [TASKGATE_RETENTION_SECONDS, default 86400]"
+    )
+    var retentionSeconds: Double?
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
@@ -63,7 +73,13 @@ struct ServeCommand: AsyncParsableCommand {
             idempotencyWindowMilliseconds: try Settings.int(
                 idempotencyWindowSeconds, "TASKGATE_IDEMPOTENCY_WINDOW_SECONDS", default: 86_400,
                 range: 1...(365 * 86_400)) * 1000,
-            tokens: tokens)
+            tokens: tokens,
+            pull: PullConfiguration(
+                maxWaitingClaims: try Settings.int(
+                    maxWaitingClaims, "TASKGATE_MAX_WAITING_CLAIMS", default: 64, range: 0...4096),
+                retentionMilliseconds: Int(
+                    try Settings.double(retentionSeconds, "TASKGATE_RETENTION_SECONDS", default: 86_400, minimum: 0.001)
+                        * 1000)))
         logger.info(
             "starting gateway",
             metadata: [

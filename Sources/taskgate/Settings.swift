@@ -44,6 +44,12 @@ enum Settings {
         return value
     }
 
+    /// ``double(_:_:default:minimum:)`` for a setting that may be left unset (`nil`).
+    static func optionalDouble(_ flag: Double?, _ variable: String, minimum: Double) throws -> Double? {
+        guard flag != nil || string(variable) != nil else { return nil }
+        return try double(flag, variable, default: minimum, minimum: minimum)
+    }
+
     static func redis(_ flag: String?) throws -> RedisConfiguration {
         let url = string(flag, "TASKGATE_REDIS_URL", default: "redis://127.0.0.1:6379/0")
         do {

@@ -1,13 +1,14 @@
 import ArgumentParser
+import Foundation
 import Logging
 import TaskgateCore
 import TaskgateWorker
 
-/// `taskgate worker`: runs tasks from one queue with a shell command.
+/// `taskgate worker`: runs tasks from one queue with a shell command, persistent processes or an HTTP endpoint.
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
-        abstract: "Run tasks from a queue: CMD gets the payload on stdin; exit 0 is success, stdout the result.")
+        abstract: "Run tasks from a queue with --exec CMD, --exec-persistent CMD or --http-target URL.")
 
     @Option(help: "Queue to take tasks from. [TASKGATE_QUEUE, default default]")
     var queue: String?
@@ -15,6 +16,30 @@ struct WorkerCommand: AsyncParsableCommand {
     var concurrency: Int?
     @Option(name: .customLong("exec"), help: "Shell command run for each task through /bin/sh -c. [TASKGATE_EXEC]")
     var command: String?
+    @Option(
+        name: .customLong("exec-persistent"),
+        help:
+            "Command started once per process and fed one JSON line per task on stdin; answers one JSON line per task on stdout. [TASKGATE_EXEC_PERSISTENT]"
+    )
+    var persistentCommand: String?
+    @Option(help: "Persistent processes to run, at most --concurrency. [TASKGATE_PROCESSES, default --concurrency]")
+    var processes: Int?
+    @Option(
+        name: .customLong("http-target"),
+        help:
+            "POST each task's payload to URL; TYPE=URL for one task type; repeatable. [TASKGATE_HTTP_TARGET, comma-separated]"
+    )
+    var httpTargets: [String] = []
+    @Option(
+        help:
+            "File of secrets (whsec_<base64> or text; one per line, several for rotation) signing HTTP pushes as Standard Webhooks do. [TASKGATE_SIGNING_SECRET_FILE, or TASKGATE_SIGNING_SECRET]"
+    )
+    var signingSecretFile: String?
+    @Option(
+        help:
+            "Seconds an attempt may run when its task has no timeout_seconds. [TASKGATE_TIMEOUT_SECONDS, default 300 for --http-target and --exec-persistent, none for --exec]"
+    )
+    var timeoutSeconds: Double?
     @Option(help: "Seconds finished tasks are kept before they expire. [TASKGATE_RETENTION_SECONDS, default 86400]")
     var retentionSeconds: Double?
     @Option(
@@ -45,9 +70,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try common.bootstrap()
-        guard let command = command ?? Settings.string("TASKGATE_EXEC") else {
-            throw ValidationError("the worker needs a handler: --exec 'CMD' or TASKGATE_EXEC")
-        }
+        let kind = try handlerKind()
         let queueName = Settings.string(queue, "TASKGATE_QUEUE", default: "default")
         guard let queue = QueueName(queueName) else {
             throw ValidationError("queue must match [A-Za-z0-9._-]{1,64}, got \(queueName)")
@@ -61,22 +84,109 @@ struct WorkerCommand: AsyncParsableCommand {
         let lease = try Settings.double(leaseSeconds, "TASKGATE_LEASE_SECONDS", default: 10, minimum: 0.1)
         let recoveryInterval = try Settings.double(
             recoveryIntervalSeconds, "TASKGATE_RECOVERY_INTERVAL_SECONDS", default: 1, minimum: 0.01)
+        let concurrency = try Settings.int(concurrency, "TASKGATE_CONCURRENCY", default: 1, range: 1...1024)
+        let maxResult = try Settings.int(
+            maxResultBytes, "TASKGATE_MAX_RESULT_BYTES", default: 64 * 1024, range: 0...(16 << 20))
+        var defaultTimeout: Double?
+        if case .exec = kind {
+            defaultTimeout = try Settings.optionalDouble(timeoutSeconds, "TASKGATE_TIMEOUT_SECONDS", minimum: 0.001)
+        } else {
+            defaultTimeout = try Settings.double(
+                timeoutSeconds, "TASKGATE_TIMEOUT_SECONDS", default: 300, minimum: 0.001)
+        }
         let configuration = WorkerConfiguration(
             redis: try common.redis(),
             keys: try common.keys(),
             queue: queue,
-            concurrency: try Settings.int(concurrency, "TASKGATE_CONCURRENCY", default: 1, range: 1...1024),
+            concurrency: concurrency,
             retryPolicy: .exponentialJitter(
                 baseMilliseconds: Int(base * 1000), maxMilliseconds: Int(maxBackoff * 1000)),
             retentionMilliseconds: Int(retention * 1000),
             gracePeriod: .milliseconds(Int(grace * 1000)),
             leaseTiming: LeaseTiming(
-                leaseMilliseconds: Int(lease * 1000), recoveryIntervalMilliseconds: Int(recoveryInterval * 1000)))
-        let handler = ExecHandler(
-            command: command,
-            maxResultBytes: try Settings.int(
-                maxResultBytes, "TASKGATE_MAX_RESULT_BYTES", default: 64 * 1024, range: 0...(16 << 20)))
-        let worker = Worker(configuration: configuration, handlers: HandlerRegistry(fallback: handler), logger: logger)
-        try await common.run(worker, logger: logger)
+                leaseMilliseconds: Int(lease * 1000), recoveryIntervalMilliseconds: Int(recoveryInterval * 1000)),
+            defaultTimeoutMilliseconds: defaultTimeout.map { Int($0 * 1000) })
+        switch kind {
+        case .exec(let command):
+            let handler = ExecHandler(command: command, maxResultBytes: maxResult)
+            let worker = Worker(
+                configuration: configuration, handlers: HandlerRegistry(fallback: handler), logger: logger)
+            try await common.run(worker, logger: logger)
+        case .persistent(let command):
+            let count = try Settings.int(processes, "TASKGATE_PROCESSES", default: concurrency, range: 1...1024)
+            guard count <= concurrency else {
+                throw ValidationError("--processes (\(count)) cannot exceed --concurrency (\(concurrency))")
+            }
+            let pool = PersistentProcessPool(
+                command: command, processes: count, queue: queue, maxResultBytes: maxResult, logger: logger)
+            let worker = Worker(configuration: configuration, handlers: HandlerRegistry(fallback: pool), logger: logger)
+            do {
+                try await common.run(worker, logger: logger)
+            } catch {
+                await pool.shutdown()
+                throw error
+            }
+            await pool.shutdown()
+        case .http(let targets):
+            let handler = HTTPTargetHandler(
+                targets: targets, signer: try signer(), connectionsPerHost: concurrency, maxResultBytes: maxResult)
+            let worker = Worker(
+                configuration: configuration, handlers: HandlerRegistry(fallback: handler), logger: logger)
+            do {
+                try await common.run(worker, logger: logger)
+            } catch {
+                await handler.shutdown()
+                throw error
+            }
+            await handler.shutdown()
+        }
+    }
+
+    /// How tasks are run.
+    private enum HandlerKind {
+        case exec(String)
+        case persistent(String)
+        case http(HTTPTargets)
+    }
+
+    /// The one handler kind the flags (or the environment) name.
+    private func handlerKind() throws -> HandlerKind {
+        let exec = command ?? Settings.string("TASKGATE_EXEC")
+        let persistent = persistentCommand ?? Settings.string("TASKGATE_EXEC_PERSISTENT")
+        var targets = httpTargets
+        if targets.isEmpty, let list = Settings.string("TASKGATE_HTTP_TARGET") {
+            targets = list.split(separator: ",").map(String.init)
+        }
+        let given = [exec != nil, persistent != nil, !targets.isEmpty].filter { $0 }.count
+        guard given == 1 else {
+            throw ValidationError(
+                given == 0
+                    ? "the worker needs a handler: --exec 'CMD', --exec-persistent 'CMD' or --http-target URL"
+                    : "give one of --exec, --exec-persistent and --http-target, not several")
+        }
+        if let exec { return .exec(exec) }
+        if let persistent { return .persistent(persistent) }
+        do {
+            return .http(try HTTPTargets(specifications: targets))
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+
+    /// The signer of HTTP pushes, from the secret file or `TASKGATE_SIGNING_SECRET`; `nil` when neither is set.
+    private func signer() throws -> WebhookSigner? {
+        var list = Settings.string("TASKGATE_SIGNING_SECRET")
+        if let file = signingSecretFile ?? Settings.string("TASKGATE_SIGNING_SECRET_FILE") {
+            guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ValidationError("cannot read the signing secret file \(file)")
+            }
+            list = contents
+        }
+        guard let list else { return nil }
+        do {
+            return try WebhookSigner(list: list)
+        } catch {
+            throw ValidationError("signing secret: \(error.message)")
+        }
     }
 }

@@ -134,7 +134,7 @@ public struct TaskSubmission: Sendable, Equatable {
 
 extension String {
     /// Escapes `~` and `/` as JSON Pointer (RFC 6901) requires.
-    fileprivate var replacingPointerCharacters: String {
+    public var replacingPointerCharacters: String {
         guard utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) else { return self }
         var escaped = ""
         for character in self {
