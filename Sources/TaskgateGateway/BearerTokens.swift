@@ -1,12 +1,23 @@
-/// The API tokens a gateway accepts in `Authorization: Bearer <token>`, compared in constant time.
+/// The API tokens a gateway accepts in `Authorization: Bearer <token>`, compared in constant time, each with
+/// the scopes it grants.
 public struct BearerTokens: Sendable {
-    private let tokens: [[UInt8]]
+    private let tokens: [(secret: [UInt8], scopes: AccessScopes)]
 
-    /// Creates the set from tokens; blank entries are ignored. `nil` when no token is left (access is open).
+    /// Creates the set from token entries; blank entries are ignored. `nil` when no token is left (access is open).
+    ///
+    /// An entry `scope[,scope]:TOKEN` whose part before the first colon names only known scopes (`submit`, `read`,
+    /// `worker`) grants those; any other entry is a bare token and grants every scope.
     public init?(_ tokens: [String]) {
         let kept = tokens.map { $0.trimmingCharacters(in: " \t\r\n") }.filter { !$0.isEmpty }
-        guard !kept.isEmpty else { return nil }
-        self.tokens = kept.map { Array($0.utf8) }
+        let parsed = kept.map { entry -> (secret: [UInt8], scopes: AccessScopes) in
+            if let colon = entry.firstIndex(of: ":"), let scopes = AccessScopes(names: entry[..<colon]) {
+                let secret = String(entry[entry.index(after: colon)...])
+                if !secret.isEmpty { return (Array(secret.utf8), scopes) }
+            }
+            return (Array(entry.utf8), .all)
+        }
+        guard !parsed.isEmpty else { return nil }
+        self.tokens = parsed
     }
 
     /// Reads tokens from a comma-separated list (`TASKGATE_API_TOKENS`).
@@ -24,23 +35,32 @@ public struct BearerTokens: Sendable {
     public var count: Int { tokens.count }
 
     /// `true` when `authorization` is `Bearer <token>` for one of the tokens.
+    public func accepts(authorization: String?) -> Bool {
+        scopes(authorization: authorization) != nil
+    }
+
+    /// The scopes of the token in `authorization` (`Bearer <token>`); `nil` when it is none of the tokens.
     ///
     /// Every token is compared over every byte whatever matched before, so the time taken does not tell an
     /// attacker how much of a guess was right (only the number of tokens and the guess's own length).
-    public func accepts(authorization: String?) -> Bool {
-        guard let authorization else { return false }
+    public func scopes(authorization: String?) -> AccessScopes? {
+        guard let authorization else { return nil }
         let bytes = Array(authorization.utf8)
         let scheme = Array("bearer ".utf8)
         guard bytes.count > scheme.count,
             zip(bytes, scheme).allSatisfy({ ($0 | 0x20) == $1 })
-        else { return false }
+        else { return nil }
         var candidate = bytes[scheme.count...].drop { $0 == UInt8(ascii: " ") }.map { $0 }
         while candidate.last == UInt8(ascii: " ") { candidate.removeLast() }
         var matched: UInt8 = 0
+        var granted: UInt8 = 0
         for token in tokens {
-            matched |= Self.constantTimeEqual(token, candidate)
+            let equal = Self.constantTimeEqual(token.secret, candidate)
+            matched |= equal
+            // 0xff when equal, 0 otherwise: no branch on the secret.
+            granted |= token.scopes.rawValue & (0 &- equal)
         }
-        return matched == 1
+        return matched == 1 ? AccessScopes(rawValue: granted) : nil
     }
 
     /// 1 when equal, else 0, after looking at every byte of `secret`.

@@ -13,6 +13,7 @@ public final class Gateway: Service, Sendable {
     public let pool: RedisConnectionPool
     /// The writer that pipelines every `POST /tasks` over one connection.
     public let enqueuer: PipelinedEnqueuer
+    private let responder: GatewayResponder
     private let logger: Logger
 
     /// Builds the gateway the `taskgate serve` binary runs; tests build the very same one.
@@ -24,13 +25,11 @@ public final class Gateway: Service, Sendable {
         self.pool = pool
         self.enqueuer = enqueuer
         self.logger = logger
-        self.server = HTTPServer(
-            configuration: configuration.http,
-            responder: GatewayResponder(
-                store: store, enqueuer: enqueuer, logger: logger, tokens: configuration.tokens,
-                idempotencyWindowMilliseconds: configuration.idempotencyWindowMilliseconds),
-            logger: logger
-        )
+        let responder = GatewayResponder(
+            store: store, enqueuer: enqueuer, logger: logger, tokens: configuration.tokens,
+            idempotencyWindowMilliseconds: configuration.idempotencyWindowMilliseconds, pull: configuration.pull)
+        self.responder = responder
+        self.server = HTTPServer(configuration: configuration.http, responder: responder, logger: logger)
     }
 
     /// The bound port (after ``start()``).
@@ -49,6 +48,8 @@ public final class Gateway: Service, Sendable {
 
     /// Stops accepting, drains requests in flight (the enqueuer answers every one it holds), and stops.
     public func stop() {
+        // Waiting pull claims are answered first: libmicrohttpd must not stop with a connection suspended.
+        responder.shutdown()
         server.stop()
         enqueuer.stop()
         pool.drain()

@@ -14,16 +14,20 @@ public struct GatewayConfiguration: Sendable {
     public var idempotencyWindowMilliseconds: Int
     /// The API tokens required on every endpoint but the health probes; `nil` leaves the API open.
     public var tokens: BearerTokens?
+    /// How the pull API behaves.
+    public var pull: PullConfiguration
 
     /// Creates a configuration; idempotency keys are kept for 24 hours by default.
     public init(
         http: HTTPServerConfiguration, redis: RedisConfiguration, keys: KeySpace = .standard,
-        idempotencyWindowMilliseconds: Int = 86_400_000, tokens: BearerTokens? = nil
+        idempotencyWindowMilliseconds: Int = 86_400_000, tokens: BearerTokens? = nil,
+        pull: PullConfiguration = PullConfiguration()
     ) {
         self.http = http
         self.redis = redis
         self.keys = keys
         self.idempotencyWindowMilliseconds = max(1_000, idempotencyWindowMilliseconds)
         self.tokens = tokens
+        self.pull = pull
     }
 }

@@ -12,17 +12,25 @@ public final class GatewayResponder: HTTPResponder {
     private let logger: Logger
     private let router: Router
     private let tokens: BearerTokens?
+    private let pull: PullAPI
     /// Paths open without a token: the probes an orchestrator calls.
     private static let openPaths: Set<String> = ["/healthz", "/readyz"]
     /// Seconds a client is asked to wait in `Retry-After` when Redis is unavailable.
     public static let retryAfterSeconds = 1
 
-    /// Creates the responder over a task store; with `tokens`, every endpoint but the probes needs one of them.
-    /// With an `enqueuer`, `POST /tasks` is answered through it, without holding a server thread.
+    /// Creates the responder over a task store; with `tokens`, every endpoint but the probes needs one of them
+    /// (with the scope the endpoint needs). With an `enqueuer`, `POST /tasks` is answered through it, without
+    /// holding a server thread. `pull` configures the pull API for workers over HTTP.
     public init(
         store: any TaskStore, enqueuer: (any TaskEnqueuing)? = nil, logger: Logger, tokens: BearerTokens? = nil,
-        idempotencyWindowMilliseconds: Int = 86_400_000
+        idempotencyWindowMilliseconds: Int = 86_400_000, pull: PullConfiguration = PullConfiguration()
     ) {
+        let pullAPI = PullAPI(
+            store: store, waiters: ClaimWaiters(store: store, limit: pull.maxWaitingClaims, logger: logger),
+            maintenance: PullMaintenance(
+                store: store, retentionMilliseconds: pull.retentionMilliseconds, logger: logger),
+            retryPolicy: pull.retryPolicy, retentionMilliseconds: pull.retentionMilliseconds)
+        self.pull = pullAPI
         self.store = store
         self.enqueuer = enqueuer
         self.idempotencyWindowMilliseconds = idempotencyWindowMilliseconds
@@ -37,6 +45,18 @@ public final class GatewayResponder: HTTPResponder {
         }
         router.add("GET", "/tasks/:id/retries") { _, parameters in
             Self.withTask(parameters["id"], store: store) { TaskRepresentation.retries($0) }
+        }
+        router.add("POST", "/queues/:queue/claim") { request, parameters in
+            pullAPI.claimBlocking(request, queue: parameters["queue"])
+        }
+        router.add("POST", "/tasks/:id/heartbeat") { request, parameters in
+            pullAPI.heartbeat(request, id: parameters["id"])
+        }
+        router.add("POST", "/tasks/:id/complete") { request, parameters in
+            pullAPI.complete(request, id: parameters["id"])
+        }
+        router.add("POST", "/tasks/:id/fail") { request, parameters in
+            pullAPI.fail(request, id: parameters["id"])
         }
         router.add("GET", "/healthz") { _, _ in Self.json(200, .object([JSONMember("status", .string("ok"))])) }
         router.add("GET", "/readyz") { _, _ in
@@ -76,6 +96,14 @@ public final class GatewayResponder: HTTPResponder {
     }
 
     public func respond(to request: HTTPRequest, reply: HTTPReply) {
+        if request.method == "POST", let queue = Self.claimQueue(request.path) {
+            if let refusal = authenticate(request) {
+                reply.send(refusal)
+            } else {
+                pull.claim(request, queue: queue, reply: reply)
+            }
+            return
+        }
         guard let enqueuer, request.method == "POST", request.path == "/tasks", authenticate(request) == nil else {
             reply.send(respond(to: request))
             return
@@ -99,13 +127,47 @@ public final class GatewayResponder: HTTPResponder {
         Problem.payloadTooLarge(limit: limit).response
     }
 
-    /// A 401 answer when tokens are required and the request has none valid; `nil` to go on. Checked before
-    /// routing, so an unauthenticated client learns nothing about which paths exist.
+    /// Answers waiting pull claims (with no tasks) and stops looking after pull queues; call before the server
+    /// stops, so that no connection stays suspended.
+    public func shutdown() {
+        pull.maintenance.stop()
+        pull.waiters.shutdown {
+            HTTPResponse(
+                status: 200, headers: [("Content-Type", "application/json")],
+                body: TaskRepresentation.claim([], leaseMilliseconds: PullAPI.defaultLeaseMilliseconds))
+        }
+    }
+
+    /// The queue of a `/queues/{queue}/claim` path.
+    private static func claimQueue(_ path: String) -> String? {
+        guard path.hasPrefix("/queues/"), path.hasSuffix("/claim") else { return nil }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 4 && !parts[2].isEmpty ? String(parts[2]) : nil
+    }
+
+    /// A 401 answer when tokens are required and the request has none valid, a 403 when its token lacks the
+    /// endpoint's scope; `nil` to go on. Checked before routing, so an unauthenticated client learns nothing
+    /// about which paths exist.
     private func authenticate(_ head: HTTPRequest) -> HTTPResponse? {
         guard let tokens, !Self.openPaths.contains(head.path) else { return nil }
         let authorization = head.header("authorization")
-        if tokens.accepts(authorization: authorization) { return nil }
-        return Problem.unauthorized(tokenSent: authorization != nil).response
+        guard let scopes = tokens.scopes(authorization: authorization) else {
+            return Problem.unauthorized(tokenSent: authorization != nil).response
+        }
+        let needed = Self.scope(method: head.method, path: head.path)
+        return scopes.contains(needed) ? nil : Problem.forbidden(needs: needed).response
+    }
+
+    /// The scope an endpoint needs: `submit` for `POST /tasks`, `worker` for the pull API, `read` for the rest.
+    static func scope(method: String, path: String) -> AccessScopes {
+        guard method == "POST" else { return .read }
+        if path == "/tasks" { return .submit }
+        if path.hasPrefix("/queues/") || path.hasSuffix("/heartbeat") || path.hasSuffix("/complete")
+            || path.hasSuffix("/fail")
+        {
+            return .worker
+        }
+        return .read
     }
 
     private static func createTask(

@@ -83,6 +83,36 @@ public struct Problem: Error, Sendable {
         return problem
     }
 
+    /// 403 when the token is valid but lacks the scope the endpoint needs.
+    public static func forbidden(needs scope: AccessScopes) -> Problem {
+        var problem = Problem(
+            status: 403, code: "forbidden", title: "Forbidden",
+            detail: "this token lacks the \(scope) scope this endpoint needs")
+        problem.headers = [
+            ("WWW-Authenticate", "Bearer realm=\"taskgate\", error=\"insufficient_scope\", scope=\"\(scope)\"")
+        ]
+        return problem
+    }
+
+    /// 409 when a pull worker reports on an attempt it no longer holds; nothing was changed.
+    public static func leaseLost(_ id: TaskID, state: TaskState?) -> Problem {
+        let now = state.map { "the task is \($0.rawValue) now" } ?? "the task is gone"
+        return Problem(
+            status: 409, code: "lease-lost", title: "Lease lost",
+            detail:
+                "this token is not the current attempt of task \(id): its lease expired and the task was taken "
+                + "back, or it finished (\(now)); nothing was changed")
+    }
+
+    /// 503 when as many claims wait for tasks as the gateway allows.
+    public static func tooManyWaitingClaims(limit: Int, retryAfterSeconds: Int) -> Problem {
+        var problem = Problem(
+            status: 503, code: "too-many-waiting-claims", title: "Too many waiting claims",
+            detail: "\(limit) claims are waiting for tasks already, the most this gateway allows; claim again later")
+        problem.headers = [("Retry-After", String(retryAfterSeconds))]
+        return problem
+    }
+
     /// 400 for an `Idempotency-Key` header that is not 1 to 255 visible ASCII characters.
     public static func invalidIdempotencyKey() -> Problem {
         Problem(

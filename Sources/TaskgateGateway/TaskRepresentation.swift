@@ -6,8 +6,9 @@ enum TaskRepresentation {
     /// every 202, so it builds no intermediate tree).
     static func task(_ record: TaskRecord) -> [UInt8] {
         // The fixed part of a task is under 400 bytes; sized once, the buffer never grows.
-        var json = JSONWriter(capacity: 400 + record.payload.utf8.count + (record.result?.utf8.count ?? 0)
-            + (record.lastError?.utf8.count ?? 0))
+        var json = JSONWriter(
+            capacity: 400 + record.payload.utf8.count + (record.result?.utf8.count ?? 0)
+                + (record.lastError?.utf8.count ?? 0))
         json.writeRaw(#"{"id":"#)
         json.writeString(record.id.rawValue)
         json.writeRaw(#","queue":"#)
@@ -43,6 +44,36 @@ enum TaskRepresentation {
         json.writeTimestamp(record.finishedAt)
         json.writeRaw("}")
         return json.bytes
+    }
+
+    /// A task claimed through the pull API: the task as ``task(_:)`` shows it, plus the attempt's `token`.
+    static func claimed(_ task: ClaimedTask) -> [UInt8] {
+        var bytes = self.task(task.record)
+        bytes.removeLast()  // the closing brace
+        bytes.append(contentsOf: #","token":""#.utf8)
+        bytes.append(contentsOf: task.lease.token.utf8)  // 32 hex digits: nothing to escape
+        bytes.append(contentsOf: #""}"#.utf8)
+        return bytes
+    }
+
+    /// The answer to a claim: `{"lease_seconds":..,"tasks":[...]}`.
+    static func claim(_ tasks: [ClaimedTask], leaseMilliseconds: Int) -> [UInt8] {
+        var bytes = Array(#"{"lease_seconds":"#.utf8)
+        bytes.append(contentsOf: seconds(leaseMilliseconds).serializedBytes)
+        bytes.append(contentsOf: #","tasks":["#.utf8)
+        for (index, task) in tasks.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: claimed(task))
+        }
+        bytes.append(contentsOf: "]}".utf8)
+        return bytes
+    }
+
+    /// The answer to a heartbeat.
+    static func heartbeat(_ id: TaskID, leaseMilliseconds: Int) -> [UInt8] {
+        JSONValue.object([
+            JSONMember("id", .string(id.rawValue)), JSONMember("lease_seconds", seconds(leaseMilliseconds)),
+        ]).serializedBytes
     }
 
     /// `GET /tasks/{id}/retries`.

@@ -1,0 +1,38 @@
+/// What an API token may do.
+///
+/// A token file line `worker:TOKEN` (or `submit,read:TOKEN`) grants the named scopes only; a bare `TOKEN` line
+/// grants every scope, as tokens did before scopes existed.
+public struct AccessScopes: OptionSet, Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: UInt8
+
+    public init(rawValue: UInt8) {
+        self.rawValue = rawValue
+    }
+
+    /// `POST /tasks`.
+    public static let submit = AccessScopes(rawValue: 1 << 0)
+    /// `GET /tasks/...`.
+    public static let read = AccessScopes(rawValue: 1 << 1)
+    /// The pull API: claim, heartbeat, complete, fail.
+    public static let worker = AccessScopes(rawValue: 1 << 2)
+    /// Every scope: what a bare token grants.
+    public static let all: AccessScopes = [.submit, .read, .worker]
+
+    /// The scope names as written in a token file.
+    static let names: [(String, AccessScopes)] = [("submit", .submit), ("read", .read), ("worker", .worker)]
+
+    /// Parses `worker` or `submit,read`; `nil` when a name is unknown.
+    init?(names text: Substring) {
+        self = []
+        for name in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let scope = Self.names.first(where: { $0.0 == name })?.1 else { return nil }
+            insert(scope)
+        }
+        guard !isEmpty else { return nil }
+    }
+
+    /// The scope names, comma-separated (`submit,read`).
+    public var description: String {
+        Self.names.filter { contains($0.1) }.map(\.0).joined(separator: ",")
+    }
+}

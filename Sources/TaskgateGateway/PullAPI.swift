@@ -1,0 +1,254 @@
+import Logging
+import TaskgateCore
+import TaskgateHTTP
+
+/// The HTTP pull API for workers that cannot be reached: claim tasks under a lease, then heartbeat, complete or
+/// fail each with its attempt token. Every step is the task store's own (the very scripts the Swift worker
+/// runs), so there is no second implementation of any state change.
+///
+/// Cost per call: a claim is one claim script (`RPOP` with a count, then per task an `HMGET` and an `HSET`) and,
+/// when it waits, one `BLMOVE`; heartbeat is one script of two reads and a `ZADD`; complete and fail are their
+/// script plus one `HGETALL` to answer with the record.
+struct PullAPI: Sendable {
+    let store: any TaskStore
+    let waiters: ClaimWaiters
+    let maintenance: PullMaintenance
+    let retryPolicy: RetryPolicy
+    let retentionMilliseconds: Int
+
+    /// The default and the bounds of the request fields.
+    static let defaultLeaseMilliseconds = 30_000
+    static let leaseSeconds: ClosedRange<Double> = 1...3600
+    static let maxClaim = 100
+    static let maxWaitSeconds = 30.0
+    static let maxErrorBytes = 64 * 1024
+    static let maxResultBytes = 1 << 20
+
+    /// A parsed claim request.
+    struct ClaimRequest: Sendable {
+        let queue: QueueName
+        let max: Int
+        let leaseMilliseconds: Int
+        let waitMilliseconds: Int
+    }
+
+    /// `POST /queues/{queue}/claim`: answers at once, or later through `reply` when it waits for a task.
+    func claim(_ request: HTTPRequest, queue rawQueue: String?, reply: HTTPReply) {
+        let claim: ClaimRequest
+        switch parseClaim(request, queue: rawQueue) {
+        case .failure(let refusal):
+            reply.send(refusal.response)
+            return
+        case .success(let parsed): claim = parsed
+        }
+        let claimed: [ClaimedTask]
+        do {
+            claimed = try store.claimBatch(
+                from: claim.queue, max: claim.max, leaseMilliseconds: claim.leaseMilliseconds)
+        } catch {
+            reply.send(Self.storeProblem(error))
+            return
+        }
+        let lease = claim.leaseMilliseconds
+        guard claimed.isEmpty, claim.waitMilliseconds > 0 else {
+            reply.send(Self.json(200, TaskRepresentation.claim(claimed, leaseMilliseconds: lease)))
+            return
+        }
+        let limit = waiters.limit
+        waiters.wait(
+            queue: claim.queue, max: claim.max, leaseMilliseconds: lease, waitMilliseconds: claim.waitMilliseconds,
+            reply: reply,
+            render: { outcome in
+                switch outcome {
+                case .success(let tasks):
+                    return Self.json(200, TaskRepresentation.claim(tasks, leaseMilliseconds: lease))
+                case .failure(let error): return Self.storeProblem(error)
+                }
+            },
+            busy: {
+                Problem.tooManyWaitingClaims(limit: limit, retryAfterSeconds: GatewayResponder.retryAfterSeconds)
+                    .response
+            })
+    }
+
+    /// `POST /queues/{queue}/claim` answered on the calling thread, which waits in Redis when it must (for
+    /// embedders that call ``GatewayResponder/respond(to:)``; the server suspends the request instead).
+    func claimBlocking(_ request: HTTPRequest, queue rawQueue: String?) -> HTTPResponse {
+        let claim: ClaimRequest
+        switch parseClaim(request, queue: rawQueue) {
+        case .failure(let refusal): return refusal.response
+        case .success(let parsed): claim = parsed
+        }
+        do {
+            var tasks = try store.claimBatch(
+                from: claim.queue, max: claim.max, leaseMilliseconds: claim.leaseMilliseconds)
+            if tasks.isEmpty, claim.waitMilliseconds > 0,
+                let first = try store.claim(
+                    from: claim.queue, blockMilliseconds: claim.waitMilliseconds,
+                    leaseMilliseconds: claim.leaseMilliseconds)
+            {
+                tasks = [first]
+                if claim.max > 1 {
+                    tasks += try store.claimBatch(
+                        from: claim.queue, max: claim.max - 1, leaseMilliseconds: claim.leaseMilliseconds)
+                }
+            }
+            return Self.json(200, TaskRepresentation.claim(tasks, leaseMilliseconds: claim.leaseMilliseconds))
+        } catch {
+            return Self.storeProblem(error)
+        }
+    }
+
+    private func parseClaim(_ request: HTTPRequest, queue rawQueue: String?) -> Result<ClaimRequest, Refusal> {
+        guard let rawQueue, let queue = QueueName(rawQueue) else {
+            return .failure(
+                Refusal(Problem.notFound("no queue \(rawQueue ?? ""): queue names match [A-Za-z0-9._-]{1,64}")))
+        }
+        do throws(TaskValidationError) {
+            let fields = try RequestFields(body: request.body, allowed: ["max", "lease_seconds", "wait_seconds"])
+            let claim = ClaimRequest(
+                queue: queue, max: try fields.integer("max", in: 1...Self.maxClaim) ?? 1,
+                leaseMilliseconds: try fields.milliseconds("lease_seconds", in: Self.leaseSeconds)
+                    ?? Self.defaultLeaseMilliseconds,
+                waitMilliseconds: try fields.milliseconds("wait_seconds", in: 0...Self.maxWaitSeconds) ?? 0)
+            maintenance.claimed(from: queue)
+            return .success(claim)
+        } catch {
+            return .failure(Refusal(Problem.invalid(error)))
+        }
+    }
+
+    /// `POST /tasks/{id}/heartbeat`.
+    func heartbeat(_ request: HTTPRequest, id rawID: String?) -> HTTPResponse {
+        withLease(request, id: rawID, fields: ["token", "lease_seconds"]) { lease, fields throws(Refusal) in
+            let milliseconds = try Refusal.invalid {
+                () throws(TaskValidationError) -> Int in
+                try fields.milliseconds("lease_seconds", in: Self.leaseSeconds) ?? Self.defaultLeaseMilliseconds
+            }
+            let lost = try Refusal.store { () throws(TaskStoreError) in
+                try store.extend([lease], leaseMilliseconds: milliseconds)
+            }
+            guard lost.isEmpty else { throw try leaseLost(lease.id) }
+            return Self.json(200, TaskRepresentation.heartbeat(lease.id, leaseMilliseconds: milliseconds))
+        }
+    }
+
+    /// `POST /tasks/{id}/complete`.
+    func complete(_ request: HTTPRequest, id rawID: String?) -> HTTPResponse {
+        withLease(request, id: rawID, fields: ["token", "result"]) { lease, fields throws(Refusal) in
+            var result = ""
+            switch fields.value("result") {
+            case .none, .some(.null): break
+            case .some(.string(let text)): result = text
+            case .some(let other): result = other.serialized
+            }
+            guard result.utf8.count <= Self.maxResultBytes else {
+                throw Refusal(
+                    Problem.invalid(
+                        TaskValidationError(
+                            .invalidField, field: "/result", "result is longer than \(Self.maxResultBytes) bytes")))
+            }
+            do throws(TaskStoreError) {
+                try store.complete(lease, result: result, retentionMilliseconds: retentionMilliseconds)
+            } catch  where error.code == .leaseLost {
+                throw try leaseLost(lease.id)
+            } catch {
+                throw Refusal(error)
+            }
+            return try record(lease.id)
+        }
+    }
+
+    /// `POST /tasks/{id}/fail`.
+    func fail(_ request: HTTPRequest, id rawID: String?) -> HTTPResponse {
+        withLease(request, id: rawID, fields: ["token", "error", "retry_after_seconds"]) {
+            lease, fields throws(Refusal) in
+            let (message, retryAfter) = try Refusal.invalid { () throws(TaskValidationError) -> (String, Int?) in
+                let message = try fields.string("error", maxLength: Self.maxErrorBytes) ?? "failed"
+                return (
+                    message.isEmpty ? "failed" : message, try fields.milliseconds("retry_after_seconds", in: 0...86_400)
+                )
+            }
+            // The backoff policy needs the retry count; the fail script re-checks the token and the state.
+            guard let current = try Refusal.store({ () throws(TaskStoreError) in try store.task(lease.id) }) else {
+                throw try leaseLost(lease.id)
+            }
+            let backoff = retryAfter ?? retryPolicy.delayMilliseconds(forRetry: current.retries + 1)
+            do throws(TaskStoreError) {
+                _ = try store.fail(
+                    lease, error: message, backoffMilliseconds: backoff, retentionMilliseconds: retentionMilliseconds)
+            } catch  where error.code == .leaseLost {
+                throw try leaseLost(lease.id)
+            } catch {
+                throw Refusal(error)
+            }
+            return try record(lease.id)
+        }
+    }
+
+    // MARK: - Shared steps
+
+    /// A problem answer on its way out of a step.
+    struct Refusal: Error {
+        let response: HTTPResponse
+
+        init(_ problem: Problem) {
+            response = problem.response
+        }
+
+        init(_ error: TaskStoreError) {
+            response = PullAPI.storeProblem(error)
+        }
+
+        static func invalid<T>(_ body: () throws(TaskValidationError) -> T) throws(Refusal) -> T {
+            do { return try body() } catch { throw Refusal(Problem.invalid(error)) }
+        }
+
+        static func store<T>(_ body: () throws(TaskStoreError) -> T) throws(Refusal) -> T {
+            do { return try body() } catch { throw Refusal(error) }
+        }
+    }
+
+    /// Parses the id and the body, builds the lease from the token, and runs `step`.
+    private func withLease(
+        _ request: HTTPRequest, id rawID: String?, fields allowed: Set<String>,
+        _ step: (Lease, RequestFields) throws(Refusal) -> HTTPResponse
+    ) -> HTTPResponse {
+        guard let rawID, let id = TaskID(rawID) else {
+            return Problem.notFound("no task \(rawID ?? ""): ids look like <queue>.<32 hex digits>").response
+        }
+        do throws(Refusal) {
+            let (fields, token) = try Refusal.invalid { () throws(TaskValidationError) -> (RequestFields, String) in
+                let fields = try RequestFields(body: request.body, allowed: allowed)
+                return (fields, try fields.requiredString("token", maxLength: 64))
+            }
+            return try step(Lease(id: id, token: token), fields)
+        } catch {
+            return error.response
+        }
+    }
+
+    /// 409 with the task's current state, or 404 when the task is unknown.
+    private func leaseLost(_ id: TaskID) throws(Refusal) -> Refusal {
+        guard let record = try Refusal.store({ () throws(TaskStoreError) in try store.task(id) }) else {
+            return Refusal(Problem.notFound("no task \(id): unknown, or expired after its retention time"))
+        }
+        return Refusal(Problem.leaseLost(id, state: record.state))
+    }
+
+    /// 200 with the task's record as it is now.
+    private func record(_ id: TaskID) throws(Refusal) -> HTTPResponse {
+        guard let record = try Refusal.store({ () throws(TaskStoreError) in try store.task(id) }) else {
+            throw Refusal(Problem.notFound("no task \(id): it expired right after this report"))
+        }
+        return Self.json(200, TaskRepresentation.task(record))
+    }
+
+    static func storeProblem(_ error: TaskStoreError) -> HTTPResponse {
+        Problem.store(error, retryAfterSeconds: GatewayResponder.retryAfterSeconds).response
+    }
+
+    static func json(_ status: Int, _ body: [UInt8]) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: body)
+    }
+}

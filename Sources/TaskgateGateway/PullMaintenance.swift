@@ -1,0 +1,71 @@
+import Dispatch
+import Logging
+import Synchronization
+import TaskgateCore
+
+/// Keeps the queues that pull workers claim from moving when no Swift worker runs on them: every second it
+/// promotes due scheduled and retrying tasks and recovers expired leases, as a worker's loops do.
+///
+/// A queue is looked after from its first claim through this gateway until it has seen none for
+/// ``idleMilliseconds``. Each pass is bounded (`limit` ids per queue) and every step re-checks its state inside
+/// its script, so any number of gateways and workers may run it at once.
+final class PullMaintenance: Sendable {
+    private let store: any TaskStore
+    private let retentionMilliseconds: Int
+    private let logger: Logger
+    private let queues = Mutex<[QueueName: ContinuousClock.Instant]>([:])
+    private let stopped = Atomic<Bool>(false)
+    private let started = Atomic<Bool>(false)
+    private let thread = DispatchQueue(label: "taskgate.gateway.pull-maintenance")
+    /// How long a queue is looked after after its last claim.
+    let idleMilliseconds = 600_000
+    /// Ids handled per queue per pass.
+    let limit = 100
+
+    init(store: any TaskStore, retentionMilliseconds: Int, logger: Logger) {
+        self.store = store
+        self.retentionMilliseconds = retentionMilliseconds
+        self.logger = logger
+    }
+
+    /// Notes a claim on `queue` (and starts the loop on the first one).
+    func claimed(from queue: QueueName) {
+        queues.withLock { $0[queue] = .now }
+        if !started.exchange(true, ordering: .acquiringAndReleasing) {
+            thread.async { self.pass() }
+        }
+    }
+
+    /// Stops after the current pass.
+    func stop() {
+        stopped.store(true, ordering: .releasing)
+    }
+
+    private func pass() {
+        guard !stopped.load(ordering: .acquiring) else { return }
+        let idle = Duration.milliseconds(idleMilliseconds)
+        let now = ContinuousClock.now
+        let active = queues.withLock { queues -> [QueueName] in
+            queues = queues.filter { now - $0.value < idle }
+            return Array(queues.keys)
+        }
+        for queue in active {
+            do throws(TaskStoreError) {
+                _ = try store.promoteDue(in: queue, limit: limit)
+                let recovery = try store.recover(
+                    in: queue, limit: limit, unleasedGraceMilliseconds: LeaseTiming.standard.leaseMilliseconds,
+                    retentionMilliseconds: retentionMilliseconds)
+                if recovery.recovered > 0 {
+                    logger.warning(
+                        "recovered tasks of lost pull workers",
+                        metadata: [
+                            "queue": "\(queue)", "retried": "\(recovery.retried)", "dead": "\(recovery.deadLettered)",
+                        ])
+                }
+            } catch {
+                logger.warning("pull maintenance failed", metadata: ["queue": "\(queue)", "error": "\(error)"])
+            }
+        }
+        thread.asyncAfter(deadline: .now() + .seconds(1)) { self.pass() }
+    }
+}
