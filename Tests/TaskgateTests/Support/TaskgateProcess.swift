@@ -34,6 +34,16 @@ final class TaskgateProcess: @unchecked Sendable {
             ] + extra)
     }
 
+    /// A worker on `namespace` whose handler flags are `handler` (`["--http-target", URL]`, say).
+    static func worker(
+        _ namespace: TestNamespace, handler: [String], extra: [String] = [], environment: [String: String] = [:]
+    ) throws -> TaskgateProcess {
+        try TaskgateProcess(
+            ["worker", "--redis-url", namespace.server.url, "--key-prefix", namespace.keys.prefix] + handler
+                + ["--backoff-base-seconds", "0.05", "--backoff-max-seconds", "0.2", "--log-level", "debug"] + extra,
+            environment: environment)
+    }
+
     var pid: Int32 { process.processIdentifier }
 
     func signal(_ signal: Int32) {

@@ -1,0 +1,174 @@
+import Foundation
+import TaskgateCore
+import Testing
+
+/// `taskgate worker --exec-persistent`: real worker processes running long-lived handler processes.
+@Suite struct PersistentProcessTests {
+    private static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    private func state(_ fixture: GatewayFixture, _ id: String) throws -> String? {
+        try fixture.task(id)["state"] as? String
+    }
+
+    /// Writes a Python handler process to a scratch file and returns the command that runs it.
+    private func script(_ source: String) throws -> (command: String, directory: URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "taskgate-persistent-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("handler.py")
+        try source.write(to: path, atomically: true, encoding: .utf8)
+        return ("python3 -u \(path.path) \(directory.path)", directory)
+    }
+
+    @Test(arguments: ["python3 examples/python_worker.py", "node examples/node_worker.js"])
+    func theShippedExamplesRunRealTasks(command: String) async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        let root = Self.repository.path
+        let worker = try TaskgateProcess.worker(
+            ns, handler: ["--exec-persistent", "cd \(root) && exec \(command)"],
+            extra: ["--concurrency", "4", "--processes", "2"])
+        defer { worker.stop(); fixture.stop(); ns.cleanUp() }
+
+        let ids = try (0..<20).map { try fixture.submit(#"{"payload":{"n":\#($0)},"type":"echo"}"#) }
+        let failing = try fixture.submit(#"{"payload":{"fail":true},"max_retries":1}"#)
+        try await eventually("every echo task to succeed") {
+            try ids.allSatisfy { try state(fixture, $0) == "succeeded" }
+        }
+        for (n, id) in ids.enumerated() {
+            #expect(try fixture.task(id)["result"] as? String == #"{"echo":{"n":\#(n)}}"#)
+        }
+        try await eventually("the failing task to be dead") { try state(fixture, failing) == "dead" }
+        let dead = try fixture.task(failing)
+        #expect(dead["retries"] as? Int == 1)
+        #expect(dead["last_error"] as? String == "payload asked to fail")
+    }
+
+    @Test func aProcessThatCrashesMidTaskIsRestartedAndTheTaskRetried() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        // Exits in the middle of the first attempt of a "crash" task; answers everything else.
+        let (command, directory) = try script(
+            #"""
+            import json, os, sys
+            for line in sys.stdin:
+                task = json.loads(line)
+                if task["type"] == "crash" and task["attempt"] == 1:
+                    print("about to crash on " + task["id"], file=sys.stderr, flush=True)
+                    os._exit(7)
+                print(json.dumps({"id": task["id"], "ok": True, "result": "pid %d" % os.getpid()}), flush=True)
+            """#)
+        let worker = try TaskgateProcess.worker(ns, handler: ["--exec-persistent", command])
+        defer { worker.stop(); fixture.stop(); ns.cleanUp(); try? FileManager.default.removeItem(at: directory) }
+
+        let before = try fixture.submit(#"{"payload":1}"#)
+        try await eventually("the first task to succeed") { try state(fixture, before) == "succeeded" }
+        let firstPid = try #require(fixture.task(before)["result"] as? String)
+        let crashing = try fixture.submit(#"{"payload":2,"type":"crash"}"#)
+        try await eventually("the crashing task to succeed on its retry") {
+            try state(fixture, crashing) == "succeeded"
+        }
+        let task = try fixture.task(crashing)
+        #expect(task["retries"] as? Int == 1)
+        let error = try #require(task["last_error"] as? String)
+        #expect(error.contains("exited with status 7 while running this task"), "\(error)")
+        #expect(error.contains("about to crash on \(crashing)"), "\(error)")
+        let restartedPid = try #require(task["result"] as? String)
+        #expect(restartedPid != firstPid)
+        // The next tasks go on in the new process.
+        let after = try fixture.submit(#"{"payload":3}"#)
+        try await eventually("a task after the crash to succeed") { try state(fixture, after) == "succeeded" }
+        #expect(try fixture.task(after)["result"] as? String == restartedPid)
+        // Its standard error went to the worker's log.
+        #expect(worker.output.contains("about to crash on \(crashing)"))
+    }
+
+    @Test func aMalformedLineFailsOnlyItsTask() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        // One process, several tasks in flight: a "garble" task is answered with a broken line.
+        let (command, directory) = try script(
+            #"""
+            import json, sys
+            for line in sys.stdin:
+                task = json.loads(line)
+                if task["type"] == "garble":
+                    print('{"id": "%s", "ok": tru' % task["id"], flush=True)
+                else:
+                    print(json.dumps({"id": task["id"], "ok": True, "result": task["payload"]}), flush=True)
+            """#)
+        let worker = try TaskgateProcess.worker(
+            ns, handler: ["--exec-persistent", command], extra: ["--concurrency", "8", "--processes", "1"])
+        defer { worker.stop(); fixture.stop(); ns.cleanUp(); try? FileManager.default.removeItem(at: directory) }
+
+        var ids: [String] = []
+        for n in 0..<6 { ids.append(try fixture.submit(#"{"payload":"ok \#(n)"}"#)) }
+        let garbled = try fixture.submit(#"{"payload":"x","type":"garble","max_retries":0}"#)
+        for n in 6..<12 { ids.append(try fixture.submit(#"{"payload":"ok \#(n)"}"#)) }
+        try await eventually("the garbled task to be dead") { try state(fixture, garbled) == "dead" }
+        let error = try #require(try fixture.task(garbled)["last_error"] as? String)
+        #expect(error.hasPrefix("the persistent process wrote a malformed answer"), "\(error)")
+        try await eventually("every other task to succeed") {
+            try ids.allSatisfy { try state(fixture, $0) == "succeeded" }
+        }
+        for id in ids {
+            let task = try fixture.task(id)
+            #expect(task["retries"] as? Int == 0, "\(id) failed: \(task["last_error"] ?? "")")
+            #expect(task["attempts"] as? Int == 1)
+        }
+    }
+
+    @Test func aProcessThatHangsPastTheTimeoutFailsTheAttemptAndIsReplaced() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        let (command, directory) = try script(
+            #"""
+            import json, os, sys, time
+            for line in sys.stdin:
+                task = json.loads(line)
+                if task["type"] == "hang" and task["attempt"] == 1:
+                    time.sleep(3600)
+                print(json.dumps({"id": task["id"], "ok": True, "result": "pid %d" % os.getpid()}), flush=True)
+            """#)
+        let worker = try TaskgateProcess.worker(ns, handler: ["--exec-persistent", command])
+        defer { worker.stop(); fixture.stop(); ns.cleanUp(); try? FileManager.default.removeItem(at: directory) }
+
+        // The limit also covers the start of the replacement process for the retry: leave room for it.
+        let hanging = try fixture.submit(#"{"payload":1,"type":"hang","timeout_seconds":3}"#)
+        try await eventually("the hanging task to succeed on its retry") { try state(fixture, hanging) == "succeeded" }
+        let task = try fixture.task(hanging)
+        #expect(task["retries"] as? Int == 1)
+        #expect((task["last_error"] as? String)?.hasPrefix("timed out after 3.0 s") == true)
+        let next = try fixture.submit(#"{"payload":2}"#)
+        try await eventually("the next task to succeed") { try state(fixture, next) == "succeeded" }
+        #expect(try fixture.task(next)["retries"] as? Int == 0)
+    }
+
+    @Test func anErrorAnswerWithRetryAfterIsHonoured() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        let (command, directory) = try script(
+            #"""
+            import json, sys
+            for line in sys.stdin:
+                task = json.loads(line)
+                if task["attempt"] == 1:
+                    print(json.dumps({"id": task["id"], "ok": False, "error": "quota", "retry_after_seconds": 1.5}), flush=True)
+                else:
+                    print(json.dumps({"id": task["id"], "ok": True, "result": {"done": True}}), flush=True)
+            """#)
+        let worker = try TaskgateProcess.worker(ns, handler: ["--exec-persistent", command])
+        defer { worker.stop(); fixture.stop(); ns.cleanUp(); try? FileManager.default.removeItem(at: directory) }
+
+        let id = try fixture.submit(#"{"payload":1}"#)
+        let key = ns.keys.task(TaskID(id)!)
+        try await eventually("the task to be retrying") { try state(fixture, id) == "retrying" }
+        let runAt = try #require(ns.redis("HGET", key, "run_at").string.flatMap { Int($0) })
+        let failedAt = try #require(ns.redis("HGET", key, "updated_at").string.flatMap { Int($0) })
+        #expect(runAt - failedAt == 1_500)
+        try await eventually("the task to succeed") { try state(fixture, id) == "succeeded" }
+        #expect(try fixture.task(id)["result"] as? String == #"{"done":true}"#)
+        #expect(try fixture.task(id)["last_error"] as? String == "quota")
+    }
+}

@@ -1,0 +1,132 @@
+import Crypto
+import Foundation
+import TaskgateCore
+import Testing
+
+/// `taskgate worker --http-target`: a real worker process POSTs tasks to a real HTTP receiver.
+@Suite struct PushTargetTests {
+    private func state(_ fixture: GatewayFixture, _ id: String) throws -> String? {
+        try fixture.task(id)["state"] as? String
+    }
+
+    @Test func twoFailuresThenSuccessEndSucceededWithTwoRetriesOverReusedConnections() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        let receiver = try TestHTTPReceiver { _, number in
+            number <= 2
+                ? .init(status: 500, body: "database is down (call \(number))") : .init(status: 200, body: "sent")
+        }
+        let worker = try TaskgateProcess.worker(ns, handler: ["--http-target", receiver.url()])
+        defer { worker.stop(); receiver.stop(); fixture.stop(); ns.cleanUp() }
+
+        let id = try fixture.submit(#"{"payload":{"to":"ada@example.com"},"type":"mail.send","max_retries":5}"#)
+        try await eventually("task \(id) to succeed") { try state(fixture, id) == "succeeded" }
+        let task = try fixture.task(id)
+        #expect(task["retries"] as? Int == 2)
+        #expect(task["attempts"] as? Int == 3)
+        #expect(task["result"] as? String == "sent")
+        #expect(task["last_error"] as? String == "HTTP 500 from \(receiver.url()): database is down (call 2)")
+        let requests = receiver.requests
+        #expect(requests.count == 3)
+        #expect(requests.map { $0.header("taskgate-attempt") } == ["1", "2", "3"])
+        #expect(requests.map { $0.header("taskgate-retries") } == ["0", "1", "2"])
+        #expect(requests.allSatisfy { $0.method == "POST" && $0.path == "/hook" })
+        #expect(requests.allSatisfy { String(decoding: $0.body, as: UTF8.self) == #"{"to":"ada@example.com"}"# })
+        #expect(requests.allSatisfy { $0.header("taskgate-task-id") == id && $0.header("taskgate-queue") == "default" })
+        #expect(requests.allSatisfy { $0.header("taskgate-task-type") == "mail.send" })
+        #expect(requests.allSatisfy { $0.header("content-type") == "application/json" })
+        // Keep-alive: all three attempts went over one connection.
+        #expect(Set(requests.map(\.connection)).count == 1)
+        // No signing secret: no webhook headers.
+        #expect(requests.allSatisfy { $0.header("webhook-signature") == nil })
+    }
+
+    @Test func aRetryAfterOn429SchedulesTheRetryThatFarOut() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        let receiver = try TestHTTPReceiver { _, number in
+            number == 1 ? .init(status: 429, headers: [("Retry-After", "2")], body: "slow down") : .init(status: 204)
+        }
+        let worker = try TaskgateProcess.worker(ns, handler: ["--http-target", receiver.url()])
+        defer { worker.stop(); receiver.stop(); fixture.stop(); ns.cleanUp() }
+
+        let id = try fixture.submit(#"{"payload":1}"#)
+        let taskKey = ns.keys.task(TaskID(id)!)
+        try await eventually("task \(id) to be retrying") { try state(fixture, id) == "retrying" }
+        // The backoff policy of the test worker is at most 0.2 s; the retry is due 2 s after the failure instead.
+        let runAt = try #require(ns.redis("HGET", taskKey, "run_at").string.flatMap { Int($0) })
+        let failedAt = try #require(ns.redis("HGET", taskKey, "updated_at").string.flatMap { Int($0) })
+        #expect(runAt - failedAt == 2_000)
+        let score = try #require(ns.redis("ZSCORE", ns.keys.scheduled(.default), id).string.flatMap { Double($0) })
+        #expect(Int(score) == runAt)
+        try await eventually("task \(id) to succeed") { try state(fixture, id) == "succeeded" }
+        #expect(try fixture.task(id)["retries"] as? Int == 1)
+        #expect(try fixture.task(id)["last_error"] as? String == "HTTP 429 from \(receiver.url()): slow down")
+    }
+
+    @Test func anAnswerSlowerThanTheTimeoutFailsTheAttempt() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        let receiver = try TestHTTPReceiver { _, number in number == 1 ? nil : .init(status: 200, body: "late but ok") }
+        let worker = try TaskgateProcess.worker(ns, handler: ["--http-target", receiver.url()])
+        defer { worker.stop(); receiver.stop(); fixture.stop(); ns.cleanUp() }
+
+        let id = try fixture.submit(#"{"payload":1,"timeout_seconds":0.5,"max_retries":1}"#)
+        try await eventually("task \(id) to succeed") { try state(fixture, id) == "succeeded" }
+        let task = try fixture.task(id)
+        #expect(task["retries"] as? Int == 1)
+        #expect((task["last_error"] as? String)?.hasPrefix("timed out after 0.5 s") == true)
+        #expect(task["result"] as? String == "late but ok")
+    }
+
+    @Test func aRefusedConnectionAndARedirectAreFailures() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        let receiver = try TestHTTPReceiver { _, _ in .init(status: 302, headers: [("Location", "/elsewhere")]) }
+        let closed = try TestHTTPReceiver { _, _ in .init(status: 200) }
+        closed.stop()  // nothing listens on its port any more
+        let worker = try TaskgateProcess.worker(
+            ns, handler: ["--http-target", receiver.url(), "--http-target", "refused=\(closed.url())"])
+        defer { worker.stop(); receiver.stop(); fixture.stop(); ns.cleanUp() }
+
+        let redirected = try fixture.submit(#"{"payload":1,"max_retries":0}"#)
+        let refused = try fixture.submit(#"{"payload":1,"type":"refused","max_retries":0}"#)
+        try await eventually("both tasks to be dead") {
+            try state(fixture, redirected) == "dead" && state(fixture, refused) == "dead"
+        }
+        #expect(try fixture.task(redirected)["last_error"] as? String == "HTTP 302 from \(receiver.url())")
+        #expect((try fixture.task(refused)["last_error"] as? String)?.hasPrefix("POST \(closed.url()) failed") == true)
+        // The redirect was not followed.
+        #expect(receiver.requests.map(\.path) == ["/hook"])
+    }
+
+    @Test func everyCallIsSignedAsStandardWebhooksSaysWithEverySecret() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        let receiver = try TestHTTPReceiver { _, _ in .init(status: 200, body: "ok") }
+        let keyBytes = Data((0..<24).map { UInt8($0 * 7 % 256) })
+        let secrets = "whsec_\(keyBytes.base64EncodedString()) plain-text-secret"
+        let worker = try TaskgateProcess.worker(
+            ns, handler: ["--http-target", receiver.url()], environment: ["TASKGATE_SIGNING_SECRET": secrets])
+        defer { worker.stop(); receiver.stop(); fixture.stop(); ns.cleanUp() }
+
+        let id = try fixture.submit(#"{"payload":{"n":1,"s":"é"},"type":"report"}"#)
+        try await eventually("task \(id) to succeed") { try state(fixture, id) == "succeeded" }
+        let request = try #require(receiver.requests.first)
+        #expect(request.header("webhook-id") == id)
+        let timestamp = try #require(request.header("webhook-timestamp").flatMap { Int($0) })
+        #expect(abs(timestamp - Int(Date().timeIntervalSince1970)) < 3600)
+        // Recomputed here with swift-crypto directly, not through Taskgate's signer.
+        var content = Data("\(id).\(timestamp).".utf8)
+        content.append(request.body)
+        let expected = [SymmetricKey(data: keyBytes), SymmetricKey(data: Data("plain-text-secret".utf8))].map {
+            "v1," + Data(HMAC<SHA256>.authenticationCode(for: content, using: $0)).base64EncodedString()
+        }
+        #expect(request.header("webhook-signature") == expected.joined(separator: " "))
+        // And Taskgate's own verifier, as an application would use it, agrees; a tampered body does not verify.
+        let signer = try WebhookSigner(list: secrets)
+        let signature = try #require(request.header("webhook-signature"))
+        #expect(signer.verify(id: id, timestamp: timestamp, body: Array(request.body), signatureHeader: signature))
+        #expect(!signer.verify(id: id, timestamp: timestamp, body: Array("{}".utf8), signatureHeader: signature))
+    }
+}

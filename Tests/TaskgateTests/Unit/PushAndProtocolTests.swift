@@ -1,0 +1,91 @@
+import Testing
+
+@testable import TaskgateCore
+@testable import TaskgateGateway
+@testable import TaskgateWorker
+
+/// The pieces of the new worker kinds that need no process: signing, Retry-After, targets, the line protocol.
+@Suite struct PushAndProtocolTests {
+    @Test func retryAfterReadsSecondsAndDates() {
+        #expect(RetryAfter.milliseconds("2") == 2_000)
+        #expect(RetryAfter.milliseconds(" 120 ") == 120_000)
+        #expect(RetryAfter.milliseconds("99999999999") == RetryAfter.maxMilliseconds)
+        // 1994-11-06 08:49:37 GMT is 784111777 s after the epoch.
+        #expect(RetryAfter.imfFixdate("Sun, 06 Nov 1994 08:49:37 GMT") == 784_111_777)
+        #expect(RetryAfter.milliseconds("Sun, 06 Nov 1994 08:49:47 GMT", nowSeconds: 784_111_777) == 10_000)
+        #expect(RetryAfter.milliseconds("Sun, 06 Nov 1994 08:49:37 GMT", nowSeconds: 784_111_800) == 0)
+        #expect(RetryAfter.milliseconds("soon") == nil)
+        #expect(RetryAfter.milliseconds("-5") == nil)
+        #expect(RetryAfter.milliseconds("") == nil)
+    }
+
+    @Test func targetsRouteByTypeWithADefault() throws {
+        let targets = try HTTPTargets(specifications: ["http://app/tasks", "mail.send=https://mail/hook"])
+        #expect(targets.url(for: "mail.send") == "https://mail/hook")
+        #expect(targets.url(for: "other") == "http://app/tasks")
+        #expect(targets.url(for: nil) == "http://app/tasks")
+        let typedOnly = try HTTPTargets(specifications: ["a=http://x/a"])
+        #expect(typedOnly.url(for: "b") == nil)
+        for bad in [
+            ["ftp://x"], ["mail.send=ftp://x"], ["=http://x/y"], ["http://a/1", "http://a/2"],
+            ["t=http://a", "t=http://b"], [],
+        ] {
+            #expect(throws: HTTPTargetError.self, "\(bad)") { try HTTPTargets(specifications: bad) }
+        }
+    }
+
+    @Test func signatureRoundTripsAndRotates() throws {
+        let old = try WebhookSigner(secrets: ["whsec_c2VjcmV0LWtleS1ieXRlcw=="])
+        let both = try WebhookSigner(list: "whsec_c2VjcmV0LWtleS1ieXRlcw==, new-secret")
+        let body = Array(#"{"a":1}"#.utf8)
+        let signature = both.signature(id: "msg_1", timestamp: 1_700_000_000, body: body)
+        #expect(signature.split(separator: " ").count == 2)
+        #expect(signature.split(separator: " ").allSatisfy { $0.hasPrefix("v1,") })
+        // A receiver that knows only the old secret still verifies during the rotation.
+        #expect(old.verify(id: "msg_1", timestamp: 1_700_000_000, body: body, signatureHeader: signature))
+        #expect(!old.verify(id: "msg_1", timestamp: 1_700_000_001, body: body, signatureHeader: signature))
+        #expect(!old.verify(id: "msg_2", timestamp: 1_700_000_000, body: body, signatureHeader: signature))
+        #expect(!old.verify(id: "msg_1", timestamp: 1_700_000_000, body: body, signatureHeader: "v1,AAAA"))
+        #expect(throws: WebhookSignerError.self) { try WebhookSigner(secrets: ["whsec_!!!"]) }
+        #expect(throws: WebhookSignerError.self) { try WebhookSigner(list: " , ") }
+    }
+
+    @Test func answersAreReadAsTheProtocolSays() throws {
+        func outcome(_ line: String) -> (String?, Result<String, TaskFailure>) {
+            let answer = PersistentProtocol.answer(Array(line.utf8))
+            return (answer.id, answer.outcome)
+        }
+        #expect(try outcome(#"{"id":"q.1","ok":true,"result":"text"}"#).1.get() == "text")
+        #expect(try outcome(#"{"id":"q.1","ok":true,"result":{"b":[1,2]}}"#).1.get() == #"{"b":[1,2]}"#)
+        #expect(try outcome(#"{"ok":true}"#).1.get() == "")
+        #expect(outcome(#"{"id":"q.1","ok":true}"#).0 == "q.1")
+        guard case .failure(let failure) = outcome(#"{"id":"q.1","ok":false,"error":"no","retry_after_seconds":2.5}"#).1
+        else { Issue.record("a failure answer was taken as success"); return }
+        #expect(failure.message == "no")
+        #expect(failure.retryAfterMilliseconds == 2_500)
+        for malformed in [#"{"id":"q.1","ok":tru"#, "[1]", #"{"id":"q.1"}"#, #"{"id":"q.1","ok":"yes"}"#, ""] {
+            guard case .failure(let failure) = outcome(malformed).1 else {
+                Issue.record("\(malformed) was taken as an answer")
+                continue
+            }
+            #expect(failure.code == .protocolError, "\(malformed)")
+        }
+    }
+
+    @Test func tokenLinesGrantTheirScopes() throws {
+        let tokens = try #require(
+            BearerTokens(["worker:w-token", "submit,read:web", "plain", "unknown:scoped-looking", "worker:"]))
+        #expect(tokens.scopes(authorization: "Bearer w-token") == .worker)
+        #expect(tokens.scopes(authorization: "Bearer web") == [.submit, .read])
+        #expect(tokens.scopes(authorization: "Bearer plain") == .all)
+        // A prefix that names no scope is part of a bare token.
+        #expect(tokens.scopes(authorization: "Bearer unknown:scoped-looking") == .all)
+        #expect(tokens.scopes(authorization: "Bearer scoped-looking") == nil)
+        #expect(tokens.scopes(authorization: "Bearer worker:") == .all)
+        #expect(tokens.scopes(authorization: "Bearer worker:w-token") == nil)
+        #expect(GatewayResponder.scope(method: "POST", path: "/tasks") == .submit)
+        #expect(GatewayResponder.scope(method: "POST", path: "/queues/q/claim") == .worker)
+        #expect(GatewayResponder.scope(method: "POST", path: "/tasks/q.1/fail") == .worker)
+        #expect(GatewayResponder.scope(method: "GET", path: "/tasks/q.1") == .read)
+    }
+}
