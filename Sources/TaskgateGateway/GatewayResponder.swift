@@ -154,13 +154,13 @@ public final class GatewayResponder: HTTPResponder {
         guard let scopes = tokens.scopes(authorization: authorization) else {
             return Problem.unauthorized(tokenSent: authorization != nil).response
         }
-        let needed = Self.scope(method: head.method, path: head.path)
+        let needed = Self.scope(path: head.path)
         return scopes.contains(needed) ? nil : Problem.forbidden(needs: needed).response
     }
 
-    /// The scope an endpoint needs: `submit` for `POST /tasks`, `worker` for the pull API, `read` for the rest.
-    static func scope(method: String, path: String) -> AccessScopes {
-        guard method == "POST" else { return .read }
+    /// The scope a path needs, whatever the method (so that a wrong method still gets its 405): `submit` for
+    /// `/tasks`, `worker` for the pull API's paths, `read` for the rest.
+    static func scope(path: String) -> AccessScopes {
         if path == "/tasks" { return .submit }
         if path.hasPrefix("/queues/") || path.hasSuffix("/heartbeat") || path.hasSuffix("/complete")
             || path.hasSuffix("/fail")

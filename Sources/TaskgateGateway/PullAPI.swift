@@ -138,7 +138,7 @@ struct PullAPI: Sendable {
         withLease(request, id: rawID, fields: ["token", "result"]) { lease, fields throws(Refusal) in
             var result = ""
             switch fields.value("result") {
-            case .none, .some(.null): break
+            case .none: break
             case .some(.string(let text)): result = text
             case .some(let other): result = other.serialized
             }
@@ -220,7 +220,8 @@ struct PullAPI: Sendable {
         do throws(Refusal) {
             let (fields, token) = try Refusal.invalid { () throws(TaskValidationError) -> (RequestFields, String) in
                 let fields = try RequestFields(body: request.body, allowed: allowed)
-                return (fields, try fields.requiredString("token", maxLength: 64))
+                // No length limit of its own (the body limit bounds it): a token that is not the attempt's gets 409.
+                return (fields, try fields.requiredString("token", maxLength: Int.max))
             }
             return try step(Lease(id: id, token: token), fields)
         } catch {

@@ -38,9 +38,9 @@ struct RequestFields {
         self.members = members
     }
 
-    /// A number of seconds in `range`, as milliseconds; `nil` when absent or null.
+    /// A number of seconds in `range`, as milliseconds; `nil` when absent (null is refused, as by `POST /tasks`).
     func milliseconds(_ name: String, in range: ClosedRange<Double>) throws(TaskValidationError) -> Int? {
-        guard let value = members[name], value != .null else { return nil }
+        guard let value = members[name] else { return nil }
         guard case .number(let text) = value, let seconds = Double(text), seconds.isFinite else {
             throw TaskValidationError(
                 .invalidField, field: "/" + name, "\(name) must be a number, got \(value.typeName)")
@@ -54,23 +54,24 @@ struct RequestFields {
         return Int((seconds * 1000).rounded())
     }
 
-    /// An integer in `range`; `nil` when absent or null.
+    /// An integer in `range` (a whole number written `2.0` counts, as JSON Schema says); `nil` when absent.
     func integer(_ name: String, in range: ClosedRange<Int>) throws(TaskValidationError) -> Int? {
-        guard let value = members[name], value != .null else { return nil }
-        guard case .number(let text) = value, let number = Int(text) else {
+        guard let value = members[name] else { return nil }
+        guard case .number(let text) = value, let number = Double(text), number.isFinite, number == number.rounded()
+        else {
             throw TaskValidationError(
                 .invalidField, field: "/" + name, "\(name) must be an integer, got \(value.typeName)")
         }
-        guard range.contains(number) else {
+        guard number >= Double(range.lowerBound), number <= Double(range.upperBound) else {
             throw TaskValidationError(
                 .invalidField, field: "/" + name, "\(name) must be from \(range.lowerBound) to \(range.upperBound)")
         }
-        return number
+        return Int(number)
     }
 
-    /// A string of at most `maxLength` bytes; `nil` when absent or null.
+    /// A string of at most `maxLength` bytes; `nil` when absent.
     func string(_ name: String, maxLength: Int) throws(TaskValidationError) -> String? {
-        guard let value = members[name], value != .null else { return nil }
+        guard let value = members[name] else { return nil }
         guard case .string(let text) = value else {
             throw TaskValidationError(
                 .invalidField, field: "/" + name, "\(name) must be a string, got \(value.typeName)")
@@ -89,7 +90,7 @@ struct RequestFields {
         return text
     }
 
-    /// Any JSON value; `nil` when absent.
+    /// Any JSON value (null included); `nil` when absent.
     func value(_ name: String) -> JSONValue? {
         members[name]
     }

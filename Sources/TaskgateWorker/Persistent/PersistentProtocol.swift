@@ -5,7 +5,7 @@ import TaskgateCore
 /// Taskgate writes one line per task: `{"id":...,"type":...,"queue":...,"attempt":1,"retries":0,"payload":...}`.
 /// The process answers one line per task: `{"id":...,"ok":true,"result":<any JSON>}` or
 /// `{"id":...,"ok":false,"error":"...","retry_after_seconds":N}`. A string result is kept as it is, any other
-/// JSON as its compact text. Answers are matched to tasks by `id`, so they may come in any order; a line that
+/// JSON (null too) as its compact text, and no result at all as an empty result. Answers are matched to tasks by `id`, so they may come in any order; a line that
 /// names no task in flight is taken as the answer to the oldest one.
 enum PersistentProtocol {
     /// What one answer line says.
@@ -69,7 +69,7 @@ enum PersistentProtocol {
             return Answer(id: id, outcome: .failure(TaskFailure(.failed, message, retryAfterMilliseconds: retryAfter)))
         }
         switch result {
-        case .none, .null: return Answer(id: id, outcome: .success(""))
+        case .none: return Answer(id: id, outcome: .success(""))
         case .string(let text): return Answer(id: id, outcome: .success(text))
         case .some(let other): return Answer(id: id, outcome: .success(other.serialized))
         }

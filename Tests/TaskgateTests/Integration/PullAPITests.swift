@@ -26,7 +26,7 @@ import Testing
         defer { fixture.stop(); ns.cleanUp() }
         let id = try fixture.submit(#"{"payload":{"to":"ada"},"type":"mail.send","queue":"mail"}"#)
 
-        let claimed = try claim(fixture, "mail", #"{"max":10,"lease_seconds":20}"#)
+        let claimed = try claim(fixture, "mail", #"{"max":10.0,"lease_seconds":20}"#)
         #expect(claimed.status == 200)
         #expect(claimed.json["lease_seconds"] as? Int == 20)
         let tasks = claimedTasks(claimed)
@@ -191,6 +191,8 @@ import Testing
             ("/queues/default/claim", #"{"max":0}"#, 400, "invalid-field", "/max"),
             ("/queues/default/claim", #"{"max":101}"#, 400, "invalid-field", "/max"),
             ("/queues/default/claim", #"{"max":"2"}"#, 400, "invalid-field", "/max"),
+            ("/queues/default/claim", #"{"max":1.5}"#, 400, "invalid-field", "/max"),
+            ("/queues/default/claim", #"{"wait_seconds":null}"#, 400, "invalid-field", "/wait_seconds"),
             ("/queues/default/claim", #"{"wait_seconds":31}"#, 400, "invalid-field", "/wait_seconds"),
             ("/queues/default/claim", #"{"lease_seconds":0.5}"#, 400, "invalid-field", "/lease_seconds"),
             ("/queues/default/claim", #"{"priority":1}"#, 400, "unknown-field", "/priority"),
@@ -199,6 +201,8 @@ import Testing
             ("/queues/no%20such/claim", "{}", 404, "not-found", nil),
             ("/tasks/\(id)/complete", "{}", 400, "missing-field", "/token"),
             ("/tasks/\(id)/complete", #"{"token":7}"#, 400, "invalid-field", "/token"),
+            ("/tasks/\(id)/complete", #"{"token":null}"#, 400, "invalid-field", "/token"),
+            ("/tasks/\(id)/fail", #"{"token":"x","error":null}"#, 400, "invalid-field", "/error"),
             (
                 "/tasks/\(id)/fail", #"{"token":"x","retry_after_seconds":-1}"#, 400, "invalid-field",
                 "/retry_after_seconds"
@@ -249,6 +253,10 @@ import Testing
         #expect(try post("/tasks", #"{"payload":2}"#, token: "pull-secret").status == 403)
         let read = try fixture.client.request("GET", "/tasks/\(id)", headers: ["Authorization": "Bearer pull-secret"])
         #expect(read.status == 403)
+        // A wrong method on a pull path is still a 405 for a worker token.
+        let wrongMethod = try fixture.client.request(
+            "GET", "/queues/default/claim", headers: ["Authorization": "Bearer pull-secret"])
+        #expect(wrongMethod.status == 405)
         #expect(try post("/tasks/\(id)/complete", #"{"token":"\#(token)"}"#, token: "web-secret").status == 403)
         #expect(try post("/tasks/\(id)/complete", #"{"token":"\#(token)"}"#, token: "pull-secret").status == 200)
         // A bare token keeps every right; no token at all is still a 401 before anything else.

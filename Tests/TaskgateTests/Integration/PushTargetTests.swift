@@ -45,7 +45,7 @@ import Testing
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)
         let receiver = try TestHTTPReceiver { _, number in
-            number == 1 ? .init(status: 429, headers: [("Retry-After", "2")], body: "slow down") : .init(status: 204)
+            number == 1 ? .init(status: 429, headers: [("Retry-After", "30")], body: "slow down") : .init(status: 204)
         }
         let worker = try TaskgateProcess.worker(ns, handler: ["--http-target", receiver.url()])
         defer { worker.stop(); receiver.stop(); fixture.stop(); ns.cleanUp() }
@@ -53,12 +53,16 @@ import Testing
         let id = try fixture.submit(#"{"payload":1}"#)
         let taskKey = ns.keys.task(TaskID(id)!)
         try await eventually("task \(id) to be retrying") { try state(fixture, id) == "retrying" }
-        // The backoff policy of the test worker is at most 0.2 s; the retry is due 2 s after the failure instead.
+        // The backoff policy of the test worker is at most 0.2 s; the retry is due 30 s after the failure instead
+        // (long enough for this test to see the task waiting however busy the machine is).
         let runAt = try #require(ns.redis("HGET", taskKey, "run_at").string.flatMap { Int($0) })
         let failedAt = try #require(ns.redis("HGET", taskKey, "updated_at").string.flatMap { Int($0) })
-        #expect(runAt - failedAt == 2_000)
+        #expect(runAt - failedAt == 30_000)
         let score = try #require(ns.redis("ZSCORE", ns.keys.scheduled(.default), id).string.flatMap { Double($0) })
         #expect(Int(score) == runAt)
+        #expect(receiver.requests.count == 1)
+        // Made due now, the retry runs.
+        _ = try ns.redis("ZADD", ns.keys.scheduled(.default), 0, id)
         try await eventually("task \(id) to succeed") { try state(fixture, id) == "succeeded" }
         #expect(try fixture.task(id)["retries"] as? Int == 1)
         #expect(try fixture.task(id)["last_error"] as? String == "HTTP 429 from \(receiver.url()): slow down")
