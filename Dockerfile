@@ -59,6 +59,9 @@ EXPOSE 8080
 # The same image runs both roles:
 #   taskgate serve
 #   taskgate worker --exec '...'
+#   taskgate worker --http-target https://app.internal/tasks
+#   taskgate worker --exec-persistent '...'  (the image has no interpreter:
+#     build FROM it and install yours, or push to your app with --http-target)
 # No HEALTHCHECK: slim has no curl or wget. Probe GET /healthz and GET /readyz
 # from the orchestrator instead.
 ENTRYPOINT ["/usr/local/bin/taskgate"]
