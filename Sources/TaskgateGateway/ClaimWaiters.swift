@@ -58,7 +58,8 @@ final class ClaimWaiters: Sendable {
             return
         }
         let store = self.store
-        DispatchQueue.global().async {
+        // A serial queue of its own: it always gets a thread, however many other waits block theirs.
+        DispatchQueue(label: "taskgate.gateway.claim-wait").async {
             var outcome: Result<[ClaimedTask], TaskStoreError>
             do throws(TaskStoreError) {
                 var tasks: [ClaimedTask] = []

@@ -15,12 +15,12 @@ public struct WebhookSigner: Sendable {
     /// Creates a signer from one or more secrets; throws when none is given or a `whsec_` secret is not base64.
     public init(secrets: [String]) throws(WebhookSignerError) {
         let kept = secrets.map { $0.trimmingASCIIWhitespace }.filter { !$0.isEmpty }
-        guard !kept.isEmpty else { throw WebhookSignerError("no signing secret given") }
+        guard !kept.isEmpty else { throw WebhookSignerError(.noSecret, "no signing secret given") }
         var keys: [SymmetricKey] = []
         for secret in kept {
             if secret.hasPrefix("whsec_") {
                 guard let bytes = Data(base64Encoded: String(secret.dropFirst(6))), !bytes.isEmpty else {
-                    throw WebhookSignerError("a whsec_ signing secret must be followed by base64")
+                    throw WebhookSignerError(.invalidSecret, "a whsec_ signing secret must be followed by base64")
                 }
                 keys.append(SymmetricKey(data: bytes))
             } else {
@@ -78,18 +78,6 @@ public struct WebhookSigner: Sendable {
         content.append(contentsOf: body)
         return content
     }
-}
-
-/// A signing secret that cannot be used.
-public struct WebhookSignerError: Error, Sendable, CustomStringConvertible {
-    /// What is wrong with it.
-    public let message: String
-
-    init(_ message: String) {
-        self.message = message
-    }
-
-    public var description: String { message }
 }
 
 extension String {

@@ -60,14 +60,14 @@ final class PersistentChild: Sendable {
         var stdinPipe: [Int32] = [-1, -1]
         var stdoutPipe: [Int32] = [-1, -1]
         var stderrPipe: [Int32] = [-1, -1]
-        guard makePipe(&stdinPipe) == 0 else { throw .init("pipe failed: errno \(errno)") }
+        guard makePipe(&stdinPipe) == 0 else { throw .init(.spawnFailed, "pipe failed: errno \(errno)") }
         guard makePipe(&stdoutPipe) == 0 else {
             closeAll(stdinPipe)
-            throw .init("pipe failed: errno \(errno)")
+            throw .init(.spawnFailed, "pipe failed: errno \(errno)")
         }
         guard makePipe(&stderrPipe) == 0 else {
             closeAll(stdinPipe + stdoutPipe)
-            throw .init("pipe failed: errno \(errno)")
+            throw .init(.spawnFailed, "pipe failed: errno \(errno)")
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -106,7 +106,7 @@ final class PersistentChild: Sendable {
         close(stderrPipe[1])
         guard spawned == 0 else {
             closeAll([stdinPipe[1], stdoutPipe[0], stderrPipe[0]])
-            throw .init("cannot start /bin/sh: \(String(cString: strerror(spawned)))")
+            throw .init(.spawnFailed, "cannot start /bin/sh: \(String(cString: strerror(spawned)))")
         }
         for fd in [stdinPipe[1], stdoutPipe[0], stderrPipe[0]] {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
@@ -170,16 +170,4 @@ private func withCStrings<T>(_ strings: [String], _ body: ([UnsafeMutablePointer
     let pointers = strings.map { strdup($0) } + [nil]
     defer { pointers.forEach { free($0) } }
     return body(pointers)
-}
-
-/// A persistent process could not be started.
-public struct PersistentProcessError: Error, Sendable, CustomStringConvertible {
-    /// What went wrong.
-    public let message: String
-
-    init(_ message: String) {
-        self.message = message
-    }
-
-    public var description: String { message }
 }

@@ -17,23 +17,28 @@ public struct HTTPTargets: Sendable, Equatable {
         for specification in specifications {
             let text = specification.trimmingWhitespace
             if Self.isURL(text) {
-                guard fallback == nil else { throw HTTPTargetError("two default --http-target URLs: \(text)") }
+                guard fallback == nil else {
+                    throw HTTPTargetError(.duplicateTarget, "two default --http-target URLs: \(text)")
+                }
                 fallback = text
                 continue
             }
             guard let equals = text.firstIndex(of: "=") else {
                 throw HTTPTargetError(
-                    "--http-target wants URL or TYPE=URL with an http:// or https:// URL, got \(text)")
+                    .invalidTarget, "--http-target wants URL or TYPE=URL with an http:// or https:// URL, got \(text)")
             }
             let type = String(text[..<equals])
             let url = String(text[text.index(after: equals)...])
             guard !type.isEmpty, Self.isURL(url) else {
-                throw HTTPTargetError("--http-target wants TYPE=URL with an http:// or https:// URL, got \(text)")
+                throw HTTPTargetError(
+                    .invalidTarget, "--http-target wants TYPE=URL with an http:// or https:// URL, got \(text)")
             }
-            guard byType[type] == nil else { throw HTTPTargetError("two --http-target URLs for type \(type)") }
+            guard byType[type] == nil else {
+                throw HTTPTargetError(.duplicateTarget, "two --http-target URLs for type \(type)")
+            }
             byType[type] = url
         }
-        guard fallback != nil || !byType.isEmpty else { throw HTTPTargetError("no --http-target given") }
+        guard fallback != nil || !byType.isEmpty else { throw HTTPTargetError(.noTarget, "no --http-target given") }
     }
 
     /// The URL a task of `type` goes to.
@@ -47,16 +52,4 @@ public struct HTTPTargets: Sendable, Equatable {
         return (lower.hasPrefix("http://") || lower.hasPrefix("https://")) && text.utf8.count > 8
             && !text.contains(where: { $0.isWhitespace })
     }
-}
-
-/// A `--http-target` that cannot be used.
-public struct HTTPTargetError: Error, Sendable, CustomStringConvertible {
-    /// What is wrong.
-    public let message: String
-
-    init(_ message: String) {
-        self.message = message
-    }
-
-    public var description: String { message }
 }
