@@ -23,12 +23,16 @@ public final class Worker: Service, Sendable {
     private let stopping = Atomic<Bool>(false)
     private let running = Mutex<[Int: RunningAttempt]>([:])
     private let handoff = ClaimHandoff()
+    private let deadlines = AttemptDeadlines()
 
-    /// A task a slot is running: the lease to extend and the attempt to stop when the lease is lost.
+    /// A task a slot is running: the lease to extend and the attempt to stop when the lease is lost or its time
+    /// is up.
     private struct RunningAttempt: Sendable {
         let lease: Lease
         let attempt: Task<String, any Error>
+        var deadline: ContinuousClock.Instant?
         var lost = false
+        var timedOut = false
     }
 
     /// Creates a worker over Redis; claims and reports of all its slots share round trips through one pipeline.
@@ -70,8 +74,9 @@ public final class Worker: Service, Sendable {
                 group.addTask { await self.runScheduler() }
                 group.addTask { await self.runRecovery() }
                 group.addTask {
-                    // Heartbeats go on while slots finish their tasks during the grace period.
+                    // Heartbeats and time limits go on while slots finish their tasks during the grace period.
                     let heartbeat = Task { await self.runHeartbeat() }
+                    let limits = Task { await self.deadlines.run { slot, deadline in self.expire(slot, deadline) } }
                     await withDiscardingTaskGroup { slots in
                         for fetcher in 0..<min(Self.fetchers, self.configuration.concurrency) {
                             slots.addTask { await self.runFetcher(fetcher) }
@@ -81,6 +86,7 @@ public final class Worker: Service, Sendable {
                         }
                     }
                     heartbeat.cancel()
+                    limits.cancel()
                 }
             }
         } onGracefulShutdown: {
@@ -171,11 +177,17 @@ public final class Worker: Service, Sendable {
             guard let handler else {
                 throw TaskFailure(.noHandler, "no handler for task type \(record.type ?? "(none)")")
             }
-            return try await Self.withTimeout(milliseconds: timeout) { try await handler.handle(context) }
+            return try await handler.handle(context)
         }
-        running.withLock { $0[slot] = RunningAttempt(lease: lease, attempt: attempt) }
-        let outcome = await attempt.result
-        let lost = running.withLock { $0.removeValue(forKey: slot)?.lost ?? false }
+        let deadline = timeout.map { ContinuousClock.now + .milliseconds($0) }
+        running.withLock { $0[slot] = RunningAttempt(lease: lease, attempt: attempt, deadline: deadline) }
+        if let deadline { deadlines.set(slot, deadline: deadline) }
+        var outcome = await attempt.result
+        if deadline != nil { deadlines.clear(slot) }
+        let (lost, timedOut) = running.withLock { running -> (Bool, Bool) in
+            let ended = running.removeValue(forKey: slot)
+            return (ended?.lost ?? false, ended?.timedOut ?? false)
+        }
         let id = record.id
         let policy = configuration.retryPolicy
         let retention = configuration.retentionMilliseconds
@@ -184,7 +196,10 @@ public final class Worker: Service, Sendable {
             logger.warning("lease lost while running; outcome discarded", metadata: ["id": "\(id)"])
             return
         }
-        if attempt.isCancelled && isStopping {
+        if timedOut, case .failure = outcome, let timeout {
+            // Stopped because its time was up: that is the failure, whatever the handler threw on the way out.
+            outcome = .failure(TaskFailure(.timedOut, "timed out after \(Double(timeout) / 1000) s"))
+        } else if attempt.isCancelled && isStopping {
             logger.info("put back unfinished task", metadata: ["id": "\(id)"])
             await finish(lease, executor: executor, what: "requeue") { store throws(TaskStoreError) in
                 try store.requeue(lease)
@@ -346,22 +361,13 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    /// Runs `body`, cancelling it and failing with ``TaskFailure/Code/timedOut`` after `milliseconds`.
-    static func withTimeout(
-        milliseconds: Int?, _ body: @escaping @Sendable () async throws -> String
-    ) async throws -> String {
-        guard let milliseconds else { return try await body() }
-        return try await withThrowingTaskGroup(of: String?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: .milliseconds(milliseconds))
-                return nil
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let result = first else {
-                throw TaskFailure(.timedOut, "timed out after \(Double(milliseconds) / 1000) s")
-            }
-            return result
+    /// Stops the attempt in `slot` whose time ran out at `deadline` (not a later attempt in the same slot).
+    private func expire(_ slot: Int, _ deadline: ContinuousClock.Instant) {
+        let attempt = running.withLock { running -> Task<String, any Error>? in
+            guard running[slot]?.deadline == deadline else { return nil }
+            running[slot]?.timedOut = true
+            return running[slot]?.attempt
         }
+        attempt?.cancel()
     }
 }

@@ -115,13 +115,24 @@ final class PersistentChild: Sendable {
             slot: slot, pid: pid, input: stdinPipe[1], output: stdoutPipe[0], errors: stderrPipe[0])
     }
 
-    /// Queues a call's line for the process; `false` when the process takes no more tasks.
-    func submit(_ call: PendingCall) -> Bool {
+    /// What became of a call handed to the process.
+    enum Submission {
+        /// It takes no more tasks.
+        case refused
+        /// Queued behind other input: the I/O loop writes it with them, unprompted.
+        case queued
+        /// Queued with no input before it: the I/O loop must be woken to write it.
+        case queuedFirst
+    }
+
+    /// Queues a call's line for the process.
+    func submit(_ call: PendingCall) -> Submission {
         state.withLock { state in
-            guard !state.retiring, !state.ended, !state.inputClosed else { return false }
+            guard !state.retiring, !state.ended, !state.inputClosed else { return .refused }
+            let first = state.pendingInput.isEmpty
             state.inFlight.append(call)
             state.pendingInput.append(contentsOf: call.line)
-            return true
+            return first ? .queuedFirst : .queued
         }
     }
 

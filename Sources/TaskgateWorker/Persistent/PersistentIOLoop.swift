@@ -23,6 +23,8 @@ final class PersistentIOLoop: Sendable {
     private let wakeWrite: Int32
     private let stopped = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
+    /// A wake-up byte is on its way (or in the pipe): further pokes need not write another.
+    private let wakePending = Atomic<Bool>(false)
     private let maxLineBytes: Int
     private let events: Mutex<(any PersistentIOEvents)?> = Mutex(nil)
 
@@ -55,8 +57,10 @@ final class PersistentIOLoop: Sendable {
         poke()
     }
 
-    /// Wakes the loop: there is input to write, or a process to watch or to close.
+    /// Wakes the loop: there is input to write, or a process to watch or to close. Pokes between two rounds of
+    /// the loop cost one write together: the next round looks at every process anyway.
     func poke() {
+        guard !wakePending.exchange(true, ordering: .acquiringAndReleasing) else { return }
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
     }
@@ -87,6 +91,8 @@ final class PersistentIOLoop: Sendable {
             if ready < 0 { continue }
             if fds[0].revents != 0 {
                 while read(wakeRead, &buffer, buffer.count) > 0 {}
+                // Cleared before the next round prepares, which sees whatever the pokes since were about.
+                wakePending.store(false, ordering: .releasing)
             }
             for (index, (child, stream)) in owners.enumerated() where fds[index + 1].revents != 0 {
                 switch stream {

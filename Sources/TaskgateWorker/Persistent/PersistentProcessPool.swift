@@ -105,8 +105,19 @@ public final class PersistentProcessPool: TaskHandler, PersistentIOEvents {
         while true {
             let child = state.withLock { state -> PersistentChild?? in
                 if state.stopped { return .some(nil) }
-                let accepting = state.slots.compactMap { $0 }.filter(\.isAccepting)
-                guard let least = accepting.min(by: { $0.load < $1.load }) else {
+                // The least busy process that takes tasks (no array is built: this runs for every task).
+                var least: PersistentChild?
+                var leastLoad = Int.max
+                for case let candidate? in state.slots {
+                    let (accepting, load) = candidate.state.withLock { child in
+                        (!child.retiring && !child.ended && !child.inputClosed, child.inFlight.count)
+                    }
+                    if accepting && load < leastLoad {
+                        least = candidate
+                        leastLoad = load
+                    }
+                }
+                guard let least else {
                     state.backlog.append(call)
                     return .none
                 }
@@ -120,9 +131,14 @@ public final class PersistentProcessPool: TaskHandler, PersistentIOEvents {
                 return
             case .some(let child?):
                 guard call.assign(to: child) else { return }
-                if child.submit(call) {
+                switch child.submit(call) {
+                case .queuedFirst:
                     loop.poke()
                     return
+                case .queued:
+                    return
+                case .refused:
+                    continue
                 }
             }
         }
@@ -270,7 +286,10 @@ public final class PersistentProcessPool: TaskHandler, PersistentIOEvents {
         if !tail.isEmpty { message += "; its stderr ended: " + tail.joined(separator: " | ") }
         for call in calls { call.resolve(.failure(TaskFailure(.protocolError, message))) }
         if reason == nil {
-            logger.warning("persistent process ended", metadata: ["pid": "\(child.pid)", "how": "\(how)"])
+            let stopping = state.withLock { $0.stopped }
+            logger.log(
+                level: stopping ? .debug : .warning, "persistent process ended",
+                metadata: ["pid": "\(child.pid)", "how": "\(how)"])
         }
         replace(child, reason: how, terminate: false)
     }

@@ -39,7 +39,8 @@ enum PersistentProtocol {
     static func answer(_ line: [UInt8]) -> Answer {
         let value: JSONValue
         do {
-            value = try JSONValue.parse(line)
+            // The result is only stored: kept as compact text while parsing, not built as a tree and written again.
+            value = try JSONValue.parse(line, verbatimMember: "result")
         } catch {
             return malformed(nil, "not JSON (\(error))", line)
         }
@@ -71,6 +72,12 @@ enum PersistentProtocol {
         switch result {
         case .none: return Answer(id: id, outcome: .success(""))
         case .string(let text): return Answer(id: id, outcome: .success(text))
+        case .verbatim(let text) where text.utf8.first == UInt8(ascii: "\""):
+            // A string result is kept as the string it encodes.
+            if case .string(let decoded) = try? JSONValue.parse(text) {
+                return Answer(id: id, outcome: .success(decoded))
+            }
+            return Answer(id: id, outcome: .success(text))
         case .some(let other): return Answer(id: id, outcome: .success(other.serialized))
         }
     }

@@ -8,8 +8,8 @@ import TaskgateCore
 /// does: a 2xx answer is success and its body the result; any other answer, a refused connection or a timeout
 /// is a failed attempt.
 ///
-/// Each call carries `taskgate-task-id`, `taskgate-task-type`, `taskgate-queue`, `taskgate-attempt` and
-/// `taskgate-retries`, and, with a signer, the Standard Webhooks headers (`webhook-id` is the task id, the same
+/// Each call carries `taskgate-task-id`, `taskgate-task-type` (when the task has a type), `taskgate-queue`,
+/// `taskgate-attempt` and `taskgate-retries`, and, with a signer, the Standard Webhooks headers (`webhook-id` is the task id, the same
 /// on every attempt). Connections are kept alive and reused; redirects are not followed (a 3xx is a failure);
 /// answers are read up to ``maxResultBytes``. A `Retry-After` on a 429 or 503 becomes the backoff of that
 /// retry. The time limit is the worker's: the task's `timeout_seconds`, else its default; when it passes, the
@@ -54,7 +54,7 @@ public final class HTTPTargetHandler: TaskHandler {
         request.headers.add(name: "content-type", value: "application/json")
         request.headers.add(name: "user-agent", value: "taskgate")
         request.headers.add(name: "taskgate-task-id", value: task.id.rawValue)
-        request.headers.add(name: "taskgate-task-type", value: task.type ?? "")
+        if let type = task.type { request.headers.add(name: "taskgate-task-type", value: type) }
         request.headers.add(name: "taskgate-queue", value: task.queue.rawValue)
         request.headers.add(name: "taskgate-attempt", value: String(task.attempt))
         request.headers.add(name: "taskgate-retries", value: String(task.retries))
