@@ -108,10 +108,7 @@ struct WorkerCommand: AsyncParsableCommand {
             defaultTimeoutMilliseconds: defaultTimeout.map { Int($0 * 1000) })
         switch kind {
         case .exec(let command):
-            let handler = ExecHandler(command: command, maxResultBytes: maxResult)
-            let worker = Worker(
-                configuration: configuration, handlers: HandlerRegistry(fallback: handler), logger: logger)
-            try await common.run(worker, logger: logger)
+            try await run(configuration, ExecHandler(command: command, maxResultBytes: maxResult), logger: logger)
         case .persistent(let command):
             let count = try Settings.int(processes, "TASKGATE_PROCESSES", default: concurrency, range: 1...1024)
             guard count <= concurrency else {
@@ -119,27 +116,27 @@ struct WorkerCommand: AsyncParsableCommand {
             }
             let pool = PersistentProcessPool(
                 command: command, processes: count, queue: queue, maxResultBytes: maxResult, logger: logger)
-            let worker = Worker(configuration: configuration, handlers: HandlerRegistry(fallback: pool), logger: logger)
-            do {
-                try await common.run(worker, logger: logger)
-            } catch {
-                await pool.shutdown()
-                throw error
-            }
-            await pool.shutdown()
+            try await run(configuration, pool, logger: logger) { await pool.shutdown() }
         case .http(let targets):
             let handler = HTTPTargetHandler(
                 targets: targets, signer: try signer(), connectionsPerHost: concurrency, maxResultBytes: maxResult)
-            let worker = Worker(
-                configuration: configuration, handlers: HandlerRegistry(fallback: handler), logger: logger)
-            do {
-                try await common.run(worker, logger: logger)
-            } catch {
-                await handler.shutdown()
-                throw error
-            }
-            await handler.shutdown()
+            try await run(configuration, handler, logger: logger) { await handler.shutdown() }
         }
+    }
+
+    /// Runs a worker with `handler` for every task until SIGTERM or SIGINT, then `shutdown` (also on failure).
+    private func run(
+        _ configuration: WorkerConfiguration, _ handler: some TaskHandler, logger: Logger,
+        shutdown: @Sendable () async -> Void = {}
+    ) async throws {
+        let worker = Worker(configuration: configuration, handlers: HandlerRegistry(fallback: handler), logger: logger)
+        do {
+            try await common.run(worker, logger: logger)
+        } catch {
+            await shutdown()
+            throw error
+        }
+        await shutdown()
     }
 
     /// How tasks are run.
