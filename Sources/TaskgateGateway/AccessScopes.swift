@@ -21,14 +21,21 @@ public struct AccessScopes: OptionSet, Sendable, Hashable, CustomStringConvertib
     /// The scope names as written in a token file.
     static let names: [(String, AccessScopes)] = [("submit", .submit), ("read", .read), ("worker", .worker)]
 
-    /// Parses `worker` or `submit,read`; `nil` when a name is unknown.
+    /// Parses `worker`, `submit,read` or `submit+read` (the form for `TASKGATE_API_TOKENS`, whose entries are
+    /// separated by commas); `nil` when a name is unknown.
     init?(names text: Substring) {
         self = []
-        for name in text.split(separator: ",", omittingEmptySubsequences: false) {
+        for name in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "," || $0 == "+" }) {
             guard let scope = Self.names.first(where: { $0.0 == name })?.1 else { return nil }
             insert(scope)
         }
         guard !isEmpty else { return nil }
+    }
+
+    /// `true` when `entry` is a scope name alone: a token entry cut in two by a comma-separated list
+    /// (`submit,read:TOKEN` in `TASKGATE_API_TOKENS`), never meant as a token that grants everything.
+    public static func isScopeName(_ entry: String) -> Bool {
+        names.contains { $0.0 == entry }
     }
 
     /// The scope names, comma-separated (`submit,read`).

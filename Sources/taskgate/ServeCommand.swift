@@ -93,10 +93,21 @@ struct ServeCommand: AsyncParsableCommand {
     /// The API tokens from the token file, else from `TASKGATE_API_TOKENS`; `nil` when neither names any.
     private static func tokens(file: String?) throws -> BearerTokens? {
         guard let file else {
-            return Settings.string("TASKGATE_API_TOKENS").flatMap(BearerTokens.init(commaSeparated:))
+            guard let list = Settings.string("TASKGATE_API_TOKENS") else { return nil }
+            let entries = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            if let cut = entries.first(where: AccessScopes.isScopeName) {
+                throw ValidationError(
+                    "TASKGATE_API_TOKENS: '\(cut)' is a scope name, not a token; commas separate tokens there, so "
+                        + "join scopes with + (submit+read:TOKEN)")
+            }
+            return BearerTokens(entries)
         }
         guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
             throw ValidationError("cannot read the API token file \(file)")
+        }
+        let lines = contents.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        if let bare = lines.first(where: AccessScopes.isScopeName) {
+            throw ValidationError("the API token file \(file) has a line '\(bare)': a scope name, not a token")
         }
         guard let tokens = BearerTokens(fileContents: contents) else {
             throw ValidationError("the API token file \(file) holds no token")

@@ -78,6 +78,8 @@ import Testing
             BearerTokens(["worker:w-token", "submit,read:web", "plain", "unknown:scoped-looking", "worker:"]))
         #expect(tokens.scopes(authorization: "Bearer w-token") == .worker)
         #expect(tokens.scopes(authorization: "Bearer web") == [.submit, .read])
+        #expect(BearerTokens(["submit+read:env"])?.scopes(authorization: "Bearer env") == [.submit, .read])
+        #expect(AccessScopes.isScopeName("worker") && !AccessScopes.isScopeName("worker:x"))
         #expect(tokens.scopes(authorization: "Bearer plain") == .all)
         // A prefix that names no scope is part of a bare token.
         #expect(tokens.scopes(authorization: "Bearer unknown:scoped-looking") == .all)
