@@ -40,10 +40,10 @@ final class ClaimWaiters: Sendable {
         self.logger = logger
     }
 
-    /// Waits up to `waitMilliseconds` for a task of `queue`, then claims up to `max` in all and answers through
-    /// `reply` with `render`; answers `busy()` at once when ``limit`` claims wait already.
+    /// Runs `wait` (a claim that blocks in Redis until a task comes or its time is up) on a thread of its own
+    /// and answers through `reply` with `render`; answers `busy()` at once when ``limit`` claims wait already.
     func wait(
-        queue: QueueName, max: Int, leaseMilliseconds: Int, waitMilliseconds: Int, reply: HTTPReply,
+        reply: HTTPReply, _ wait: @escaping @Sendable () -> Result<[ClaimedTask], TaskStoreError>,
         render: @escaping @Sendable (Result<[ClaimedTask], TaskStoreError>) -> HTTPResponse,
         busy: @escaping @Sendable () -> HTTPResponse
     ) {
@@ -57,27 +57,11 @@ final class ClaimWaiters: Sendable {
             _ = waiter.answer(busy)
             return
         }
-        let store = self.store
         // A serial queue of its own: it always gets a thread, however many other waits block theirs.
         DispatchQueue(label: "taskgate.gateway.claim-wait").async {
-            var outcome: Result<[ClaimedTask], TaskStoreError>
-            do throws(TaskStoreError) {
-                var tasks: [ClaimedTask] = []
-                if let first = try store.claim(
-                    from: queue, blockMilliseconds: waitMilliseconds, leaseMilliseconds: leaseMilliseconds)
-                {
-                    tasks.append(first)
-                    if max > 1 {
-                        tasks += try store.claimBatch(from: queue, max: max - 1, leaseMilliseconds: leaseMilliseconds)
-                    }
-                }
-                outcome = .success(tasks)
-            } catch {
-                outcome = .failure(error)
-            }
+            let outcome = wait()
             _ = self.waiting.withLock { $0.removeValue(forKey: ObjectIdentifier(waiter)) }
-            let result = outcome
-            if !waiter.answer({ render(result) }), case .success(let tasks) = result {
+            if !waiter.answer({ render(outcome) }), case .success(let tasks) = outcome {
                 self.putBack(tasks)
             }
         }

@@ -7,7 +7,6 @@ import TaskgateHTTP
 /// A class, so that the server threads share one instance rather than copy its parts for every request.
 public final class GatewayResponder: HTTPResponder {
     private let store: any TaskStore
-    private let enqueuer: (any TaskEnqueuing)?
     private let idempotencyWindowMilliseconds: Int
     private let logger: Logger
     private let router: Router
@@ -32,23 +31,35 @@ public final class GatewayResponder: HTTPResponder {
             retryPolicy: pull.retryPolicy, retentionMilliseconds: pull.retentionMilliseconds)
         self.pull = pullAPI
         self.store = store
-        self.enqueuer = enqueuer
         self.idempotencyWindowMilliseconds = idempotencyWindowMilliseconds
         self.logger = logger
         self.tokens = tokens
         var router = Router()
-        router.add("POST", "/tasks") { request, _ in
-            Self.createTask(request, store: store, window: idempotencyWindowMilliseconds, logger: logger)
-        }
+        router.add(
+            "POST", "/tasks",
+            { request, _ in
+                Self.createTask(request, store: store, window: idempotencyWindowMilliseconds, logger: logger)
+            },
+            deferred: { request, _, reply in
+                guard let enqueuer else {
+                    reply.send(
+                        Self.createTask(request, store: store, window: idempotencyWindowMilliseconds, logger: logger))
+                    return
+                }
+                Self.enqueue(
+                    request, through: enqueuer, window: idempotencyWindowMilliseconds, logger: logger, reply: reply)
+            })
         router.add("GET", "/tasks/:id") { _, parameters in
             Self.withTask(parameters["id"], store: store) { TaskRepresentation.task($0) }
         }
         router.add("GET", "/tasks/:id/retries") { _, parameters in
             Self.withTask(parameters["id"], store: store) { TaskRepresentation.retries($0) }
         }
-        router.add("POST", "/queues/:queue/claim") { request, parameters in
-            pullAPI.claimBlocking(request, queue: parameters["queue"])
-        }
+        router.add(
+            "POST", "/queues/:queue/claim",
+            { request, parameters in pullAPI.claimBlocking(request, queue: parameters["queue"]) },
+            deferred: { request, parameters, reply in pullAPI.claim(request, queue: parameters["queue"], reply: reply) }
+        )
         router.add("POST", "/tasks/:id/heartbeat") { request, parameters in
             pullAPI.heartbeat(request, id: parameters["id"])
         }
@@ -96,18 +107,20 @@ public final class GatewayResponder: HTTPResponder {
     }
 
     public func respond(to request: HTTPRequest, reply: HTTPReply) {
-        if request.method == "POST", let queue = Self.claimQueue(request.path) {
-            if let refusal = authenticate(request) {
-                reply.send(refusal)
-            } else {
-                pull.claim(request, queue: queue, reply: reply)
-            }
-            return
-        }
-        guard let enqueuer, request.method == "POST", request.path == "/tasks", authenticate(request) == nil else {
+        // Routes answered in place (and refusals) go through respond(to:), which authenticates once.
+        guard let (deferred, parameters) = router.deferredMatch(method: request.method, path: request.path),
+            authenticate(request) == nil
+        else {
             reply.send(respond(to: request))
             return
         }
+        deferred(request, parameters, reply)
+    }
+
+    /// `POST /tasks` through the pipelined enqueuer: the request waits for its batch without holding a thread.
+    private static func enqueue(
+        _ request: HTTPRequest, through enqueuer: any TaskEnqueuing, window: Int, logger: Logger, reply: HTTPReply
+    ) {
         let parsed: (TaskSubmission, IdempotencyKey?)
         switch Self.submission(from: request) {
         case .success(let value): parsed = value
@@ -115,10 +128,7 @@ public final class GatewayResponder: HTTPResponder {
             reply.send(problem.response)
             return
         }
-        let logger = self.logger
-        enqueuer.enqueue(
-            parsed.0, idempotencyKey: parsed.1, idempotencyWindowMilliseconds: idempotencyWindowMilliseconds
-        ) { outcome in
+        enqueuer.enqueue(parsed.0, idempotencyKey: parsed.1, idempotencyWindowMilliseconds: window) { outcome in
             reply.send { Self.answer(outcome(), logger: logger) }
         }
     }
@@ -136,13 +146,6 @@ public final class GatewayResponder: HTTPResponder {
                 status: 200, headers: [("Content-Type", "application/json")],
                 body: TaskRepresentation.claim([], leaseMilliseconds: PullAPI.defaultLeaseMilliseconds))
         }
-    }
-
-    /// The queue of a `/queues/{queue}/claim` path.
-    private static func claimQueue(_ path: String) -> String? {
-        guard path.hasPrefix("/queues/"), path.hasSuffix("/claim") else { return nil }
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        return parts.count == 4 && !parts[2].isEmpty ? String(parts[2]) : nil
     }
 
     /// A 401 answer when tokens are required and the request has none valid, a 403 when its token lacks the

@@ -7,8 +7,9 @@ import TaskgateHTTP
 /// runs), so there is no second implementation of any state change.
 ///
 /// Cost per call: a claim is one claim script (`RPOP` with a count, then per task an `HMGET` and an `HSET`) and,
-/// when it waits, one `BLMOVE`; heartbeat is one script of two reads and a `ZADD`; complete and fail are their
-/// script plus one `HGETALL` to answer with the record.
+/// when it waits, one `BLMOVE` and the start script; heartbeat is one script of two reads and a `ZADD`;
+/// complete is its script plus one `HGETALL` to answer with the record; fail reads the record first (its retry
+/// count sets the backoff), then runs its script and reads the record again to answer.
 struct PullAPI: Sendable {
     let store: any TaskStore
     let waiters: ClaimWaiters
@@ -55,9 +56,12 @@ struct PullAPI: Sendable {
             return
         }
         let limit = waiters.limit
+        let store = self.store
         waiters.wait(
-            queue: claim.queue, max: claim.max, leaseMilliseconds: lease, waitMilliseconds: claim.waitMilliseconds,
             reply: reply,
+            {
+                Result { () throws(TaskStoreError) -> [ClaimedTask] in try Self.waitAndClaim(claim, store: store) }
+            },
             render: { outcome in
                 switch outcome {
                 case .success(let tasks):
@@ -79,24 +83,29 @@ struct PullAPI: Sendable {
         case .failure(let refusal): return refusal.response
         case .success(let parsed): claim = parsed
         }
-        do {
+        do throws(TaskStoreError) {
             var tasks = try store.claimBatch(
                 from: claim.queue, max: claim.max, leaseMilliseconds: claim.leaseMilliseconds)
-            if tasks.isEmpty, claim.waitMilliseconds > 0,
-                let first = try store.claim(
-                    from: claim.queue, blockMilliseconds: claim.waitMilliseconds,
-                    leaseMilliseconds: claim.leaseMilliseconds)
-            {
-                tasks = [first]
-                if claim.max > 1 {
-                    tasks += try store.claimBatch(
-                        from: claim.queue, max: claim.max - 1, leaseMilliseconds: claim.leaseMilliseconds)
-                }
-            }
+            if tasks.isEmpty, claim.waitMilliseconds > 0 { tasks = try Self.waitAndClaim(claim, store: store) }
             return Self.json(200, TaskRepresentation.claim(tasks, leaseMilliseconds: claim.leaseMilliseconds))
         } catch {
             return Self.storeProblem(error)
         }
+    }
+
+    /// Waits in Redis (`BLMOVE`, woken by the next enqueue) up to the claim's wait for one task, then claims up to
+    /// `max` in all: the same two steps as a Swift worker's fetcher on an empty queue.
+    private static func waitAndClaim(_ claim: ClaimRequest, store: any TaskStore) throws(TaskStoreError)
+        -> [ClaimedTask]
+    {
+        guard
+            let first = try store.claim(
+                from: claim.queue, blockMilliseconds: claim.waitMilliseconds, leaseMilliseconds: claim.leaseMilliseconds
+            )
+        else { return [] }
+        guard claim.max > 1 else { return [first] }
+        return [first]
+            + (try store.claimBatch(from: claim.queue, max: claim.max - 1, leaseMilliseconds: claim.leaseMilliseconds))
     }
 
     private func parseClaim(_ request: HTTPRequest, queue rawQueue: String?) -> Result<ClaimRequest, Refusal> {

@@ -2,6 +2,9 @@
 public struct Router: Sendable {
     /// A handler for one route; `parameters` holds the `:name` segments of the path.
     public typealias Handler = @Sendable (_ request: HTTPRequest, _ parameters: [String: String]) -> HTTPResponse
+    /// A handler that answers through `reply`, now or later (the server suspends the request meanwhile).
+    public typealias DeferredHandler =
+        @Sendable (_ request: HTTPRequest, _ parameters: [String: String], _ reply: HTTPReply) -> Void
 
     /// What the router decided for a request.
     public enum Match: Sendable {
@@ -18,6 +21,7 @@ public struct Router: Sendable {
         let pattern: String
         let segments: [Substring]
         let handler: Handler
+        let deferred: DeferredHandler?
         /// No `:name` segments: matched by comparing the whole path.
         let isStatic: Bool
     }
@@ -31,8 +35,40 @@ public struct Router: Sendable {
     public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
         routes.append(
             Route(
-                method: method, pattern: pattern, segments: Self.segments(pattern), handler: handler,
+                method: method, pattern: pattern, segments: Self.segments(pattern), handler: handler, deferred: nil,
                 isStatic: !pattern.contains(":")))
+    }
+
+    /// Adds a route the server answers through `deferred` (which may wait for Redis without holding a thread);
+    /// `handler` answers the same request in place, for callers of ``HTTPResponder/respond(to:)``.
+    public mutating func add(
+        _ method: String, _ pattern: String, _ handler: @escaping Handler, deferred: @escaping DeferredHandler
+    ) {
+        routes.append(
+            Route(
+                method: method, pattern: pattern, segments: Self.segments(pattern), handler: handler,
+                deferred: deferred, isStatic: !pattern.contains(":")))
+    }
+
+    /// The deferred handler of the route for a method and path, when it has one.
+    public func deferredMatch(method: String, path: String) -> (DeferredHandler, parameters: [String: String])? {
+        guard let index = routeIndex(method: method, path: path), let deferred = routes[index.route].deferred else {
+            return nil
+        }
+        return (deferred, index.parameters)
+    }
+
+    private func routeIndex(method: String, path: String) -> (route: Int, parameters: [String: String])? {
+        var segments: [Substring]?
+        for (index, route) in routes.enumerated() where route.method == method {
+            if route.isStatic {
+                if route.pattern == path { return (index, [:]) }
+                continue
+            }
+            if segments == nil { segments = Self.segments(path) }
+            if let parameters = Self.parameters(route.segments, segments ?? []) { return (index, parameters) }
+        }
+        return nil
     }
 
     /// Finds the route for a method and path.
