@@ -144,10 +144,14 @@ final class PersistentChild: Sendable {
 
     /// Sends SIGTERM to the process group, then SIGKILL after `grace` unless it ended by then.
     func terminate(grace: Duration) {
+        guard !state.withLock({ $0.ended }) else { return }
         _ = kill(-pid, SIGTERM)
         let deadline = DispatchTime.now() + .milliseconds(Int(grace.milliseconds))
         DispatchQueue.global().asyncAfter(deadline: deadline) { [self] in
-            _ = kill(-pid, SIGKILL)
+            // Once reaped, the group id may belong to another process by now: signal only a group still ours.
+            state.withLock { state in
+                if !state.ended { _ = kill(-pid, SIGKILL) }
+            }
         }
     }
 

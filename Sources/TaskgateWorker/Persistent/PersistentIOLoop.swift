@@ -6,8 +6,8 @@ import Synchronization
 protocol PersistentIOEvents: Sendable {
     /// A complete line arrived on the process's standard output (newline removed).
     func answered(_ child: PersistentChild, line: [UInt8])
-    /// An answer line grew past the limit: it is skipped up to its end.
-    func overlongAnswer(_ child: PersistentChild)
+    /// An answer line grew past the limit (`head` is its start): it is skipped up to its end.
+    func overlongAnswer(_ child: PersistentChild, head: [UInt8])
     /// A line arrived on its standard error.
     func logged(_ child: PersistentChild, line: String)
     /// Its standard output reached end of file.
@@ -127,12 +127,15 @@ final class PersistentIOLoop: Sendable {
             return
         }
         var lines: [[UInt8]] = []
-        var overlong = false
+        // The first bytes of each answer line over the limit, complete or not (they may name its task).
+        var overlong: [[UInt8]] = []
         child.state.withLock { state in
             var start = 0
             for index in 0..<count where buffer[index] == UInt8(ascii: "\n") {
                 if state.skippingLine {
-                    state.skippingLine = false
+                    state.skippingLine = false  // reported when it outgrew the limit
+                } else if state.partialOutput.count + (index - start) > maxLineBytes {
+                    overlong.append(Array((state.partialOutput + buffer[start..<index].prefix(512)).prefix(512)))
                 } else {
                     state.partialOutput.append(contentsOf: buffer[start..<index])
                     lines.append(state.partialOutput)
@@ -142,14 +145,14 @@ final class PersistentIOLoop: Sendable {
             }
             if !state.skippingLine { state.partialOutput.append(contentsOf: buffer[start..<count]) }
             if state.partialOutput.count > maxLineBytes {
+                overlong.append(Array(state.partialOutput.prefix(512)))
                 state.partialOutput.removeAll()
                 state.skippingLine = true
-                overlong = true
             }
         }
         guard let events = events.withLock({ $0 }) else { return }
         for line in lines { events.answered(child, line: line) }
-        if overlong { events.overlongAnswer(child) }
+        for head in overlong { events.overlongAnswer(child, head: head) }
     }
 
     /// Reads what standard error holds; `false` when nothing was there (or it reached its end).

@@ -249,12 +249,20 @@ public final class PersistentProcessPool: TaskHandler, PersistentIOEvents {
         call.resolve(outcome)
     }
 
-    func overlongAnswer(_ child: PersistentChild) {
-        let call = child.state.withLock { $0.inFlight.isEmpty ? nil : $0.inFlight.removeFirst() }
+    func overlongAnswer(_ child: PersistentChild, head: [UInt8]) {
+        // The task its start names, else the oldest in flight, as for any answer without a known id.
+        let id = PersistentProtocol.leadingID(head)
+        let call = child.state.withLock { state -> PendingCall? in
+            guard
+                let index = id.flatMap({ id in state.inFlight.firstIndex { $0.id == id } })
+                    ?? state.inFlight.indices.first
+            else { return nil }
+            return state.inFlight.remove(at: index)
+        }
         let limit = maxResultBytes + 64 * 1024
+        replace(child, reason: "it wrote an answer over \(limit) bytes", terminate: false)
         call?.resolve(
             .failure(TaskFailure(.protocolError, "the persistent process wrote an answer over \(limit) bytes")))
-        replace(child, reason: "it wrote an answer over \(limit) bytes", terminate: false)
     }
 
     func logged(_ child: PersistentChild, line: String) {
@@ -262,7 +270,7 @@ public final class PersistentProcessPool: TaskHandler, PersistentIOEvents {
     }
 
     func ended(_ child: PersistentChild) {
-        let how = child.reap()
+        // Marked ended before it is reaped, so that no delayed SIGKILL can reach a group id reused after that.
         let (calls, reason, tail) = child.state.withLock { state -> ([PendingCall], String?, [String]) in
             state.ended = true
             if !state.inputClosed {
@@ -272,6 +280,7 @@ public final class PersistentProcessPool: TaskHandler, PersistentIOEvents {
             defer { state.inFlight.removeAll() }
             return (state.inFlight, state.stopReason, state.errorTail)
         }
+        let how = child.reap()
         close(child.output)
         // Its standard error may stay open in a grandchild; stop reading it.
         child.state.withLock { state in

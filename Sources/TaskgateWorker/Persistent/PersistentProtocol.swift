@@ -82,6 +82,32 @@ enum PersistentProtocol {
         }
     }
 
+    /// The task id an answer starts with (`{"id":"..."`), read from the first bytes of a line too long to parse.
+    static func leadingID(_ head: [UInt8]) -> String? {
+        let isSpace = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0d || byte == 0x0a }
+        var index = head.startIndex
+        func skipSpaces() { while index < head.endIndex, isSpace(head[index]) { index += 1 } }
+        func expect(_ text: String) -> Bool {
+            let bytes = Array(text.utf8)
+            guard head.endIndex - index >= bytes.count, Array(head[index..<index + bytes.count]) == bytes else {
+                return false
+            }
+            index += bytes.count
+            return true
+        }
+        skipSpaces()
+        guard expect("{") else { return nil }
+        skipSpaces()
+        guard expect("\"id\"") else { return nil }
+        skipSpaces()
+        guard expect(":") else { return nil }
+        skipSpaces()
+        guard expect("\"") else { return nil }
+        guard let end = head[index...].firstIndex(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") })
+        else { return nil }
+        return String(decoding: head[index..<end], as: UTF8.self)
+    }
+
     private static func malformed(_ id: String?, _ reason: String, _ line: [UInt8]) -> Answer {
         let start = String(decoding: line.prefix(200), as: UTF8.self)
         return Answer(

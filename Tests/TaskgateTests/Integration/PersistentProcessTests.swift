@@ -194,4 +194,53 @@ import Testing
         #expect(try fixture.task(id)["result"] as? String == #"{"done":true}"#)
         #expect(try fixture.task(id)["last_error"] as? String == "quota")
     }
+
+    @Test func aCommandThatCannotStartFailsItsTasksAndTheWorkerGoesOn() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        let worker = try TaskgateProcess.worker(ns, handler: ["--exec-persistent", "no-such-command-taskgate-test"])
+        defer { worker.stop(); fixture.stop(); ns.cleanUp() }
+
+        let ids = try (0..<2).map { _ in try fixture.submit(#"{"payload":1,"max_retries":1}"#) }
+        try await eventually("both tasks to be dead") { try ids.allSatisfy { try state(fixture, $0) == "dead" } }
+        for id in ids {
+            let error = try #require(try fixture.task(id)["last_error"] as? String)
+            #expect(error.contains("exited with status 127"), "\(error)")
+            #expect(error.contains("not found"), "\(error)")
+        }
+        #expect(worker.process.isRunning)
+        #expect(worker.output.contains("restarting persistent process"))
+    }
+
+    @Test func anAnswerLineOverTheLimitFailsOnlyItsTask() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        // With --max-result-bytes 1000 an answer line may have 1000 + 64 KiB bytes; "flood" answers 100,000.
+        let (command, directory) = try script(
+            #"""
+            import json, sys
+            for line in sys.stdin:
+                task = json.loads(line)
+                result = "x" * 100000 if task["type"] == "flood" else task["payload"]
+                print(json.dumps({"id": task["id"], "ok": True, "result": result}), flush=True)
+            """#)
+        let worker = try TaskgateProcess.worker(
+            ns, handler: ["--exec-persistent", command],
+            extra: ["--concurrency", "4", "--processes", "1", "--max-result-bytes", "1000"])
+        defer { worker.stop(); fixture.stop(); ns.cleanUp(); try? FileManager.default.removeItem(at: directory) }
+
+        let flood = try fixture.submit(#"{"payload":1,"type":"flood","max_retries":0}"#)
+        let ids = try (0..<4).map { try fixture.submit(#"{"payload":"fine \#($0)"}"#) }
+        try await eventually("the flooding task to be dead") { try state(fixture, flood) == "dead" }
+        #expect(
+            try fixture.task(flood)["last_error"] as? String
+                == "the persistent process wrote an answer over 66536 bytes")
+        try await eventually("the other tasks to succeed") {
+            try ids.allSatisfy { try state(fixture, $0) == "succeeded" }
+        }
+        for (n, id) in ids.enumerated() {
+            #expect(try fixture.task(id)["result"] as? String == "fine \(n)")
+            #expect(try fixture.task(id)["retries"] as? Int == 0)
+        }
+    }
 }

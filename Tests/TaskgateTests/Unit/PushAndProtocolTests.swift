@@ -73,6 +73,14 @@ import Testing
         }
     }
 
+    @Test func anOverlongAnswerIsTracedToTheTaskItNames() {
+        #expect(PersistentProtocol.leadingID(Array(#"{"id":"q.1","ok":true,"result":"xxxx"#.utf8)) == "q.1")
+        #expect(PersistentProtocol.leadingID(Array(#" { "id" : "q.2", "ok""#.utf8)) == "q.2")
+        #expect(PersistentProtocol.leadingID(Array(#"{"ok":true,"id":"q.3"}"#.utf8)) == nil)
+        #expect(PersistentProtocol.leadingID(Array(#"{"id":"q.4"#.utf8)) == nil)
+        #expect(PersistentProtocol.leadingID(Array("xxxx".utf8)) == nil)
+    }
+
     @Test func tokenLinesGrantTheirScopes() throws {
         let tokens = try #require(
             BearerTokens(["worker:w-token", "submit,read:web", "plain", "unknown:scoped-looking", "worker:"]))
