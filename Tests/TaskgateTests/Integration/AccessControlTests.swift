@@ -95,4 +95,13 @@ import Testing
         #expect(accepted.status == 202)
         #expect(gateway.output.contains("1 bearer token(s)"))
     }
+
+    @Test func aScopeNameAloneInTheTokenListStopsTheGateway() async throws {
+        // "submit,read:web" in a comma-separated list would otherwise leave "submit" as a full-access token.
+        let serve = try TaskgateProcess(
+            ["serve", "--host", "127.0.0.1", "--port", "0"], environment: ["TASKGATE_API_TOKENS": "submit,read:web"])
+        defer { serve.stop() }
+        #expect(try await serve.waitForExit() != 0)
+        #expect(serve.output.contains("'submit' is a scope name, not a token"))
+    }
 }

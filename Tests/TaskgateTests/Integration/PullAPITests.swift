@@ -266,4 +266,50 @@ import Testing
         #expect(anonymous.status == 401)
         #expect(try ns.redis("LLEN", ns.keys.pending(.default)).int == 1)
     }
+
+    @Test func whileRedisIsDownThePullAPIAnswers503AndTheLeaseSurvives() async throws {
+        let server = RedisServer(persistent: true)
+        try server.start()
+        defer { server.stop() }
+        let ns = TestNamespace(server: server)
+        let fixture = try GatewayFixture(namespace: ns)
+        defer { fixture.stop() }
+        let id = try fixture.submit(#"{"payload":1}"#)
+        let token = try #require(
+            claimedTasks(try claim(fixture, "default", #"{"lease_seconds":600}"#)).first?["token"] as? String)
+
+        server.stop()
+        for (path, body) in [
+            ("/queues/default/claim", "{}"), ("/queues/default/claim", #"{"wait_seconds":5}"#),
+            ("/tasks/\(id)/heartbeat", #"{"token":"\#(token)"}"#), ("/tasks/\(id)/complete", #"{"token":"\#(token)"}"#),
+            ("/tasks/\(id)/fail", #"{"token":"\#(token)"}"#),
+        ] {
+            let response = try fixture.client.post(path, json: body)
+            #expect(response.status == 503, "\(path) \(body)")
+            #expect(response.header("Retry-After") == "1", "\(path)")
+            expectProblem(response, code: "redis-unavailable")
+        }
+        // Back up, the attempt is still the worker's: it completes with the token it had.
+        try server.restart()
+        try await eventually("the gateway to reach Redis again") {
+            try fixture.client.post("/tasks/\(id)/complete", json: #"{"token":"\#(token)"}"#).status == 200
+        }
+        #expect(try fixture.task(id)["state"] as? String == "succeeded")
+    }
+
+    @Test func claimsOverTheWaitingLimitGet503AndClaimNothing() throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns, pull: PullConfiguration(maxWaitingClaims: 0))
+        defer { fixture.stop(); ns.cleanUp() }
+        let busy = try claim(fixture, "default", #"{"wait_seconds":5}"#)
+        #expect(busy.status == 503)
+        #expect(busy.header("Retry-After") == "1")
+        expectProblem(busy, code: "too-many-waiting-claims")
+        // A claim that does not wait is not limited, and takes what is there.
+        let id = try fixture.submit(#"{"payload":1}"#)
+        #expect(try fixture.task(id)["state"] as? String == "pending")
+        let now = try claim(fixture, "default", #"{"wait_seconds":5}"#)
+        #expect(now.status == 200)
+        #expect(claimedTasks(now).map { $0["id"] as? String } == [id])
+    }
 }

@@ -142,4 +142,19 @@ import Testing
         #expect(signer.verify(id: id, timestamp: timestamp, body: Array(request.body), signatureHeader: signature))
         #expect(!signer.verify(id: id, timestamp: timestamp, body: Array("{}".utf8), signatureHeader: signature))
     }
+
+    @Test func anAnswerLongerThanTheBoundIsCutToIt() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        let receiver = try TestHTTPReceiver { _, _ in
+            .init(status: 200, body: String(repeating: "abcdefghij", count: 1000))
+        }
+        let worker = try TaskgateProcess.worker(
+            ns, handler: ["--http-target", receiver.url()], extra: ["--max-result-bytes", "25"])
+        defer { worker.stop(); receiver.stop(); fixture.stop(); ns.cleanUp() }
+
+        let id = try fixture.submit(#"{"payload":1}"#)
+        try await eventually("task \(id) to succeed") { try state(fixture, id) == "succeeded" }
+        #expect(try fixture.task(id)["result"] as? String == "abcdefghijabcdefghijabcde")
+    }
 }
