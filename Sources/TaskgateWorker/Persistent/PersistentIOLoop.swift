@@ -16,7 +16,8 @@ protocol PersistentIOEvents: Sendable {
 
 /// One thread that moves the bytes of every persistent process of a pool with `poll(2)`: task lines out to
 /// their standard input (as many as have gathered, in one write), answers and log lines in. No thread waits
-/// per process, and a process that stops reading holds up nobody but itself.
+/// per process, and a process that stops reading holds up nobody but itself. Only this thread reads, writes
+/// or closes the pipes, and each is closed once, with its flag set under the process's lock.
 final class PersistentIOLoop: Sendable {
     private let children = Mutex<[PersistentChild]>([])
     private let wakeRead: Int32
@@ -95,6 +96,16 @@ final class PersistentIOLoop: Sendable {
                 wakePending.store(false, ordering: .releasing)
             }
             for (index, (child, stream)) in owners.enumerated() where fds[index + 1].revents != 0 {
+                // An earlier entry of this round may have closed this stream (a process that ended closes all
+                // three); its descriptor number may already belong to a new process's pipe, so never touch it.
+                let open = child.state.withLock { state -> Bool in
+                    switch stream {
+                    case .output: return !state.ended
+                    case .errors: return !state.ended && !state.errorsClosed
+                    case .input: return !state.ended && !state.inputClosed
+                    }
+                }
+                guard open else { continue }
                 switch stream {
                 case .output: readOutput(child, &buffer)
                 case .errors: readErrors(child, &buffer)

@@ -169,6 +169,7 @@ public final class PersistentProcessPool: TaskHandler, PersistentIOEvents {
             if stopped {
                 child.terminate(grace: .zero)
                 _ = child.reap()
+                for fd in [child.input, child.output, child.errors] { close(fd) }
                 return
             }
             loop.add(child)
