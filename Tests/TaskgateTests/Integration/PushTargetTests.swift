@@ -53,19 +53,12 @@ import Testing
         let id = try fixture.submit(#"{"payload":1}"#)
         let taskKey = ns.keys.task(TaskID(id)!)
         let scheduled = ns.keys.scheduled(.default)
-        // The task waits 2 s for its retry: watched from a thread of its own, which the tests running beside this
-        // one cannot starve the way they can the shared pool of async tasks.
-        let (runAt, failedAt, score) = try await offThePool { () throws -> (Int?, Int?, Double?) in
-            let deadline = Date().addingTimeInterval(20)
-            while Date() < deadline {
-                let fields = try ns.redis("HMGET", taskKey, "state", "run_at", "updated_at").array ?? []
-                if fields.first?.string == "retrying" {
-                    let score = try ns.redis("ZSCORE", scheduled, id).string.flatMap { Double($0) }
-                    return (fields[1].string.flatMap { Int($0) }, fields[2].string.flatMap { Int($0) }, score)
-                }
-                usleep(2_000)
-            }
-            throw TestFailure("task \(id) was never seen retrying")
+        // The task waits 2 s for its retry: watched from a thread of its own (see watch).
+        let (runAt, failedAt, score) = try await watch("task \(id) retrying") { () throws -> (Int?, Int?, Double?)? in
+            let fields = try ns.redis("HMGET", taskKey, "state", "run_at", "updated_at").array ?? []
+            guard fields.first?.string == "retrying" else { return nil }
+            let score = try ns.redis("ZSCORE", scheduled, id).string.flatMap { Double($0) }
+            return (fields[1].string.flatMap { Int($0) }, fields[2].string.flatMap { Int($0) }, score)
         }
         // The backoff policy of the test worker is at most 0.2 s; the retry is due 2 s after the failure instead.
         let due = try #require(runAt)

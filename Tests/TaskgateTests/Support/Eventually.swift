@@ -34,3 +34,19 @@ func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async t
         }
     }
 }
+
+/// Polls `value` every 2 ms on a thread of its own until it is non-nil, for a state that lasts only a moment
+/// (a task between attempts, a record about to expire). ``eventually(timeout:_:_:)`` runs on the pool of async
+/// tasks, which tests blocking beside it can starve for seconds; a thread of its own is scheduled by the kernel.
+func watch<T: Sendable>(
+    timeout: Double = 20, _ what: String, _ value: @escaping @Sendable () throws -> T?
+) async throws -> T {
+    try await offThePool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let found = try value() { return found }
+            usleep(2_000)
+        }
+        throw TestFailure("timed out after \(timeout) s watching for: \(what)")
+    }
+}
