@@ -8,10 +8,10 @@ import CHiredis
 public final class RedisConnection: @unchecked Sendable {
     // @unchecked: the hiredis context is mutable C state; safety comes from single ownership (one
     // borrower at a time, enforced by the pool or by a thread that owns the connection outright).
-    private let context: UnsafeMutablePointer<redisContext>
+    let context: UnsafeMutablePointer<redisContext>
     private let configuration: RedisConfiguration
     /// `true` once the socket failed; the connection must then be discarded.
-    public private(set) var isBroken = false
+    public internal(set) var isBroken = false
 
     /// Connects, authenticates and selects the database.
     public init(configuration: RedisConfiguration) throws(RedisError) {
@@ -99,13 +99,13 @@ public final class RedisConnection: @unchecked Sendable {
         if status != REDIS_OK { throw ioFailure("queueing \(command.name)") }
     }
 
-    private func ioFailure(_ doing: String) -> RedisError {
+    func ioFailure(_ doing: String) -> RedisError {
         isBroken = true
         let detail = context.pointee.err != 0 ? String(cString: taskgate_redis_errstr(context)) : "no reply"
         return RedisError(.io, "\(doing) on \(configuration.host):\(configuration.port): \(detail)")
     }
 
-    private static func decode(_ reply: UnsafeMutablePointer<redisReply>) -> RedisValue {
+    static func decode(_ reply: UnsafeMutablePointer<redisReply>) -> RedisValue {
         let r = reply.pointee
         switch r.type {
         case REDIS_REPLY_STRING:

@@ -12,7 +12,7 @@ public final class EnqueueRequest: Sendable {
     public let payload: String
     /// Its keys in the enqueue script's KEYS[]: the task and, with an idempotency key, that key.
     public let keys: [String]
-    /// Its seven values in the enqueue script's ARGV[].
+    /// Its eight values in the enqueue script's ARGV[].
     public let arguments: [any RedisArgument]
 
     init(id: TaskID, submission: TaskSubmission, payload: String, keys: [String], arguments: [any RedisArgument]) {

@@ -43,7 +43,7 @@ public struct RedisTaskStore: TaskStore {
         let arguments: [any RedisArgument] = [
             id.rawValue, submission.type ?? "", payload, submission.maxRetries,
             submission.timeoutMilliseconds.map(String.init) ?? "", submission.delayMilliseconds,
-            idempotencyKey == nil ? 0 : max(1, idempotencyWindowMilliseconds),
+            idempotencyKey == nil ? 0 : max(1, idempotencyWindowMilliseconds), submission.callbackURL ?? "",
         ]
         return EnqueueRequest(id: id, submission: submission, payload: payload, keys: taskKeys, arguments: arguments)
     }
@@ -52,9 +52,9 @@ public struct RedisTaskStore: TaskStore {
     public func enqueueCall(_ requests: [EnqueueRequest]) -> (keys: [String], arguments: [any RedisArgument]) {
         let queue = requests.first?.id.queue ?? .default
         var callKeys = [keys.pending(queue), keys.scheduled(queue)]
-        var arguments: [any RedisArgument] = []
+        var arguments: [any RedisArgument] = [keys.events(queue)]
         callKeys.reserveCapacity(2 + 2 * requests.count)
-        arguments.reserveCapacity(7 * requests.count)
+        arguments.reserveCapacity(1 + 8 * requests.count)
         for request in requests {
             precondition(request.id.queue == queue, "one enqueue call is for one queue")
             callKeys += request.keys
@@ -141,7 +141,7 @@ public struct RedisTaskStore: TaskStore {
                 let lease = Lease.fresh(for: id)
                 let reply = try TaskScripts.start.run(
                     on: connection, keys: [keys.task(id), active, leases, unleased],
-                    arguments: [id.rawValue, lease.token, max(1, leaseMilliseconds)])
+                    arguments: [id.rawValue, lease.token, max(1, leaseMilliseconds), keys.events(queue)])
                 guard let record = try? record(from: reply) else { return nil }
                 return ClaimedTask(record: record, lease: lease)
             }
@@ -159,7 +159,9 @@ public struct RedisTaskStore: TaskStore {
             keys: [
                 keys.pending(queue), keys.active(queue), keys.leases(queue), keys.unleased(queue), keys.dead(queue),
             ],
-            arguments: [Swift.max(1, leaseMilliseconds), queue.rawValue + ".", keys.taskPrefix(queue)] + tokens)
+            arguments: [
+                Swift.max(1, leaseMilliseconds), queue.rawValue + ".", keys.taskPrefix(queue), keys.events(queue),
+            ] + tokens)
         guard let replies = reply.array else { throw TaskStoreError(.corrupt, "unexpected claim reply \(reply)") }
         var claimed: [ClaimedTask] = []
         claimed.reserveCapacity(replies.count)
@@ -257,8 +259,8 @@ public struct RedisTaskStore: TaskStore {
     static func completeManyCall(
         _ completions: [(lease: Lease, result: String)], queue: QueueName, keys: KeySpace, retentionMilliseconds: Int
     ) -> (keys: [String], arguments: [any RedisArgument]) {
-        var taskKeys = [keys.active(queue), keys.leases(queue)]
-        var arguments: [any RedisArgument] = [max(1, retentionMilliseconds)]
+        var taskKeys = [keys.active(queue), keys.leases(queue), keys.callbacks(queue)]
+        var arguments: [any RedisArgument] = [max(1, retentionMilliseconds), keys.events(queue)]
         for (lease, result) in completions {
             taskKeys.append(keys.task(lease.id))
             arguments += [lease.id.rawValue, lease.token, result] as [any RedisArgument]
@@ -269,7 +271,7 @@ public struct RedisTaskStore: TaskStore {
     /// Why `completeMany` did not complete a task, from its answer for that task; `nil` when it did.
     static func completionError(_ outcome: RedisValue?, for lease: Lease) -> TaskStoreError? {
         switch outcome?.int {
-        case 1: return nil
+        case 1, 2: return nil
         case 0: return leaseLost(lease)
         default:
             return TaskStoreError(RedisError(.server, outcome?.string ?? "no reply for \(lease.id) from completeMany"))
@@ -284,9 +286,12 @@ public struct RedisTaskStore: TaskStore {
             script: TaskScripts.fail,
             keys: [
                 keys.task(id), keys.active(id.queue), keys.scheduled(id.queue), keys.dead(id.queue),
-                keys.leases(id.queue),
+                keys.leases(id.queue), keys.callbacks(id.queue),
             ],
-            arguments: [id.rawValue, lease.token, message, max(0, backoffMilliseconds), max(1, retentionMilliseconds)]
+            arguments: [
+                id.rawValue, lease.token, message, max(0, backoffMilliseconds), max(1, retentionMilliseconds),
+                keys.events(id.queue),
+            ]
         ) { reply throws(TaskStoreError) -> FailureOutcome in
             guard let values = reply.array, let kind = values.first?.int else {
                 throw TaskStoreError(.corrupt, "unexpected fail reply \(reply)")
@@ -305,7 +310,8 @@ public struct RedisTaskStore: TaskStore {
     public func requeue(_ lease: Lease) throws(TaskStoreError) {
         let id = lease.id
         let taskKeys = [keys.task(id), keys.active(id.queue), keys.pending(id.queue), keys.leases(id.queue)]
-        let reply = try runScript(TaskScripts.requeue, keys: taskKeys, arguments: [id.rawValue, lease.token])
+        let reply = try runScript(
+            TaskScripts.requeue, keys: taskKeys, arguments: [id.rawValue, lease.token, keys.events(id.queue)])
         guard reply.int == 1 else { throw Self.leaseLost(lease) }
     }
 
@@ -352,8 +358,12 @@ public struct RedisTaskStore: TaskStore {
                     on: connection,
                     keys: [
                         keys.task(id), active, keys.pending(queue), keys.dead(queue), leases, keys.unleased(queue),
+                        keys.callbacks(queue),
                     ],
-                    arguments: [id.rawValue, max(1, retentionMilliseconds), max(0, unleasedGraceMilliseconds)])
+                    arguments: [
+                        id.rawValue, max(1, retentionMilliseconds), max(0, unleasedGraceMilliseconds),
+                        keys.events(queue),
+                    ])
                 switch outcome.int {
                 case 1: recovery.retried += 1
                 case 2: recovery.deadLettered += 1
@@ -391,7 +401,7 @@ public struct RedisTaskStore: TaskStore {
             guard !due.isEmpty else { return Promotion(promoted: 0, nextDueInMilliseconds: nextDue) }
             let moved = try TaskScripts.promote.run(
                 on: connection, keys: [scheduled, keys.pending(queue)] + due.map { keys.task($0) },
-                arguments: due.map { $0.rawValue })
+                arguments: [keys.events(queue)] + due.map { $0.rawValue })
             return Promotion(promoted: moved.int ?? 0, nextDueInMilliseconds: due.count == limit ? 0 : nextDue)
         }
     }

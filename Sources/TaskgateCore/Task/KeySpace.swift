@@ -13,6 +13,12 @@
 /// - `<prefix>:{<queue>}:leases`: sorted set of claimed ids by the deadline of their lease: who holds what.
 /// - `<prefix>:{<queue>}:unleased`: hash of active-list ids seen without a lease, to the time first seen.
 /// - `<prefix>:{<queue>}:idempotency:<key>`: hash recording which task an `Idempotency-Key` created.
+/// - `<prefix>:{<queue>}:callbacks`: sorted set of ids whose completion callback is to be delivered, by the time
+///   the next try is due (or, while a try is under way, the end of its lease).
+/// - `<prefix>:{<queue>}:callbacks:dead`: sorted set of ids whose callback delivery gave up, by when it did.
+///
+/// And one pub/sub channel per queue, `<prefix>:{<queue>}:events`, carrying every state change of its tasks
+/// (sharded pub/sub, see ``EventChannelMode``; the hash tag keeps it on the queue's node).
 public struct KeySpace: Sendable, Equatable {
     /// The first part of every key (`taskgate` by default).
     public let prefix: String
@@ -56,6 +62,12 @@ public struct KeySpace: Sendable, Equatable {
     public func leases(_ queue: QueueName) -> String { queueKey(queue, "leases") }
     /// The hash of active-list ids that had no lease when a recovery pass looked, to when that was first seen.
     public func unleased(_ queue: QueueName) -> String { queueKey(queue, "unleased") }
+    /// The sorted set of ids whose callback is to be delivered, by when the next try is due.
+    public func callbacks(_ queue: QueueName) -> String { queueKey(queue, "callbacks") }
+    /// The sorted set of ids whose callback delivery gave up, by when it did.
+    public func deadCallbacks(_ queue: QueueName) -> String { queueKey(queue, "callbacks:dead") }
+    /// The pub/sub channel of `queue`'s task events.
+    public func events(_ queue: QueueName) -> String { queueKey(queue, "events") }
     /// The hash recording the task an idempotency key created on `queue`.
     public func idempotency(_ queue: QueueName, _ key: IdempotencyKey) -> String {
         queueKey(queue, "idempotency:", key.rawValue)

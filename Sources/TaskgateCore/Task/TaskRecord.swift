@@ -18,6 +18,12 @@ public struct TaskRecord: Sendable, Equatable {
     public var runAt: Timestamp?
     public var startedAt: Timestamp?
     public var finishedAt: Timestamp?
+    /// The number of the task's last event: every state change adds one (see ``TaskEvent/sequence``).
+    public var sequence: Int
+    /// Where the task's final record is POSTed, if anywhere.
+    public var callbackURL: String?
+    /// How the delivery to ``callbackURL`` stands, once the task is final.
+    public var callback: CallbackDelivery?
 
     /// The queue the task is on.
     public var queue: QueueName { id.queue }
@@ -40,6 +46,9 @@ public struct TaskRecord: Sendable, Equatable {
         self.runAt = Timestamp(milliseconds: storedAt.milliseconds + max(0, submission.delayMilliseconds))
         self.startedAt = nil
         self.finishedAt = nil
+        self.sequence = 1
+        self.callbackURL = submission.callbackURL
+        self.callback = nil
     }
 
     /// Decodes a flat `HGETALL` reply (name, value, name, value, ...); `nil` when a required field is missing or
@@ -60,6 +69,9 @@ public struct TaskRecord: Sendable, Equatable {
         var runAt: Int?
         var startedAt: Int?
         var finishedAt: Int?
+        var sequence = 0
+        var callbackURL: String?
+        var delivery = CallbackDelivery.Fields()
         var index = 0
         while index + 1 < flatFields.count {
             let value = flatFields[index + 1]
@@ -79,7 +91,9 @@ public struct TaskRecord: Sendable, Equatable {
             case "run_at": runAt = Int(value)
             case "started_at": startedAt = Int(value)
             case "finished_at": finishedAt = Int(value)
-            default: break
+            case "seq": sequence = Int(value) ?? 0
+            case "callback": callbackURL = value
+            default: delivery.read(flatFields[index], value)
             }
             index += 2
         }
@@ -100,5 +114,8 @@ public struct TaskRecord: Sendable, Equatable {
         self.runAt = Timestamp(milliseconds: runAt ?? created)
         self.startedAt = startedAt.map(Timestamp.init(milliseconds:))
         self.finishedAt = finishedAt.map(Timestamp.init(milliseconds:))
+        self.sequence = sequence
+        self.callbackURL = callbackURL.flatMap { $0.isEmpty ? nil : $0 }
+        self.callback = delivery.delivery
     }
 }

@@ -12,6 +12,9 @@ public struct TaskSubmission: Sendable, Equatable {
     public var delayMilliseconds: Int
     /// The per-attempt time limit in milliseconds, if any.
     public var timeoutMilliseconds: Int?
+    /// Where to POST the task's record once it is final (`callback_url`), checked for syntax here and
+    /// against the gateway's allow list there (``CallbackAllowList``).
+    public var callbackURL: String?
 
     /// The default for ``maxRetries``.
     public static let defaultMaxRetries = 5
@@ -25,7 +28,7 @@ public struct TaskSubmission: Sendable, Equatable {
     /// Creates a submission from already valid parts.
     public init(
         payload: JSONValue, type: String? = nil, queue: QueueName = .default, maxRetries: Int = defaultMaxRetries,
-        delayMilliseconds: Int = 0, timeoutMilliseconds: Int? = nil
+        delayMilliseconds: Int = 0, timeoutMilliseconds: Int? = nil, callbackURL: String? = nil
     ) {
         self.payload = payload
         self.type = type
@@ -33,6 +36,7 @@ public struct TaskSubmission: Sendable, Equatable {
         self.maxRetries = maxRetries
         self.delayMilliseconds = delayMilliseconds
         self.timeoutMilliseconds = timeoutMilliseconds
+        self.callbackURL = callbackURL
     }
 
     /// Parses and validates a request body.
@@ -54,7 +58,7 @@ public struct TaskSubmission: Sendable, Equatable {
         seen.reserveCapacity(members.count)
         for member in members {
             let field = "/" + member.name.replacingPointerCharacters
-            // Only the six known names get past the switch below, so `seen` stays tiny.
+            // Only the seven known names get past the switch below, so `seen` stays tiny.
             guard !seen.contains(member.name) else {
                 throw TaskValidationError(.invalidField, field: field, "field \(member.name) appears twice")
             }
@@ -92,6 +96,15 @@ public struct TaskSubmission: Sendable, Equatable {
                         "timeout_seconds must be greater than 0 and at most \(Int(Self.maxTimeoutSeconds))")
                 }
                 timeoutMilliseconds = max(1, Int((value * 1000).rounded()))
+            case "callback_url":
+                let text = try Self.string(member.value, field: field)
+                guard CallbackURL(text) != nil else {
+                    throw TaskValidationError(
+                        .invalidField, field: field,
+                        "callback_url must be an absolute http or https URL with a host, at most "
+                            + "\(CallbackURL.maxLength) bytes")
+                }
+                callbackURL = text
             default:
                 throw TaskValidationError(.unknownField, field: field, "unknown field \(member.name)")
             }

@@ -18,12 +18,9 @@ import Testing
         let stale = Lease(id: claimed[2].lease.id, token: Lease.freshToken())
         let leases = [claimed[0].lease, broken, stale]
 
-        var keys = [ns.keys.active(.default), ns.keys.leases(.default)]
-        var arguments: [any RedisArgument] = [60_000]
-        for lease in leases {
-            keys.append(ns.keys.task(lease.id))
-            arguments += [lease.id.rawValue, lease.token, "ok"] as [any RedisArgument]
-        }
+        let call = RedisTaskStore.completeManyCall(
+            leases.map { ($0, "ok") }, queue: .default, keys: ns.keys, retentionMilliseconds: 60_000)
+        let (keys, arguments) = (call.keys, call.arguments)
         let reply = try ns.pool.withConnection { connection throws(RedisError) in
             try TaskScripts.completeMany.run(on: connection, keys: keys, arguments: arguments)
         }

@@ -49,7 +49,7 @@ import Testing
             Set(task.keys) == [
                 "id", "queue", "type", "state", "retries", "max_retries", "attempts", "timeout_seconds", "payload",
                 "result",
-                "last_error", "created_at", "updated_at", "run_at", "started_at", "finished_at",
+                "last_error", "created_at", "updated_at", "run_at", "started_at", "finished_at", "seq",
             ])
         #expect(try ns.redis("LLEN", ns.keys.pending(QueueName("reports")!)).int == 1)
     }

@@ -69,10 +69,10 @@ import Testing
         func fieldNames(_ record: TaskRecord) throws -> Set<String> {
             Set(try ns.redis("HKEYS", ns.keys.task(record.id)).array?.compactMap(\.string) ?? [])
         }
-        #expect(try fieldNames(now) == ["id", "type", "payload", "state", "max_retries", "created_at"])
+        #expect(try fieldNames(now) == ["id", "type", "payload", "state", "max_retries", "created_at", "seq"])
         #expect(
             try fieldNames(later)
-                == ["id", "type", "payload", "state", "max_retries", "created_at", "run_at", "timeout"])
+                == ["id", "type", "payload", "state", "max_retries", "created_at", "seq", "run_at", "timeout"])
         let stored = try #require(try ns.store.task(now.id))
         #expect(stored == now)
         #expect(stored.retries == 0 && stored.attempts == 0 && stored.runAt == stored.createdAt)

@@ -1,0 +1,88 @@
+import TaskgateRedis
+
+extension TaskScripts {
+    /// What a claim hands back per task, in order: the id, the new attempt count, the start time, the new
+    /// event number, then the fields it read (``claimedFields``).
+    static let claimReplyFields = ["id", "attempts", "started_at", "seq"] + claimedFields
+
+    /// The fields a claim reads and hands back as they are; the script's `HMGET` is written from this list.
+    private static let claimedFields = [
+        "type", "payload", "retries", "max_retries", "timeout", "created_at", "run_at", "last_error",
+    ]
+    private static let claimReadFields = claimedFields.map { "'\($0)'" }.joined(separator: ", ")
+    /// Where a field of ``claimedFields`` sits in the script's `HMGET` reply (after state, attempts and seq).
+    private static func readIndex(_ field: String) -> Int { 4 + claimedFields.firstIndex(of: field)! }
+
+    /// KEYS: pending, active, leases, unleased, dead. ARGV: lease_ms, id_prefix (`<queue>.`), task_key_prefix
+    /// (`<prefix>:{<queue>}:task:`), event channel, token(1), ..., token(n).
+    ///
+    /// Claims up to n pending tasks without blocking: pops them off the pending list and starts each under its
+    /// token and a lease, in one step, so no crash can leave a task claimed without a lease; the leases set
+    /// alone then records who holds it (the active list only covers the blocking path, see `start`). Ids
+    /// that are not this queue's, or whose record is gone or not pending, are dropped on the way (at most 100
+    /// per call); an id whose record cannot be read at all (a key of the wrong type) goes to the dead set.
+    /// Returns one reply per task claimed (fewer than n when the queue runs dry), the fields a
+    /// worker needs, in ``claimReplyFields`` order (a missing field is `''`). Task keys are derived from the
+    /// ids; they share the queue's hash tag, so the script touches one slot. Publishes one `active` event per
+    /// task claimed, all in one message.
+    ///
+    /// Redis charges a few microseconds for every `redis.call` and for every value passed between Lua and
+    /// Redis, so the work per task is two calls (read what the worker needs, write the new state) and a short
+    /// reply; the pop, the leases, the unleased notes and the events take one call per batch. (Reading the
+    /// whole record and sending it back cost about 17 us per task against 13 us for this, measured alone.)
+    static let claim = RedisScript(
+        now + events + """
+
+            local claimed, leased, started, strays = {}, {}, {}, 0
+            local wanted = #ARGV - 4
+            local prefix, prefix_length = ARGV[2], string.len(ARGV[2])
+            local deadline = now + tonumber(ARGV[1])
+            -- Starts one popped id; returns its reply, or nil for an id to drop (not this queue's, record
+            -- gone, or not pending: a stray duplicate of a task that already ran).
+            local function start(id, attempt_token)
+                local token = string.sub(id, prefix_length + 1)
+                if string.sub(id, 1, prefix_length) ~= prefix or string.len(token) ~= 32
+                    or string.find(token, '[^0-9a-f]') then
+                    return nil
+                end
+                local values = redis.call('HMGET', ARGV[3] .. token, 'state', 'attempts', 'seq',
+                    \(claimReadFields))
+                if values[1] ~= 'pending' then return nil end
+                local attempts, seq = tonumber(values[2] or '0') + 1, tonumber(values[3] or '0') + 1
+                redis.call('HSET', ARGV[3] .. token, 'state', 'active', 'token', attempt_token,
+                    'started_at', now, 'updated_at', now, 'attempts', attempts, 'seq', seq)
+                event(id, 'active', 'active', values[\(readIndex("type"))], attempts,
+                    values[\(readIndex("retries"))], seq)
+                local reply = {id, attempts, now, seq}
+                for f = 4, #values do reply[f + 1] = values[f] or '' end
+                return reply
+            end
+            while #claimed < wanted and strays < 100 do
+                local asked = wanted - #claimed
+                local ids = redis.call('RPOP', KEYS[1], asked)
+                if not ids then break end
+                for _, id in ipairs(ids) do
+                    -- The ids are off the pending list now, so nothing may abort the script before each is
+                    -- leased or put somewhere: an id whose record cannot be read or written (a key of the
+                    -- wrong type, say) goes to the dead set, where an operator sees it.
+                    local ok, reply = pcall(start, id, ARGV[5 + #claimed])
+                    if ok and reply then
+                        claimed[#claimed + 1] = reply
+                        leased[#leased + 1] = deadline
+                        leased[#leased + 1] = id
+                        started[#started + 1] = id
+                    else
+                        if not ok then redis.pcall('ZADD', KEYS[5], now, id) end
+                        strays = strays + 1
+                    end
+                end
+                if #ids < asked then break end
+            end
+            if #started > 0 then
+                redis.call('ZADD', KEYS[3], unpack(leased))
+                redis.call('HDEL', KEYS[4], unpack(started))
+            end
+            publish(ARGV[4])
+            return claimed
+            """)
+}

@@ -1,0 +1,114 @@
+import TaskgateRedis
+
+/// The Lua scripts behind every multi-key state change, one per file (`TaskScripts+<Name>.swift`), and the
+/// fragments they share.
+///
+/// Each takes its clock from Redis `TIME`, so every host agrees on time, and touches the keys of one queue
+/// only, all under its `{queue}` hash tag, so a Redis Cluster runs it on one slot. All name their keys in
+/// KEYS[] except `claim` and `claimCallbacks`, which cannot know the ids they will move beforehand and derive
+/// their task keys (same tag, same slot) from a prefix they are given.
+///
+/// Scripts that report on a claimed attempt (completeMany, fail, requeue, extend) first check that the task is
+/// active and that its `token` is the caller's; otherwise they change nothing, so a worker whose lease expired
+/// and whose task was recovered cannot touch a record that another attempt now owns.
+///
+/// Every script that changes a task's state publishes the change on the queue's event channel
+/// (``KeySpace/events(_:)``) in the same step: one message per call, one compact JSON event per line, in the
+/// order the changes were made (see ``TaskEvent`` for the format). The channel is the last ARGV of every
+/// script but `enqueue` and `promote`, where it is the first.
+enum TaskScripts {
+    /// The command that publishes events; `PUBLISH` would make them classic pub/sub (seen on every node of
+    /// a Cluster) instead of sharded pub/sub (kept on the queue's node). ``EventSubscription`` follows it.
+    static let publishCommand = EventChannelMode.current.publishCommand
+
+    static let now = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        """
+
+    /// `event(id, kind, state, type, attempt, retries, seq, extra)` queues one event of the call;
+    /// `publish(channel)` sends them all in one message (nothing when there are none). `extra` is more JSON
+    /// members, each starting with a comma. The queue is the id without its 33-character `.<token>` tail.
+    static let events = """
+
+        local events = {}
+        local function num(value) return tostring(tonumber(value) or 0) end
+        local function event(id, kind, state, task_type, attempt, retries, seq, extra)
+            local type_json = 'null'
+            if task_type and task_type ~= '' then
+                -- Types the gateway accepts need no escaping; cjson would escape their slashes.
+                if string.find(task_type, '^[%w%.:/_%-]+$') then type_json = '"' .. task_type .. '"'
+                else type_json = cjson.encode(task_type) end
+            end
+            events[#events + 1] = '{"id":"' .. id .. '","queue":"' .. string.sub(id, 1, -34) .. '","type":'
+                .. type_json .. ',"event":"' .. kind .. '","state":"' .. state .. '","attempt":' .. num(attempt)
+                .. ',"retries":' .. num(retries) .. ',"seq":' .. num(seq) .. ',"at":' .. now .. (extra or '') .. '}'
+        end
+        local function publish(channel)
+            if #events > 0 then redis.call('\(publishCommand)', channel, table.concat(events, '\\n')) end
+        end
+        """
+
+    /// The guard shared by the scripts that report on an attempt: KEYS[1] is the task, ARGV[2] the token.
+    static let holdsLease = """
+
+        local function holds_lease()
+            local held = redis.call('HMGET', KEYS[1], 'state', 'token')
+            return held[1] == 'active' and held[2] == ARGV[2]
+        end
+        """
+
+    /// What a task entering a final state does about its `callback_url`: with one, the record is kept (no
+    /// expiry) and its delivery is due now on `callbacks_key`; without, the record expires after `retention`.
+    /// Returns whether a delivery was made due.
+    static let finish = """
+
+        local function finish(task, id, callback, retention, callbacks_key)
+            if callback and callback ~= '' then
+                redis.call('HSET', task, 'callback_state', 'pending')
+                redis.call('ZADD', callbacks_key, now, id)
+                return true
+            end
+            redis.call('PEXPIRE', task, retention)
+            return false
+        end
+        """
+
+    /// The failed-attempt step shared by `fail` and `recover`. KEYS[1] is the task, `scheduled_key` receives a
+    /// retry after `backoff` ms (nil: push straight onto `pending_key`, a recovery), `dead_key` the
+    /// dead-lettered id; `kind` names the event of a retry. Needs `events` and `finish`.
+    static let recordFailure = """
+
+        local function record_failure(id, message, backoff, retention, pending_key, scheduled_key, dead_key,
+                callbacks_key, kind)
+            local record = redis.call('HMGET', KEYS[1], 'retries', 'max_retries', 'type', 'attempts', 'seq',
+                'callback')
+            local retries, max_retries = tonumber(record[1] or '0'), tonumber(record[2])
+            local seq = tonumber(record[5] or '0') + 1
+            local failure = ',"error":' .. cjson.encode(message)
+            redis.call('HDEL', KEYS[1], 'token')
+            if retries < max_retries then
+                retries = retries + 1
+                local run_at = now + backoff
+                local state = 'retrying'
+                if scheduled_key then
+                    redis.call('ZADD', scheduled_key, run_at, id)
+                else
+                    state = 'pending'
+                    redis.call('RPUSH', pending_key, id)
+                end
+                redis.call('HSET', KEYS[1], 'state', state, 'retries', retries, 'last_error', message,
+                    'run_at', run_at, 'updated_at', now, 'seq', seq)
+                event(id, kind, state, record[3], record[4], retries, seq, ',"run_at":' .. run_at .. failure)
+                return {1, retries, run_at}
+            end
+            redis.call('HSET', KEYS[1], 'state', 'dead', 'last_error', message, 'finished_at', now,
+                'updated_at', now, 'seq', seq)
+            finish(KEYS[1], id, record[6], retention, callbacks_key)
+            redis.call('ZADD', dead_key, now, id)
+            redis.call('ZREMRANGEBYSCORE', dead_key, '-inf', now - tonumber(retention))
+            event(id, 'dead', 'dead', record[3], record[4], retries, seq, failure)
+            return {2, retries}
+        end
+        """
+}

@@ -1,0 +1,75 @@
+extension TaskRecord {
+    /// The record as the API shows it (openapi.yaml's Task): the body of `POST /tasks`, `GET /tasks/{id}`,
+    /// event snapshots and completion callbacks. Written straight to JSON bytes (this is the body of every
+    /// 202, so it builds no intermediate tree).
+    public var json: [UInt8] {
+        let record = self
+        // The fixed part of a task is under 400 bytes; sized once, the buffer never grows.
+        var json = JSONWriter(
+            capacity: 420 + (record.callbackURL.map { $0.utf8.count + 200 } ?? 0) + record.payload.utf8.count
+                + (record.result?.utf8.count ?? 0)
+                + (record.lastError?.utf8.count ?? 0))
+        json.writeRaw(#"{"id":"#)
+        json.writeString(record.id.rawValue)
+        json.writeRaw(#","queue":"#)
+        json.writeString(record.queue.rawValue)
+        json.writeRaw(#","type":"#)
+        json.writeString(orNull: record.type)
+        json.writeRaw(#","state":"#)
+        json.writeString(record.state.rawValue)
+        json.writeRaw(#","retries":"#)
+        json.writeInteger(record.retries)
+        json.writeRaw(#","max_retries":"#)
+        json.writeInteger(record.maxRetries)
+        json.writeRaw(#","attempts":"#)
+        json.writeInteger(record.attempts)
+        json.writeRaw(#","timeout_seconds":"#)
+        if let timeout = record.timeoutMilliseconds { json.write(Self.seconds(timeout)) } else { json.writeRaw("null") }
+        // The payload was stored as compact JSON by the enqueue step; it goes out as stored.
+        json.writeRaw(#","payload":"#)
+        json.writeVerbatim(record.payload.isEmpty ? "null" : record.payload)
+        json.writeRaw(#","result":"#)
+        json.writeString(orNull: record.result)
+        json.writeRaw(#","last_error":"#)
+        json.writeString(orNull: record.lastError)
+        json.writeRaw(#","created_at":"#)
+        json.writeTimestamp(record.createdAt)
+        json.writeRaw(#","updated_at":"#)
+        json.writeTimestamp(record.updatedAt)
+        json.writeRaw(#","run_at":"#)
+        json.writeTimestamp(record.runAt)
+        json.writeRaw(#","started_at":"#)
+        json.writeTimestamp(record.startedAt)
+        json.writeRaw(#","finished_at":"#)
+        json.writeTimestamp(record.finishedAt)
+        json.writeRaw(#","seq":"#)
+        json.writeInteger(record.sequence)
+        if let url = record.callbackURL { Self.writeCallback(url, record.callback, to: &json) }
+        json.writeRaw("}")
+        return json.bytes
+    }
+
+    /// `"callback":{"url":..,"state":..,"tries":..,"last_status":..,"last_error":..,"finished_at":..}`; the
+    /// state is `waiting` until the task is final.
+    private static func writeCallback(_ url: String, _ delivery: CallbackDelivery?, to json: inout JSONWriter) {
+        json.writeRaw(#","callback":{"url":"#)
+        json.writeString(url)
+        json.writeRaw(#","state":"#)
+        json.writeString(delivery?.state.rawValue ?? "waiting")
+        json.writeRaw(#","tries":"#)
+        json.writeInteger(delivery?.tries ?? 0)
+        json.writeRaw(#","last_status":"#)
+        if let status = delivery?.lastStatus { json.writeInteger(status) } else { json.writeRaw("null") }
+        json.writeRaw(#","last_error":"#)
+        json.writeString(orNull: delivery?.lastError)
+        json.writeRaw(#","finished_at":"#)
+        json.writeTimestamp(delivery?.finishedAt)
+        json.writeRaw("}")
+    }
+
+    private static func seconds(_ milliseconds: Int) -> JSONValue {
+        milliseconds % 1000 == 0
+            ? .integer(milliseconds / 1000)
+            : .number(String(Double(milliseconds) / 1000))
+    }
+}
