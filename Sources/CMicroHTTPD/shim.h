@@ -5,6 +5,11 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
+#include <malloc.h>
+
+/* glibc's malloc tuning is not in Swift's Glibc module; the two calls MemoryBudget makes, kept here. */
+static inline void taskgate_malloc_fixed_mmap_threshold(int bytes) { (void)mallopt(M_MMAP_THRESHOLD, bytes); }
+static inline void taskgate_malloc_trim(void) { (void)malloc_trim(0); }
 
 /* MHD_start_daemon is variadic, which Swift cannot call: pass every option as one MHD_OPTION_ARRAY built in Swift. */
 static inline struct MHD_Daemon *taskgate_mhd_start(unsigned int flags, uint16_t port,

@@ -5,6 +5,10 @@ final class HTTPExchange {
     var head: HTTPRequest
     var body: [UInt8] = []
     var tooLarge = false
+    /// The body did not fit the memory budget: it is dropped as it arrives and the answer is a 503.
+    var overBudget = false
+    /// Bytes reserved in the memory budget for the body, given back when the request is done.
+    var reserved = 0
     var answered = false
     /// The pending answer while the connection is suspended.
     var reply: HTTPReply?

@@ -8,6 +8,8 @@ public struct HTTPRequest: Sendable {
     public var fields: [(name: String, value: String)]
     /// The request body; empty until the whole body has arrived.
     public var body: [UInt8]
+    /// The query string's arguments in order, decoded.
+    public var query: [(name: String, value: String)] = []
 
     /// Creates a request.
     public init(method: String, path: String, headers: [String: String] = [:], body: [UInt8] = []) {
@@ -31,6 +33,11 @@ public struct HTTPRequest: Sendable {
             found = found.map { $0 + ", " + field.value } ?? field.value
         }
         return found
+    }
+
+    /// The first value of a query argument.
+    public func queryValue(_ name: String) -> String? {
+        query.first { $0.name == name }?.value
     }
 
     /// The declared `Content-Length`, when present and valid.

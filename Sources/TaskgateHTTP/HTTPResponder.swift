@@ -16,9 +16,16 @@ public protocol HTTPResponder: Sendable {
 
     /// The response for a body larger than the server's limit.
     func payloadTooLarge(_ head: HTTPRequest, limit: Int) -> HTTPResponse
+
+    /// The response when the server's memory budget cannot hold a request's body (503 with `Retry-After`).
+    func overloaded(_ head: HTTPRequest, retryAfterSeconds: Int) -> HTTPResponse
 }
 
 extension HTTPResponder {
+    public func overloaded(_ head: HTTPRequest, retryAfterSeconds: Int) -> HTTPResponse {
+        HTTPResponse(status: 503, headers: [("Retry-After", String(retryAfterSeconds))])
+    }
+
     public func respond(to request: HTTPRequest, reply: HTTPReply) {
         reply.send(respond(to: request))
     }

@@ -6,12 +6,23 @@ public struct HTTPResponse: Sendable {
     public var headers: [(name: String, value: String)]
     /// The body bytes.
     public var body: [UInt8]
+    /// A body sent as it is written, instead of ``body`` (Server-Sent Events).
+    public var stream: HTTPStream?
 
     /// Creates a response.
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.stream = nil
+    }
+
+    /// Creates a response whose body is `stream`, sent as it is written (chunked).
+    public init(status: Int, headers: [(name: String, value: String)], stream: HTTPStream) {
+        self.status = status
+        self.headers = headers
+        self.body = []
+        self.stream = stream
     }
 
     /// The first value of a header field, matched case-insensitively.

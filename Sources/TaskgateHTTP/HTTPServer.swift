@@ -13,6 +13,8 @@ public final class HTTPServer: Sendable {
     public let configuration: HTTPServerConfiguration
     /// Who answers requests.
     public let responder: any HTTPResponder
+    /// The bytes held for clients at once, bodies and streams alike.
+    public let budget: MemoryBudget
     let logger: Logger
     private let daemon = Mutex<DaemonHandle?>(nil)
     private let inFlight = Atomic<Int>(0)
@@ -20,9 +22,14 @@ public final class HTTPServer: Sendable {
     private let boundPort = Atomic<Int>(0)
 
     /// Creates a server; nothing listens until ``start()``.
-    public init(configuration: HTTPServerConfiguration, responder: any HTTPResponder, logger: Logger) {
+    /// `budget` is shared with the responder's streams; by default one of the configured size.
+    public init(
+        configuration: HTTPServerConfiguration, responder: any HTTPResponder, logger: Logger,
+        budget: MemoryBudget? = nil
+    ) {
         self.configuration = configuration
         self.responder = responder
+        self.budget = budget ?? MemoryBudget(limit: configuration.maxInflightBodyBytes)
         self.logger = logger
     }
 
@@ -35,6 +42,7 @@ public final class HTTPServer: Sendable {
     /// Binds and starts serving.
     public func start() throws(HTTPServerError) {
         var address = try SocketAddress(host: configuration.host, port: configuration.port)
+        MemoryBudget.keepLargeAllocationsReturnable()
         var flags =
             MHD_USE_EPOLL_INTERNAL_THREAD.rawValue | MHD_USE_ITC.rawValue | MHD_USE_ERROR_LOG.rawValue
             | MHD_ALLOW_SUSPEND_RESUME.rawValue

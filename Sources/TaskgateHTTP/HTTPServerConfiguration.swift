@@ -22,12 +22,16 @@ public struct HTTPServerConfiguration: Sendable {
     public var connectionMemoryLimitBytes: Int
     /// How long ``HTTPServer/stop()`` waits for requests in flight to be answered, in seconds.
     public var drainTimeoutSeconds: Double
+    /// The most bytes held for clients at once: request bodies in memory, open streams, waiting requests
+    /// (see ``MemoryBudget``).
+    public var maxInflightBodyBytes: Int
 
     /// Creates a configuration.
     public init(
         host: String = "0.0.0.0", port: Int = 8080, threads: Int = 2, maxBodyBytes: Int = 1 << 20,
         connectionTimeoutSeconds: Int = 30, requestTimeoutSeconds: Int = 30, connectionLimit: Int = 1024,
-        connectionLimitPerIP: Int = 0, connectionMemoryLimitBytes: Int = 16 * 1024, drainTimeoutSeconds: Double = 10
+        connectionLimitPerIP: Int = 0, connectionMemoryLimitBytes: Int = 16 * 1024, drainTimeoutSeconds: Double = 10,
+        maxInflightBodyBytes: Int = 64 << 20
     ) {
         self.host = host
         self.port = port
@@ -39,5 +43,6 @@ public struct HTTPServerConfiguration: Sendable {
         self.connectionLimitPerIP = max(0, connectionLimitPerIP)
         self.connectionMemoryLimitBytes = max(8 * 1024, connectionMemoryLimitBytes)
         self.drainTimeoutSeconds = drainTimeoutSeconds
+        self.maxInflightBodyBytes = maxInflightBodyBytes
     }
 }

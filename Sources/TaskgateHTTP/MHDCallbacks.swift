@@ -13,10 +13,11 @@ enum MHDCallbacks {
         let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
 
         guard let existing = exchangePointer.pointee else {
-            let head = HTTPRequest(
+            var head = HTTPRequest(
                 method: method.map { String(cString: $0) } ?? "GET",
                 path: url.map { String(cString: $0) } ?? "/",
-                fields: fields(of: connection))
+                fields: fields(of: connection, kind: .HEADER_KIND))
+            head.query = fields(of: connection, kind: .GET_ARGUMENT_KIND)
             let exchange = HTTPExchange(head: head)
             exchangePointer.pointee = Unmanaged.passRetained(exchange).toOpaque()
             server.requestStarted()
@@ -29,6 +30,14 @@ enum MHDCallbacks {
                 let response = server.responder.payloadTooLarge(head, limit: server.configuration.maxBodyBytes)
                 return queue(response, on: connection, server: server)
             }
+            if let length = head.contentLength, length > 0 {
+                // Reserved before a byte is read: a body the budget cannot hold is refused, not buffered.
+                guard server.budget.reserve(length) else {
+                    exchange.answered = true
+                    return queue(overloaded(head, server: server), on: connection, server: server)
+                }
+                exchange.reserved = length
+            }
             return .YES
         }
         let exchange = Unmanaged<HTTPExchange>.fromOpaque(existing).takeUnretainedValue()
@@ -40,8 +49,20 @@ enum MHDCallbacks {
                 server.logger.info("request body too slow, closing", metadata: ["path": "\(exchange.head.path)"])
                 return .NO
             }
-            if !exchange.answered && !exchange.tooLarge {
-                if exchange.body.count + size > server.configuration.maxBodyBytes {
+            if !exchange.answered && !exchange.tooLarge && !exchange.overBudget {
+                let needed = exchange.body.count + size - exchange.reserved
+                if needed > 0 && exchange.body.count + size <= server.configuration.maxBodyBytes {
+                    // No length declared (chunked), or more than declared: reserve as it comes.
+                    if server.budget.reserve(needed) {
+                        exchange.reserved += needed
+                    } else {
+                        exchange.overBudget = true
+                        exchange.body = []
+                    }
+                }
+                if exchange.overBudget {
+                    // Dropped as it arrives; answered with a 503 at the end.
+                } else if exchange.body.count + size > server.configuration.maxBodyBytes {
                     // Chunked or lying about its length: stop keeping bytes, answer 413 at the end.
                     exchange.tooLarge = true
                     exchange.body = []
@@ -69,6 +90,9 @@ enum MHDCallbacks {
             let response = server.responder.payloadTooLarge(exchange.head, limit: server.configuration.maxBodyBytes)
             return queue(response, on: connection, server: server)
         }
+        if exchange.overBudget {
+            return queue(overloaded(exchange.head, server: server), on: connection, server: server)
+        }
         let reply = HTTPReply(connection: connection)
         exchange.reply = reply
         server.responder.respond(to: exchange.request, reply: reply)
@@ -82,9 +106,14 @@ enum MHDCallbacks {
     /// Called when a request is finished or aborted; frees what ``access`` allocated.
     static let completed: MHD_RequestCompletedCallback = { context, _, exchangePointer, _ in
         guard let context, let exchangePointer, let existing = exchangePointer.pointee else { return }
-        Unmanaged<HTTPExchange>.fromOpaque(existing).release()
+        let exchange = Unmanaged<HTTPExchange>.fromOpaque(existing)
+        let reserved = exchange.takeUnretainedValue().reserved
+        exchange.release()
         exchangePointer.pointee = nil
-        Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue().requestFinished()
+        let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
+        // Given back after the exchange (and so the body) is freed.
+        server.budget.release(reserved)
+        server.requestFinished()
     }
 
     private static let collectHeader: MHD_KeyValueIterator = { context, _, key, value in
@@ -94,18 +123,52 @@ enum MHDCallbacks {
         return .YES
     }
 
-    private static func fields(of connection: OpaquePointer) -> [(name: String, value: String)] {
+    private static func fields(of connection: OpaquePointer, kind: MHD_ValueKind) -> [(name: String, value: String)] {
         let collector = HeaderCollector()
         _ = MHD_get_connection_values(
-            connection, .HEADER_KIND, collectHeader, Unmanaged.passUnretained(collector).toOpaque())
+            connection, kind, collectHeader, Unmanaged.passUnretained(collector).toOpaque())
         return collector.fields
+    }
+
+    /// Seconds a client refused for memory is asked to wait.
+    static let overloadRetryAfterSeconds = 1
+
+    private static func overloaded(_ head: HTTPRequest, server: HTTPServer) -> HTTPResponse {
+        server.logger.info(
+            "memory budget full, refusing a body",
+            metadata: ["path": "\(head.path)", "in_use": "\(server.budget.inUse)"])
+        return server.responder.overloaded(head, retryAfterSeconds: overloadRetryAfterSeconds)
+    }
+
+    /// Sends a stream's bytes as libmicrohttpd asks for them; the context is the retained ``HTTPStream``.
+    private static let readStream: MHD_ContentReaderCallback = { context, _, buffer, capacity in
+        guard let context, let buffer else { return -2 }
+        let stream = Unmanaged<HTTPStream>.fromOpaque(context).takeUnretainedValue()
+        return stream.read(into: buffer, capacity: capacity)
+    }
+
+    /// Called when libmicrohttpd drops a stream's response: the stream is over.
+    private static let releaseStream: MHD_ContentReaderFreeCallback = { context in
+        guard let context else { return }
+        let stream = Unmanaged<HTTPStream>.fromOpaque(context)
+        stream.takeUnretainedValue().released()
+        stream.release()
     }
 
     private static func queue(_ response: HTTPResponse, on connection: OpaquePointer, server: HTTPServer) -> MHD_Result
     {
-        let created = response.body.withUnsafeBytes { bytes in
-            MHD_create_response_from_buffer(
-                bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
+        let created: OpaquePointer?
+        if let stream = response.stream {
+            stream.attach(connection)
+            let context = Unmanaged.passRetained(stream).toOpaque()
+            // MHD_SIZE_UNKNOWN: sent chunked, as long as the stream lasts.
+            created = MHD_create_response_from_callback(UInt64.max, 4096, readStream, context, releaseStream)
+            if created == nil { Unmanaged<HTTPStream>.fromOpaque(context).release() }
+        } else {
+            created = response.body.withUnsafeBytes { bytes in
+                MHD_create_response_from_buffer(
+                    bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
+            }
         }
         guard let created else { return .NO }
         for header in response.headers {
