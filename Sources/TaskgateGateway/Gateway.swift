@@ -13,6 +13,8 @@ public final class Gateway: Service, Sendable {
     public let pool: RedisConnectionPool
     /// The writer that pipelines every `POST /tasks` over one connection.
     public let enqueuer: PipelinedEnqueuer
+    /// The one Redis subscriber that feeds every event stream and long-poll.
+    public let events: EventHub
     private let responder: GatewayResponder
     private let logger: Logger
 
@@ -25,11 +27,19 @@ public final class Gateway: Service, Sendable {
         self.pool = pool
         self.enqueuer = enqueuer
         self.logger = logger
+        let events = EventHub(redis: configuration.redis, keys: configuration.keys, logger: logger)
+        let budget = MemoryBudget(limit: configuration.http.maxInflightBodyBytes)
+        self.events = events
         let responder = GatewayResponder(
             store: store, enqueuer: enqueuer, logger: logger, tokens: configuration.tokens,
-            idempotencyWindowMilliseconds: configuration.idempotencyWindowMilliseconds, pull: configuration.pull)
+            idempotencyWindowMilliseconds: configuration.idempotencyWindowMilliseconds, pull: configuration.pull,
+            notifications: NotificationsAPI(
+                store: store, hub: events, budget: budget, streamBufferBytes: configuration.streamBufferBytes,
+                retryAfterSeconds: GatewayResponder.retryAfterSeconds),
+            callbackAllow: configuration.callbackAllow)
         self.responder = responder
-        self.server = HTTPServer(configuration: configuration.http, responder: responder, logger: logger)
+        self.server = HTTPServer(
+            configuration: configuration.http, responder: responder, logger: logger, budget: budget)
     }
 
     /// The bound port (after ``start()``).
@@ -38,9 +48,11 @@ public final class Gateway: Service, Sendable {
     /// Starts listening without waiting for shutdown (for embedding and tests).
     public func start() throws(HTTPServerError) {
         enqueuer.start()
+        events.start()
         do {
             try server.start()
         } catch {
+            events.stop()
             enqueuer.stop()
             throw error
         }
@@ -48,7 +60,8 @@ public final class Gateway: Service, Sendable {
 
     /// Stops accepting, drains requests in flight (the enqueuer answers every one it holds), and stops.
     public func stop() {
-        // Waiting pull claims are answered first: libmicrohttpd must not stop with a connection suspended.
+        // Waiting pull claims, event streams and long-polls are answered first: libmicrohttpd must not stop
+        // with a connection suspended.
         responder.shutdown()
         server.stop()
         enqueuer.stop()

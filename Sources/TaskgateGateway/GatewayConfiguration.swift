@@ -16,12 +16,17 @@ public struct GatewayConfiguration: Sendable {
     public var tokens: BearerTokens?
     /// How the pull API behaves.
     public var pull: PullConfiguration
+    /// The hosts a `callback_url` may name; ``CallbackAllowList/none`` refuses every callback.
+    public var callbackAllow: CallbackAllowList
+    /// The most bytes buffered for one slow event-stream client before its stream is closed.
+    public var streamBufferBytes: Int
 
     /// Creates a configuration; idempotency keys are kept for 24 hours by default.
     public init(
         http: HTTPServerConfiguration, redis: RedisConfiguration, keys: KeySpace = .standard,
         idempotencyWindowMilliseconds: Int = 86_400_000, tokens: BearerTokens? = nil,
-        pull: PullConfiguration = PullConfiguration()
+        pull: PullConfiguration = PullConfiguration(), callbackAllow: CallbackAllowList = .none,
+        streamBufferBytes: Int = 64 * 1024
     ) {
         self.http = http
         self.redis = redis
@@ -29,5 +34,7 @@ public struct GatewayConfiguration: Sendable {
         self.idempotencyWindowMilliseconds = max(1_000, idempotencyWindowMilliseconds)
         self.tokens = tokens
         self.pull = pull
+        self.callbackAllow = callbackAllow
+        self.streamBufferBytes = max(1_024, streamBufferBytes)
     }
 }

@@ -12,6 +12,7 @@ public final class GatewayResponder: HTTPResponder {
     private let router: Router
     private let tokens: BearerTokens?
     private let pull: PullAPI
+    private let notifications: NotificationsAPI?
     /// Paths open without a token: the probes an orchestrator calls.
     private static let openPaths: Set<String> = ["/healthz", "/readyz"]
     /// Seconds a client is asked to wait in `Retry-After` when Redis is unavailable.
@@ -22,7 +23,8 @@ public final class GatewayResponder: HTTPResponder {
     /// holding a server thread. `pull` configures the pull API for workers over HTTP.
     public init(
         store: any TaskStore, enqueuer: (any TaskEnqueuing)? = nil, logger: Logger, tokens: BearerTokens? = nil,
-        idempotencyWindowMilliseconds: Int = 86_400_000, pull: PullConfiguration = PullConfiguration()
+        idempotencyWindowMilliseconds: Int = 86_400_000, pull: PullConfiguration = PullConfiguration(),
+        notifications: NotificationsAPI? = nil, callbackAllow: CallbackAllowList = .none
     ) {
         let pullAPI = PullAPI(
             store: store, waiters: ClaimWaiters(store: store, limit: pull.maxWaitingClaims, logger: logger),
@@ -34,24 +36,49 @@ public final class GatewayResponder: HTTPResponder {
         self.idempotencyWindowMilliseconds = idempotencyWindowMilliseconds
         self.logger = logger
         self.tokens = tokens
+        self.notifications = notifications
         var router = Router()
         router.add(
             "POST", "/tasks",
             { request, _ in
-                Self.createTask(request, store: store, window: idempotencyWindowMilliseconds, logger: logger)
+                Self.createTask(
+                    request, store: store, window: idempotencyWindowMilliseconds, callbackAllow: callbackAllow,
+                    logger: logger)
             },
             deferred: { request, _, reply in
                 guard let enqueuer else {
                     reply.send(
-                        Self.createTask(request, store: store, window: idempotencyWindowMilliseconds, logger: logger))
+                        Self.createTask(
+                            request, store: store, window: idempotencyWindowMilliseconds,
+                            callbackAllow: callbackAllow, logger: logger))
                     return
                 }
                 Self.enqueue(
-                    request, through: enqueuer, window: idempotencyWindowMilliseconds, logger: logger, reply: reply)
+                    request, through: enqueuer, window: idempotencyWindowMilliseconds, callbackAllow: callbackAllow,
+                    logger: logger, reply: reply)
             })
-        router.add("GET", "/tasks/:id") { _, parameters in
-            Self.withTask(parameters["id"], store: store) { TaskRepresentation.task($0) }
-        }
+        router.add(
+            "GET", "/tasks/:id",
+            { _, parameters in Self.withTask(parameters["id"], store: store) { TaskRepresentation.task($0) } },
+            deferred: { request, parameters, reply in
+                let render: @Sendable () -> HTTPResponse = {
+                    Self.withTask(parameters["id"], store: store) { TaskRepresentation.task($0) }
+                }
+                guard let notifications else { return reply.send(render()) }
+                notifications.waitForTask(request, id: parameters["id"], reply: reply, render: render)
+            })
+        router.add(
+            "GET", "/tasks/:id/events", { _, _ in Self.streamsNeedTheServer() },
+            deferred: { request, parameters, reply in
+                guard let notifications else { return reply.send(Self.streamsNeedTheServer()) }
+                notifications.taskEvents(request, id: parameters["id"], reply: reply)
+            })
+        router.add(
+            "GET", "/queues/:queue/events", { _, _ in Self.streamsNeedTheServer() },
+            deferred: { request, parameters, reply in
+                guard let notifications else { return reply.send(Self.streamsNeedTheServer()) }
+                notifications.queueEvents(request, queue: parameters["queue"], reply: reply)
+            })
         router.add("GET", "/tasks/:id/retries") { _, parameters in
             Self.withTask(parameters["id"], store: store) { TaskRepresentation.retries($0) }
         }
@@ -119,10 +146,11 @@ public final class GatewayResponder: HTTPResponder {
 
     /// `POST /tasks` through the pipelined enqueuer: the request waits for its batch without holding a thread.
     private static func enqueue(
-        _ request: HTTPRequest, through enqueuer: any TaskEnqueuing, window: Int, logger: Logger, reply: HTTPReply
+        _ request: HTTPRequest, through enqueuer: any TaskEnqueuing, window: Int, callbackAllow: CallbackAllowList,
+        logger: Logger, reply: HTTPReply
     ) {
         let parsed: (TaskSubmission, IdempotencyKey?)
-        switch Self.submission(from: request) {
+        switch Self.submission(from: request, callbackAllow: callbackAllow) {
         case .success(let value): parsed = value
         case .failure(let problem):
             reply.send(problem.response)
@@ -137,9 +165,22 @@ public final class GatewayResponder: HTTPResponder {
         Problem.payloadTooLarge(limit: limit).response
     }
 
+    public func overloaded(_ head: HTTPRequest, retryAfterSeconds: Int) -> HTTPResponse {
+        Problem.overloaded(retryAfterSeconds: retryAfterSeconds).response
+    }
+
+    /// The in-place answer of a stream route, for callers of ``respond(to:)`` that have no reply to stream on.
+    private static func streamsNeedTheServer() -> HTTPResponse {
+        Problem(
+            status: 501, code: "not-implemented", title: "Not implemented",
+            detail: "event streams are served by the gateway's HTTP server only"
+        ).response
+    }
+
     /// Answers waiting pull claims (with no tasks) and stops looking after pull queues; call before the server
     /// stops, so that no connection stays suspended.
     public func shutdown() {
+        notifications?.hub.stop()
         pull.maintenance.stop()
         pull.waiters.shutdown {
             HTTPResponse(
@@ -165,7 +206,8 @@ public final class GatewayResponder: HTTPResponder {
     /// `/tasks`, `worker` for the pull API's paths, `read` for the rest.
     static func scope(path: String) -> AccessScopes {
         if path == "/tasks" { return .submit }
-        if path.hasPrefix("/queues/") || path.hasSuffix("/heartbeat") || path.hasSuffix("/complete")
+        if path.hasPrefix("/queues/") && path.hasSuffix("/claim") || path.hasSuffix("/heartbeat")
+            || path.hasSuffix("/complete")
             || path.hasSuffix("/fail")
         {
             return .worker
@@ -174,9 +216,9 @@ public final class GatewayResponder: HTTPResponder {
     }
 
     private static func createTask(
-        _ request: HTTPRequest, store: any TaskStore, window: Int, logger: Logger
+        _ request: HTTPRequest, store: any TaskStore, window: Int, callbackAllow: CallbackAllowList, logger: Logger
     ) -> HTTPResponse {
-        switch submission(from: request) {
+        switch submission(from: request, callbackAllow: callbackAllow) {
         case .failure(let problem):
             return problem.response
         case .success(let (submission, idempotencyKey)):
@@ -193,17 +235,24 @@ public final class GatewayResponder: HTTPResponder {
     }
 
     /// The submission and idempotency key of a `POST /tasks`, or the problem with them.
-    private static func submission(from request: HTTPRequest) -> Result<(TaskSubmission, IdempotencyKey?), Problem> {
+    private static func submission(
+        from request: HTTPRequest, callbackAllow: CallbackAllowList
+    ) -> Result<(TaskSubmission, IdempotencyKey?), Problem> {
         var idempotencyKey: IdempotencyKey?
         if let raw = request.header("idempotency-key") {
             guard let key = IdempotencyKey(raw) else { return .failure(Problem.invalidIdempotencyKey()) }
             idempotencyKey = key
         }
+        let submission: TaskSubmission
         do {
-            return .success((try TaskSubmission(body: request.body), idempotencyKey))
+            submission = try TaskSubmission(body: request.body)
         } catch {
             return .failure(Problem.invalid(error))
         }
+        if let text = submission.callbackURL, let url = CallbackURL(text), !callbackAllow.allows(url) {
+            return .failure(Problem.callbackNotAllowed(host: url.host, listEmpty: callbackAllow.isEmpty))
+        }
+        return .success((submission, idempotencyKey))
     }
 
     /// The answer to a `POST /tasks` once the store has spoken.

@@ -31,10 +31,10 @@ struct CommonOptions: ParsableArguments {
         try Taskgate.bootstrap(logLevel: logLevel)
     }
 
-    /// Runs `service` until SIGTERM or SIGINT, then lets it shut down gracefully.
-    func run(_ service: some Service, logger: Logger) async throws {
+    /// Runs `services` until SIGTERM or SIGINT, then lets them shut down gracefully.
+    func run(_ services: [any Service], logger: Logger) async throws {
         let group = ServiceGroup(
-            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

@@ -48,6 +48,21 @@ struct ServeCommand: AsyncParsableCommand {
             "Seconds finished tasks reported through the pull API are kept. [TASKGATE_RETENTION_SECONDS, default 86400]"
     )
     var retentionSeconds: Double?
+    @Option(
+        help: ArgumentHelp(
+            "Most bytes held for clients at once: request bodies, event streams, long-polls; past it, 503.",
+            discussion: "[TASKGATE_MAX_INFLIGHT_BODY_BYTES, default 67108864 (64 MiB)]"))
+    var maxInflightBodyBytes: Int?
+    @Option(
+        help: ArgumentHelp(
+            "Hosts a task's callback_url may name: host names, .suffixes, IP addresses, CIDR blocks (repeatable, or comma-separated).",
+            discussion: "[TASKGATE_CALLBACK_ALLOW; unset, tasks with a callback_url are refused]"))
+    var callbackAllow: [String] = []
+    @Option(
+        help:
+            "Bytes buffered for one slow event-stream client before its stream is closed. [TASKGATE_STREAM_BUFFER_BYTES, default 65536]"
+    )
+    var streamBufferBytes: Int?
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
@@ -65,7 +80,10 @@ struct ServeCommand: AsyncParsableCommand {
             connectionLimit: try Settings.int(
                 maxConnections, "TASKGATE_MAX_CONNECTIONS", default: 1024, range: 1...65536),
             connectionLimitPerIP: try Settings.int(
-                maxConnectionsPerIp, "TASKGATE_MAX_CONNECTIONS_PER_IP", default: 0, range: 0...65536))
+                maxConnectionsPerIp, "TASKGATE_MAX_CONNECTIONS_PER_IP", default: 0, range: 0...65536),
+            maxInflightBodyBytes: try Settings.int(
+                maxInflightBodyBytes, "TASKGATE_MAX_INFLIGHT_BODY_BYTES", default: 64 << 20,
+                range: (1 << 20)...(1 << 40)))
         let redis = try common.redis()
         let tokens = try Self.tokens(file: apiTokenFile ?? Settings.string("TASKGATE_API_TOKEN_FILE"))
         let configuration = GatewayConfiguration(
@@ -79,7 +97,10 @@ struct ServeCommand: AsyncParsableCommand {
                     maxWaitingClaims, "TASKGATE_MAX_WAITING_CLAIMS", default: 64, range: 0...4096),
                 retentionMilliseconds: Int(
                     try Settings.double(retentionSeconds, "TASKGATE_RETENTION_SECONDS", default: 86_400, minimum: 0.001)
-                        * 1000)))
+                        * 1000)),
+            callbackAllow: try Settings.callbackAllow(callbackAllow),
+            streamBufferBytes: try Settings.int(
+                streamBufferBytes, "TASKGATE_STREAM_BUFFER_BYTES", default: 64 * 1024, range: 1024...(64 << 20)))
         logger.info(
             "starting gateway",
             metadata: [
@@ -87,7 +108,7 @@ struct ServeCommand: AsyncParsableCommand {
                 "auth": "\(tokens.map { "\($0.count) bearer token(s)" } ?? "open")",
             ])
         let gateway = Gateway(configuration: configuration, logger: logger)
-        try await common.run(gateway, logger: logger)
+        try await common.run([gateway], logger: logger)
     }
 
     /// The API tokens from the token file, else from `TASKGATE_API_TOKENS`; `nil` when neither names any.

@@ -59,6 +59,19 @@ enum Settings {
         }
     }
 
+    /// The hosts completion callbacks may go to: every `--callback-allow`, else `TASKGATE_CALLBACK_ALLOW`;
+    /// none given, no callback is allowed.
+    static func callbackAllow(_ flags: [String]) throws -> CallbackAllowList {
+        guard let text = flags.isEmpty ? string("TASKGATE_CALLBACK_ALLOW") : flags.joined(separator: ",") else {
+            return .none
+        }
+        do {
+            return try CallbackAllowList(text)
+        } catch {
+            throw ValidationError("--callback-allow / TASKGATE_CALLBACK_ALLOW: \(error)")
+        }
+    }
+
     static func keys(_ flag: String?) throws -> KeySpace {
         let prefix = string(flag, "TASKGATE_KEY_PREFIX", default: "taskgate")
         guard let keys = KeySpace(prefix: prefix) else {

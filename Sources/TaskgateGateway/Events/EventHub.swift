@@ -1,0 +1,138 @@
+import Logging
+import Synchronization
+import TaskgateCore
+import TaskgateRedis
+
+/// Fans task events out from one Redis subscriber connection to every stream and waiting request of the
+/// gateway: no thread or Redis connection per client.
+///
+/// Listeners register for one task or a whole queue; the queue's channel is subscribed while any listener
+/// of it is registered. A message is parsed only when its channel has listeners, and each event goes to the
+/// listeners of its task and of its queue. Cost per event: one dictionary lookup per channel and per task.
+public final class EventHub: Sendable {
+    /// A registration, to give back with ``unregister(_:)``.
+    struct Registration: Sendable, Hashable {
+        let channel: String
+        let task: TaskID?
+        let listener: ObjectIdentifier
+    }
+
+    private struct Channel {
+        var all: [ObjectIdentifier: any EventListener] = [:]
+        var tasks: [TaskID: [ObjectIdentifier: any EventListener]] = [:]
+        var isEmpty: Bool { all.isEmpty && tasks.isEmpty }
+    }
+
+    private struct State {
+        var channels: [String: Channel] = [:]
+        var stopping = false
+    }
+
+    private let keys: KeySpace
+    private let state = Mutex(State())
+    private let subscriber = Mutex<EventSubscriber?>(nil)
+    /// How long a registration waits for Redis to confirm a subscription.
+    let subscribeTimeoutMilliseconds: Int
+
+    /// Creates the hub; ``start()`` connects its subscriber.
+    public init(redis: RedisConfiguration, keys: KeySpace, logger: Logger) {
+        self.keys = keys
+        self.subscribeTimeoutMilliseconds = max(1_000, redis.commandTimeoutMilliseconds)
+        let created = EventSubscriber(
+            configuration: redis, logger: logger,
+            onMessage: { [weak self] channel, message in self?.deliver(channel: channel, message: message) },
+            onResync: { [weak self] channel in self?.listeners(of: channel).forEach { $0.resync() } },
+            onTick: { [weak self] in self?.allListeners().forEach { $0.tick() } })
+        subscriber.withLock { $0 = created }
+    }
+
+    /// Starts the subscriber thread.
+    public func start() {
+        subscriber.withLock { $0 }?.start()
+    }
+
+    /// Ends every stream and waiting request, then stops the subscriber.
+    public func stop() {
+        let listeners = state.withLock { state -> [any EventListener] in
+            state.stopping = true
+            return state.channels.values.flatMap { Array($0.all.values) + $0.tasks.values.flatMap(\.values) }
+        }
+        listeners.forEach { $0.close() }
+        subscriber.withLock { $0 }?.stop()
+    }
+
+    /// `true` once ``stop()`` began: new listeners are refused.
+    var isStopping: Bool { state.withLock { $0.stopping } }
+
+    /// Registers `listener` for the events of `task`, or of all of `queue` when `task` is nil, and returns
+    /// once the subscription is live; `nil` when Redis did not confirm it in time or the hub is stopping
+    /// (nothing stays registered then).
+    func register(_ listener: any EventListener, queue: QueueName, task: TaskID?) -> Registration? {
+        let channel = keys.events(queue)
+        let registration = Registration(channel: channel, task: task, listener: ObjectIdentifier(listener))
+        let added = state.withLock { state -> Bool in
+            guard !state.stopping else { return false }
+            if let task {
+                state.channels[channel, default: Channel()].tasks[task, default: [:]][registration.listener] =
+                    listener
+            } else {
+                state.channels[channel, default: Channel()].all[registration.listener] = listener
+            }
+            return true
+        }
+        guard added, let subscriber = subscriber.withLock({ $0 }) else { return nil }
+        guard subscriber.retain(channel, timeoutMilliseconds: subscribeTimeoutMilliseconds) else {
+            unregister(registration)
+            return nil
+        }
+        return registration
+    }
+
+    /// Removes a registration (again is harmless).
+    func unregister(_ registration: Registration) {
+        let removed = state.withLock { state -> Bool in
+            guard var channel = state.channels[registration.channel] else { return false }
+            let removed: Bool
+            if let task = registration.task {
+                removed = channel.tasks[task]?.removeValue(forKey: registration.listener) != nil
+                if channel.tasks[task]?.isEmpty == true { channel.tasks[task] = nil }
+            } else {
+                removed = channel.all.removeValue(forKey: registration.listener) != nil
+            }
+            state.channels[registration.channel] = channel.isEmpty ? nil : channel
+            return removed
+        }
+        if removed { subscriber.withLock { $0 }?.release(registration.channel) }
+    }
+
+    /// Open registrations (streams and long-polls), for tests and metrics.
+    var registrationCount: Int {
+        state.withLock { state in
+            state.channels.values.reduce(0) { $0 + $1.all.count + $1.tasks.values.reduce(0) { $0 + $1.count } }
+        }
+    }
+
+    private func deliver(channel: String, message: [UInt8]) {
+        guard state.withLock({ $0.channels[channel] != nil }) else { return }
+        for event in TaskEvent.events(inMessage: message) {
+            let listeners = state.withLock { state -> [any EventListener] in
+                guard let entry = state.channels[channel] else { return [] }
+                return Array(entry.all.values) + Array(entry.tasks[event.id]?.values ?? [:].values)
+            }
+            listeners.forEach { $0.receive(event) }
+        }
+    }
+
+    private func listeners(of channel: String) -> [any EventListener] {
+        state.withLock { state in
+            guard let entry = state.channels[channel] else { return [] }
+            return Array(entry.all.values) + entry.tasks.values.flatMap(\.values)
+        }
+    }
+
+    private func allListeners() -> [any EventListener] {
+        state.withLock { state in
+            state.channels.values.flatMap { Array($0.all.values) + $0.tasks.values.flatMap(\.values) }
+        }
+    }
+}

@@ -1,0 +1,15 @@
+import TaskgateCore
+
+/// Something that waits for task events: a Server-Sent Events stream or a long-poll.
+///
+/// Called on the subscriber's thread: implementations must not block (no Redis call in place).
+protocol EventListener: AnyObject, Sendable {
+    /// One event of the task (or queue) listened to, in the order Redis published it.
+    func receive(_ event: TaskEvent)
+    /// Events may have been missed (the subscriber reconnected): look at the record again.
+    func resync()
+    /// Every 15 s while open (stream keep-alives).
+    func tick()
+    /// The gateway is stopping: end now.
+    func close()
+}

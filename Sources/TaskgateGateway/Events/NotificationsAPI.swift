@@ -1,0 +1,124 @@
+import TaskgateCore
+import TaskgateHTTP
+
+/// The endpoints that tell clients when tasks change: the two event streams and the long-poll.
+///
+/// Each subscribes through the gateway's one ``EventHub`` before it reads anything, holds no thread while
+/// it waits, and is charged in the server's ``MemoryBudget`` (a stream its buffer and a fixed cost, a
+/// long-poll ``TaskWaiter/budgetCost``).
+public struct NotificationsAPI: Sendable {
+    let store: any TaskStore
+    let hub: EventHub
+    let budget: MemoryBudget
+    /// The most bytes buffered for one slow stream client before its stream is closed.
+    let streamBufferBytes: Int
+    /// Seconds a refused client is asked to wait.
+    let retryAfterSeconds: Int
+
+    /// Creates the endpoints over the gateway's store, hub and the server's memory budget.
+    public init(
+        store: any TaskStore, hub: EventHub, budget: MemoryBudget, streamBufferBytes: Int, retryAfterSeconds: Int
+    ) {
+        self.store = store
+        self.hub = hub
+        self.budget = budget
+        self.streamBufferBytes = streamBufferBytes
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    /// The longest `wait` accepted, in seconds.
+    static let maxWaitSeconds = 60
+
+    /// `GET /tasks/{id}/events`. Cost: one subscription (shared per queue) and one record read.
+    func taskEvents(_ request: HTTPRequest, id rawID: String?, reply: HTTPReply) {
+        guard let id = rawID.flatMap(TaskID.init) else {
+            return reply.send(Self.unknownTask(rawID))
+        }
+        guard let stream = HTTPStream(limit: streamBufferBytes, budget: budget) else {
+            return reply.send(Problem.overloaded(retryAfterSeconds: retryAfterSeconds).response)
+        }
+        let listener = TaskEventStream(id: id, stream: stream, hub: hub, store: store)
+        guard listener.subscribe() else {
+            stream.discard()
+            return reply.send(unavailable())
+        }
+        let record: TaskRecord?
+        do {
+            record = try store.task(id)
+        } catch {
+            listener.cancel()
+            stream.discard()
+            return reply.send(Problem.store(error, retryAfterSeconds: retryAfterSeconds).response)
+        }
+        guard let record else {
+            listener.cancel()
+            stream.discard()
+            return reply.send(Self.unknownTask(rawID))
+        }
+        stream.write(ServerSentEvent.opening("task \(id)"))
+        listener.start(with: record)
+        reply.send(HTTPResponse(status: 200, headers: ServerSentEvent.headers, stream: stream))
+    }
+
+    /// `GET /queues/{queue}/events`. Cost: one subscription (shared per queue); no read.
+    func queueEvents(_ request: HTTPRequest, queue rawQueue: String?, reply: HTTPReply) {
+        guard let queue = rawQueue.flatMap(QueueName.init) else {
+            return reply.send(Problem.notFound("no queue \(rawQueue ?? ""): names match [A-Za-z0-9._-]{1,64}").response)
+        }
+        guard let stream = HTTPStream(limit: streamBufferBytes, budget: budget) else {
+            return reply.send(Problem.overloaded(retryAfterSeconds: retryAfterSeconds).response)
+        }
+        let listener = QueueEventStream(queue: queue, stream: stream, hub: hub)
+        guard listener.subscribe() else {
+            stream.discard()
+            return reply.send(unavailable())
+        }
+        stream.write(ServerSentEvent.opening("queue \(queue.rawValue)"))
+        reply.send(HTTPResponse(status: 200, headers: ServerSentEvent.headers, stream: stream))
+    }
+
+    /// `GET /tasks/{id}?wait=SECONDS`; without `wait`, `now` answers at once. `render` reads the record and
+    /// builds the answer (the same as without `wait`). Cost: one subscription (shared per queue) and two
+    /// record reads (before waiting, and for the answer).
+    func waitForTask(
+        _ request: HTTPRequest, id rawID: String?, reply: HTTPReply, render: @escaping @Sendable () -> HTTPResponse
+    ) {
+        guard let text = request.queryValue("wait") else { return reply.send(render()) }
+        guard let seconds = Int(text), (1...Self.maxWaitSeconds).contains(seconds) else {
+            return reply.send(
+                Problem.invalidParameter(
+                    "wait", "wait must be a whole number of seconds from 1 to \(Self.maxWaitSeconds), got \(text)"
+                ).response)
+        }
+        guard let id = rawID.flatMap(TaskID.init) else { return reply.send(render()) }
+        guard budget.reserve(TaskWaiter.budgetCost) else {
+            return reply.send(Problem.overloaded(retryAfterSeconds: retryAfterSeconds).response)
+        }
+        let store = self.store
+        let waiter = TaskWaiter(
+            id: id, hub: hub, budget: budget,
+            isFinal: { (try? store.task(id))?.state.isFinal ?? true },
+            answer: { reply.send(render()) })
+        guard waiter.subscribe() else {
+            budget.release(TaskWaiter.budgetCost)
+            return reply.send(unavailable())
+        }
+        do {
+            guard let record = try store.task(id), !record.state.isFinal else { return waiter.respond() }
+        } catch {
+            return waiter.respond()
+        }
+        waiter.expire(after: seconds)
+    }
+
+    private func unavailable() -> HTTPResponse {
+        Problem.eventsUnavailable(stopping: hub.isStopping, retryAfterSeconds: retryAfterSeconds).response
+    }
+
+    private static func unknownTask(_ rawID: String?) -> HTTPResponse {
+        guard let rawID, TaskID(rawID) != nil else {
+            return Problem.notFound("no task \(rawID ?? ""): ids look like <queue>.<32 hex digits>").response
+        }
+        return Problem.notFound("no task \(rawID): unknown, or expired after its retention time").response
+    }
+}
