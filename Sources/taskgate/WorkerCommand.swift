@@ -8,7 +8,10 @@ import TaskgateWorker
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
-        abstract: "Run tasks from a queue with --exec CMD, --exec-persistent CMD or --http-target URL.")
+        abstract: "Run tasks from a queue with --exec CMD, --exec-persistent CMD or --http-target URL.",
+        discussion:
+            "Every worker also delivers the completion callbacks (callback_url) of its queue's tasks; "
+            + "--callbacks-only runs a worker that does nothing else (for queues served through the pull API).")
 
     @Option(help: "Queue to take tasks from. [TASKGATE_QUEUE, default default]")
     var queue: String?
@@ -66,11 +69,32 @@ struct WorkerCommand: AsyncParsableCommand {
             "Seconds between looks for expired leases and unleased claims. [TASKGATE_RECOVERY_INTERVAL_SECONDS, default 1]"
     )
     var recoveryIntervalSeconds: Double?
+    @Flag(help: "Deliver the queue's completion callbacks only; run no tasks.")
+    var callbacksOnly = false
+    @Option(
+        help: ArgumentHelp(
+            "Hosts a callback_url may name (checked again before every delivery): host names, .suffixes, IP addresses, CIDR blocks; repeatable.",
+            discussion: "[TASKGATE_CALLBACK_ALLOW; unset, no callback is delivered: each is dead-lettered]"))
+    var callbackAllow: [String] = []
+    @Option(
+        help:
+            "File of secrets (whsec_<base64> or text; one per line, several for rotation) signing completion callbacks. [TASKGATE_WEBHOOK_SECRET_FILE, or TASKGATE_WEBHOOK_SECRET]"
+    )
+    var webhookSecretFile: String?
+    @Option(
+        help:
+            "Seconds between callback tries, comma-separated; a delivery gets one try more than delays. [TASKGATE_CALLBACK_RETRY_DELAYS, default 5,30,120,600,1800,3600,10800,21600,36000]"
+    )
+    var callbackRetryDelays: String?
+    @Option(help: "Seconds one callback try may take. [TASKGATE_CALLBACK_TIMEOUT_SECONDS, default 10]")
+    var callbackTimeoutSeconds: Double?
+    @Option(help: "Callback deliveries under way at once. [TASKGATE_CALLBACK_CONCURRENCY, default 16]")
+    var callbackConcurrency: Int?
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
         let logger = try common.bootstrap()
-        let kind = try handlerKind()
+        let kind = try callbacksOnly ? nil : handlerKind()
         let queueName = Settings.string(queue, "TASKGATE_QUEUE", default: "default")
         guard let queue = QueueName(queueName) else {
             throw ValidationError("queue must match [A-Za-z0-9._-]{1,64}, got \(queueName)")
@@ -87,10 +111,15 @@ struct WorkerCommand: AsyncParsableCommand {
         let concurrency = try Settings.int(concurrency, "TASKGATE_CONCURRENCY", default: 1, range: 1...1024)
         let maxResult = try Settings.int(
             maxResultBytes, "TASKGATE_MAX_RESULT_BYTES", default: 64 * 1024, range: 0...(16 << 20))
+        let deliverer = CallbackDeliverer(
+            configuration: try callbackConfiguration(queue: queue, retentionSeconds: retention), logger: logger)
         var defaultTimeout: Double?
-        if case .exec = kind {
+        switch kind {
+        case nil:
+            defaultTimeout = nil
+        case .exec?:
             defaultTimeout = try Settings.optionalDouble(timeoutSeconds, "TASKGATE_TIMEOUT_SECONDS", minimum: 0.001)
-        } else {
+        default:
             defaultTimeout = try Settings.double(
                 timeoutSeconds, "TASKGATE_TIMEOUT_SECONDS", default: 300, minimum: 0.001)
         }
@@ -107,8 +136,11 @@ struct WorkerCommand: AsyncParsableCommand {
                 leaseMilliseconds: Int(lease * 1000), recoveryIntervalMilliseconds: Int(recoveryInterval * 1000)),
             defaultTimeoutMilliseconds: defaultTimeout.map { Int($0 * 1000) })
         switch kind {
+        case nil:
+            try await common.run([deliverer], logger: logger)
         case .exec(let command):
-            try await run(configuration, ExecHandler(command: command, maxResultBytes: maxResult), logger: logger)
+            try await run(
+                configuration, ExecHandler(command: command, maxResultBytes: maxResult), deliverer, logger: logger)
         case .persistent(let command):
             let count = try Settings.int(processes, "TASKGATE_PROCESSES", default: concurrency, range: 1...1024)
             guard count <= concurrency else {
@@ -116,22 +148,23 @@ struct WorkerCommand: AsyncParsableCommand {
             }
             let pool = PersistentProcessPool(
                 command: command, processes: count, queue: queue, maxResultBytes: maxResult, logger: logger)
-            try await run(configuration, pool, logger: logger) { await pool.shutdown() }
+            try await run(configuration, pool, deliverer, logger: logger) { await pool.shutdown() }
         case .http(let targets):
             let handler = HTTPTargetHandler(
                 targets: targets, signer: try signer(), connectionsPerHost: concurrency, maxResultBytes: maxResult)
-            try await run(configuration, handler, logger: logger) { await handler.shutdown() }
+            try await run(configuration, handler, deliverer, logger: logger) { await handler.shutdown() }
         }
     }
 
-    /// Runs a worker with `handler` for every task until SIGTERM or SIGINT, then `shutdown` (also on failure).
+    /// Runs a worker with `handler` for every task, and `deliverer` beside it, until SIGTERM or SIGINT, then
+    /// `shutdown` (also on failure).
     private func run(
-        _ configuration: WorkerConfiguration, _ handler: some TaskHandler, logger: Logger,
-        shutdown: @Sendable () async -> Void = {}
+        _ configuration: WorkerConfiguration, _ handler: some TaskHandler, _ deliverer: CallbackDeliverer,
+        logger: Logger, shutdown: @Sendable () async -> Void = {}
     ) async throws {
         let worker = Worker(configuration: configuration, handlers: HandlerRegistry(fallback: handler), logger: logger)
         do {
-            try await common.run(worker, logger: logger)
+            try await common.run([worker, deliverer], logger: logger)
         } catch {
             await shutdown()
             throw error
@@ -170,10 +203,38 @@ struct WorkerCommand: AsyncParsableCommand {
         }
     }
 
+    /// How this worker delivers its queue's completion callbacks.
+    private func callbackConfiguration(queue: QueueName, retentionSeconds: Double) throws -> CallbackConfiguration {
+        var delays = CallbackConfiguration.standardRetryDelaysMilliseconds
+        if let text = callbackRetryDelays ?? Settings.string("TASKGATE_CALLBACK_RETRY_DELAYS") {
+            let parsed = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard parsed.allSatisfy({ $0 != nil && $0!.isFinite && $0! >= 0 }) else {
+                throw ValidationError("callback retry delays must be seconds separated by commas, got \(text)")
+            }
+            delays = parsed.map { Int(($0! * 1000).rounded()) }
+        }
+        return CallbackConfiguration(
+            redis: try common.redis(), keys: try common.keys(), queues: [queue],
+            allow: try Settings.callbackAllow(callbackAllow),
+            signer: try signer(file: webhookSecretFile, "TASKGATE_WEBHOOK_SECRET"),
+            retryDelaysMilliseconds: delays,
+            timeoutMilliseconds: Int(
+                try Settings.double(
+                    callbackTimeoutSeconds, "TASKGATE_CALLBACK_TIMEOUT_SECONDS", default: 10, minimum: 0.001) * 1000),
+            concurrency: try Settings.int(
+                callbackConcurrency, "TASKGATE_CALLBACK_CONCURRENCY", default: 16, range: 1...1024),
+            retentionMilliseconds: Int(retentionSeconds * 1000))
+    }
+
     /// The signer of HTTP pushes, from the secret file or `TASKGATE_SIGNING_SECRET`; `nil` when neither is set.
     private func signer() throws -> WebhookSigner? {
-        var list = Settings.string("TASKGATE_SIGNING_SECRET")
-        if let file = signingSecretFile ?? Settings.string("TASKGATE_SIGNING_SECRET_FILE") {
+        try signer(file: signingSecretFile, "TASKGATE_SIGNING_SECRET")
+    }
+
+    /// A signer from `file` (else `<variable>_FILE`), else from `variable`; `nil` when none is set.
+    private func signer(file flag: String?, _ variable: String) throws -> WebhookSigner? {
+        var list = Settings.string(variable)
+        if let file = flag ?? Settings.string(variable + "_FILE") {
             guard let contents = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw ValidationError("cannot read the signing secret file \(file)")
             }

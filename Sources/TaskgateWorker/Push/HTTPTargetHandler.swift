@@ -34,13 +34,7 @@ public final class HTTPTargetHandler: TaskHandler {
         self.signer = signer
         self.maxResultBytes = maxResultBytes
         self.maxErrorBytes = maxErrorBytes
-        var configuration = HTTPClient.Configuration()
-        configuration.redirectConfiguration = .disallow
-        configuration.decompression = .disabled
-        configuration.timeout = .init(connect: .milliseconds(connectTimeout.milliseconds))
-        configuration.connectionPool = .init(
-            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, connectionsPerHost))
-        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.client = OutboundHTTP.client(connectionsPerHost: connectionsPerHost, connectTimeout: connectTimeout)
     }
 
     public func handle(_ task: TaskContext) async throws -> String {
@@ -75,7 +69,7 @@ public final class HTTPTargetHandler: TaskHandler {
         }
         let status = Int(response.status.code)
         let success = (200..<300).contains(status)
-        let kept = try await Self.head(of: response.body, limit: success ? maxResultBytes : maxErrorBytes)
+        let kept = try await OutboundHTTP.head(of: response.body, limit: success ? maxResultBytes : maxErrorBytes)
         try Task.checkCancellation()
         if success { return String(decoding: kept, as: UTF8.self) }
 
@@ -92,16 +86,6 @@ public final class HTTPTargetHandler: TaskHandler {
     /// Closes the connections; call once the worker has stopped.
     public func shutdown() async {
         try? await client.shutdown()
-    }
-
-    /// The first `limit` bytes of the body; a longer body is not read further (its connection is closed).
-    private static func head(of body: HTTPClientResponse.Body, limit: Int) async throws -> [UInt8] {
-        var kept: [UInt8] = []
-        for try await chunk in body {
-            kept.append(contentsOf: chunk.readableBytesView.prefix(limit - kept.count))
-            if kept.count >= limit { break }
-        }
-        return kept
     }
 }
 

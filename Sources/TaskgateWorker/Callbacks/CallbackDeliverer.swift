@@ -1,0 +1,157 @@
+import AsyncHTTPClient
+import Glibc
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import TaskgateCore
+import TaskgateRedis
+
+/// Delivers completion callbacks: POSTs each final task's record to its `callback_url`, signed as Standard
+/// Webhooks do, until a 2xx answer or the tries run out.
+///
+/// Deliveries are durable: the script that made the task final made its delivery due in the same step, and
+/// each try holds it under a lease (``CallbackConfiguration/leaseMilliseconds``), so a deliverer killed
+/// mid-try leaves it to another. Before each try the host is checked against the allow list again; one no
+/// longer allowed is not called and the delivery is dead at once. No redirects are followed (a 3xx is a
+/// failure), the answer is read up to a small bound, and each try has a time limit. Headers: `content-type`,
+/// `user-agent: taskgate`, `taskgate-task-id`, `taskgate-callback-try`, and with a signer `webhook-id`
+/// (`callback_<task id>`, the same on every try), `webhook-timestamp` and `webhook-signature`.
+public final class CallbackDeliverer: Service, Sendable {
+    /// What the deliverer was built with.
+    public let configuration: CallbackConfiguration
+    private let store: RedisCallbackStore
+    private let client: HTTPClient
+    private let logger: Logger
+    private let inFlight = Atomic<Int>(0)
+
+    /// Creates a deliverer with its own connections to Redis and to the receivers.
+    public init(configuration: CallbackConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.store = RedisCallbackStore(
+            pool: RedisConnectionPool(configuration: configuration.redis, maxIdle: configuration.concurrency + 1),
+            keys: configuration.keys)
+        self.client = OutboundHTTP.client(
+            connectionsPerHost: configuration.concurrency,
+            connectTimeout: .milliseconds(configuration.timeoutMilliseconds))
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        logger.info(
+            "callback deliverer started",
+            metadata: [
+                "queues": "\(configuration.queues.map(\.rawValue))", "concurrency": "\(configuration.concurrency)",
+            ])
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                while !Task.isCancelled {
+                    var taken = 0
+                    for queue in self.configuration.queues {
+                        let free = self.configuration.concurrency - self.inFlight.load(ordering: .relaxed)
+                        guard free > 0 else { break }
+                        let due: [CallbackTry]
+                        do {
+                            due = try self.store.claimDue(
+                                in: queue, max: free, leaseMilliseconds: self.configuration.leaseMilliseconds)
+                        } catch {
+                            self.logger.warning("cannot take due callbacks", metadata: ["error": "\(error)"])
+                            continue
+                        }
+                        taken += due.count
+                        for attempt in due {
+                            self.inFlight.add(1, ordering: .relaxed)
+                            group.addTask {
+                                await self.deliver(attempt)
+                                self.inFlight.subtract(1, ordering: .relaxed)
+                            }
+                        }
+                    }
+                    // Straight on while there was work and room; else the next look after the poll interval.
+                    if taken == 0 || self.inFlight.load(ordering: .relaxed) >= self.configuration.concurrency {
+                        try? await Task.sleep(for: .milliseconds(self.configuration.pollIntervalMilliseconds))
+                    }
+                }
+            }
+        }
+        try? await client.shutdown()
+        logger.info("callback deliverer stopped")
+    }
+
+    /// One try, and its outcome recorded.
+    func deliver(_ attempt: CallbackTry) async {
+        let outcome = await tryDelivery(attempt)
+        // Stopping mid-try: nothing is recorded, and the lease brings the delivery back to whoever runs next.
+        guard !Task.isCancelled else { return }
+        do {
+            let held = try store.finish(
+                attempt, outcome, retentionMilliseconds: configuration.retentionMilliseconds)
+            if !held {
+                logger.info("a callback try outlived its lease", metadata: ["task": "\(attempt.id)"])
+            }
+        } catch {
+            // The delivery stays leased; when the lease ends it is due again and tried again.
+            logger.warning("cannot record a callback try", metadata: ["task": "\(attempt.id)", "error": "\(error)"])
+        }
+        switch outcome {
+        case .dead(let status, let error):
+            logger.warning(
+                "callback delivery gave up",
+                metadata: [
+                    "task": "\(attempt.id)", "status": "\(status.map(String.init) ?? "none")", "error": "\(error)",
+                ])
+        default:
+            break
+        }
+    }
+
+    private func tryDelivery(_ attempt: CallbackTry) async -> CallbackOutcome {
+        guard let text = attempt.record.callbackURL, let url = CallbackURL(text) else {
+            return .dead(status: nil, error: "the task has no valid callback_url")
+        }
+        guard configuration.allow.allows(url) else {
+            return .dead(
+                status: nil, error: "host \(url.host) is not allowed by this worker's --callback-allow; not called")
+        }
+        let body = attempt.record.json
+        var request = HTTPClientRequest(url: text)
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "user-agent", value: "taskgate")
+        request.headers.add(name: "taskgate-task-id", value: attempt.id.rawValue)
+        request.headers.add(name: "taskgate-callback-try", value: String(attempt.number))
+        if let signer = configuration.signer {
+            for (name, value) in signer.headers(
+                id: "callback_" + attempt.id.rawValue, timestamp: Int(time(nil)), body: body)
+            {
+                request.headers.add(name: name, value: value)
+            }
+        }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        var status: Int?
+        var failure: String
+        var retryAfter: Int?
+        do {
+            let response = try await client.execute(
+                request, timeout: .milliseconds(Int64(configuration.timeoutMilliseconds)))
+            let code = Int(response.status.code)
+            status = code
+            let answer = try await OutboundHTTP.head(of: response.body, limit: configuration.maxAnswerBytes)
+            if (200..<300).contains(code) { return .delivered(status: code) }
+            failure = "HTTP \(code) from \(text)"
+            let start = String(decoding: answer, as: UTF8.self).trimmingWhitespace
+            if !start.isEmpty { failure += ": " + start }
+            if code == 429 || code == 503, let value = response.headers.first(name: "retry-after") {
+                retryAfter = RetryAfter.milliseconds(value)
+            }
+        } catch {
+            failure = "POST \(text) failed: \(error)"
+        }
+        let delays = configuration.retryDelaysMilliseconds
+        guard attempt.number <= delays.count else {
+            return .dead(status: status, error: failure + " (try \(attempt.number) of \(delays.count + 1), the last)")
+        }
+        let delay = max(delays[attempt.number - 1], retryAfter ?? 0)
+        return .retry(status: status, error: failure, delayMilliseconds: delay)
+    }
+}
