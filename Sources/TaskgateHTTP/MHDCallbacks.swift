@@ -53,7 +53,7 @@ enum MHDCallbacks {
                 let needed = exchange.body.count + size - exchange.reserved
                 if needed > 0 && exchange.body.count + size <= server.configuration.maxBodyBytes {
                     // No length declared (chunked), or more than declared: reserve as it comes.
-                    if server.budget.reserve(needed) {
+                    if server.budget.reserve(needed, partOf: exchange.body.count + size) {
                         exchange.reserved += needed
                     } else {
                         exchange.overBudget = true

@@ -27,11 +27,12 @@ public final class MemoryBudget: Sendable {
     /// Bytes reserved now.
     public var inUse: Int { used.load(ordering: .relaxed) }
 
-    /// Reserves `bytes`; `false` (nothing reserved) when that would pass the budget, or its large share for a
-    /// reservation bigger than ``smallBodyBytes``.
-    public func reserve(_ bytes: Int) -> Bool {
+    /// Reserves `bytes`, part of something of `total` bytes in all (a body that arrives in chunks); `false`
+    /// (nothing reserved) when that would pass the budget, or its large share when `total` is bigger than
+    /// ``smallBodyBytes``.
+    public func reserve(_ bytes: Int, partOf total: Int? = nil) -> Bool {
         guard bytes > 0 else { return true }
-        let ceiling = bytes > Self.smallBodyBytes ? Int(Double(limit) * Self.largeShare) : limit
+        let ceiling = (total ?? bytes) > Self.smallBodyBytes ? Int(Double(limit) * Self.largeShare) : limit
         var current = used.load(ordering: .relaxed)
         while true {
             guard current + bytes <= ceiling else { return false }

@@ -106,7 +106,7 @@ public final class EventHub: Sendable {
     }
 
     /// Open registrations (streams and long-polls), for tests and metrics.
-    var registrationCount: Int {
+    public var registrationCount: Int {
         state.withLock { state in
             state.channels.values.reduce(0) { $0 + $1.all.count + $1.tasks.values.reduce(0) { $0 + $1.count } }
         }

@@ -20,7 +20,9 @@ extension TaskScripts {
             local seq = tonumber(held[7] or '0') + 1
             local outcome, status, message = ARGV[3], tonumber(ARGV[4]), ARGV[5]
             local fields = {'callback_status', status, 'seq', seq}
-            local extra = ',"callback_status":' .. status .. ',"callback_tries":' .. ARGV[2]
+            local status_json = 'null'
+            if status ~= 0 then status_json = tostring(status) end
+            local extra = ',"callback_status":' .. status_json .. ',"callback_tries":' .. ARGV[2]
             if message ~= '' then
                 fields[#fields + 1] = 'callback_error'
                 fields[#fields + 1] = message
