@@ -13,7 +13,8 @@ final class GatewayFixture: Sendable {
     init(
         namespace: TestNamespace, maxBodyBytes: Int = 1 << 20, tokens: BearerTokens? = nil,
         http: HTTPServerConfiguration? = nil, commandTimeoutMilliseconds: Int? = nil,
-        pull: PullConfiguration = PullConfiguration()
+        pull: PullConfiguration = PullConfiguration(), callbackAllow: CallbackAllowList = .none,
+        streamBufferBytes: Int = 64 * 1024
     ) throws {
         self.namespace = namespace
         var logger = Logger(label: "test-gateway")
@@ -22,7 +23,8 @@ final class GatewayFixture: Sendable {
         if let commandTimeoutMilliseconds { redis.commandTimeoutMilliseconds = commandTimeoutMilliseconds }
         let configuration = GatewayConfiguration(
             http: http ?? HTTPServerConfiguration(host: "127.0.0.1", port: 0, threads: 2, maxBodyBytes: maxBodyBytes),
-            redis: redis, keys: namespace.keys, tokens: tokens, pull: pull)
+            redis: redis, keys: namespace.keys, tokens: tokens, pull: pull, callbackAllow: callbackAllow,
+            streamBufferBytes: streamBufferBytes)
         gateway = Gateway(configuration: configuration, logger: logger)
         try gateway.start()
         client = HTTPClient(port: gateway.port)

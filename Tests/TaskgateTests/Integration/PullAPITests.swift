@@ -147,7 +147,7 @@ import Testing
         }
         let id = try fixture.submit(#"{"payload":"late"}"#)
         let response = try await waiting.value
-        #expect(response.status == 200)
+        #expect(response.status == 200, "\(response.text)")
         let tasks = claimedTasks(response)
         #expect(tasks.map { $0["id"] as? String } == [id])
         #expect(try fixture.task(id)["state"] as? String == "active")
