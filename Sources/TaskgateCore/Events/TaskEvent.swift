@@ -45,6 +45,16 @@ public struct TaskEvent: Sendable, Equatable {
         self.json = bytes
     }
 
+    /// The task id of an event line, read without parsing it: the scripts write `{"id":"<id>",...`. `nil` for a
+    /// line that does not start so.
+    public static func leadingID(_ line: ArraySlice<UInt8>) -> String? {
+        let opening = #"{"id":""#.utf8
+        guard line.starts(with: opening) else { return nil }
+        let start = line.startIndex + opening.count
+        guard let end = line[start...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+        return String(decoding: line[start..<end], as: UTF8.self)
+    }
+
     /// The events of one published message, in order (lines that are not events are skipped).
     public static func events(inMessage message: [UInt8]) -> [TaskEvent] {
         message.split(separator: UInt8(ascii: "\n")).compactMap { TaskEvent(json: Array($0)) }

@@ -19,7 +19,8 @@ public final class EventHub: Sendable {
 
     private struct Channel {
         var all: [ObjectIdentifier: any EventListener] = [:]
-        var tasks: [TaskID: [ObjectIdentifier: any EventListener]] = [:]
+        /// Keyed by the id as text, as it is read off an event line.
+        var tasks: [String: [ObjectIdentifier: any EventListener]] = [:]
         var isEmpty: Bool { all.isEmpty && tasks.isEmpty }
     }
 
@@ -73,8 +74,8 @@ public final class EventHub: Sendable {
         let added = state.withLock { state -> Bool in
             guard !state.stopping else { return false }
             if let task {
-                state.channels[channel, default: Channel()].tasks[task, default: [:]][registration.listener] =
-                    listener
+                state.channels[channel, default: Channel()].tasks[task.rawValue, default: [:]][
+                    registration.listener] = listener
             } else {
                 state.channels[channel, default: Channel()].all[registration.listener] = listener
             }
@@ -94,8 +95,8 @@ public final class EventHub: Sendable {
             guard var channel = state.channels[registration.channel] else { return false }
             let removed: Bool
             if let task = registration.task {
-                removed = channel.tasks[task]?.removeValue(forKey: registration.listener) != nil
-                if channel.tasks[task]?.isEmpty == true { channel.tasks[task] = nil }
+                removed = channel.tasks[task.rawValue]?.removeValue(forKey: registration.listener) != nil
+                if channel.tasks[task.rawValue]?.isEmpty == true { channel.tasks[task.rawValue] = nil }
             } else {
                 removed = channel.all.removeValue(forKey: registration.listener) != nil
             }
@@ -112,13 +113,23 @@ public final class EventHub: Sendable {
         }
     }
 
+    /// Hands each event of a message to its listeners. A line is parsed only when someone listens to it: with
+    /// task streams open on a busy queue, most events concern no one, and their id is read without parsing.
     private func deliver(channel: String, message: [UInt8]) {
         guard state.withLock({ $0.channels[channel] != nil }) else { return }
-        for event in TaskEvent.events(inMessage: message) {
+        for line in message.split(separator: UInt8(ascii: "\n")) {
+            var parsed: TaskEvent?
+            var id = TaskEvent.leadingID(line)
+            if id == nil {
+                parsed = TaskEvent(json: Array(line))
+                id = parsed?.id.rawValue
+            }
+            guard let id else { continue }
             let listeners = state.withLock { state -> [any EventListener] in
                 guard let entry = state.channels[channel] else { return [] }
-                return Array(entry.all.values) + Array(entry.tasks[event.id]?.values ?? [:].values)
+                return Array(entry.all.values) + Array(entry.tasks[id]?.values ?? [:].values)
             }
+            guard !listeners.isEmpty, let event = parsed ?? TaskEvent(json: Array(line)) else { continue }
             listeners.forEach { $0.receive(event) }
         }
     }

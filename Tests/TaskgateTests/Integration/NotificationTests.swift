@@ -91,11 +91,11 @@ import Testing
     }
 
     @Test func oneThousandStreamsEachGetTheirTasksFinalEvent() async throws {
+        // Not raised here: Foundation's Process, spawning children for tests running beside this one, reads the
+        // limit while it spawns, and a change in between crashed it. scripts/test raises it before swift test.
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        limit.rlim_cur = max(limit.rlim_cur, min(limit.rlim_max, 8_192))
-        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        try #require(limit.rlim_cur >= 2_200, "the test needs 2,200 file descriptors")
+        try #require(limit.rlim_cur >= 2_200, "the test needs 2,200 file descriptors: ulimit -n 4096 (scripts/test does)")
 
         let ns = TestNamespace()
         let fixture = try GatewayFixture(
