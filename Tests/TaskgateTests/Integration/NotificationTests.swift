@@ -95,7 +95,8 @@ import Testing
         // limit while it spawns, and a change in between crashed it. scripts/test raises it before swift test.
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        try #require(limit.rlim_cur >= 2_200, "the test needs 2,200 file descriptors: ulimit -n 4096 (scripts/test does)")
+        try #require(
+            limit.rlim_cur >= 2_200, "the test needs 2,200 file descriptors: ulimit -n 4096 (scripts/test does)")
 
         let ns = TestNamespace()
         let fixture = try GatewayFixture(
