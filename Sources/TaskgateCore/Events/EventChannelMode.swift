@@ -16,15 +16,19 @@ public struct EventChannelMode: Sendable, Equatable {
     public let subscribedKind: String
     /// The first element of an unsubscription's confirmation.
     public let unsubscribedKind: String
+    /// The `PUBSUB` subcommand that counts a channel's subscribers.
+    public let countSubcommand: String
 
     /// Sharded pub/sub, Redis 7.0 and later.
     public static let sharded = EventChannelMode(
         publishCommand: "SPUBLISH", subscribeCommand: "SSUBSCRIBE", unsubscribeCommand: "SUNSUBSCRIBE",
-        messageKind: "smessage", subscribedKind: "ssubscribe", unsubscribedKind: "sunsubscribe")
+        messageKind: "smessage", subscribedKind: "ssubscribe", unsubscribedKind: "sunsubscribe",
+        countSubcommand: "SHARDNUMSUB")
     /// Classic pub/sub.
     public static let classic = EventChannelMode(
         publishCommand: "PUBLISH", subscribeCommand: "SUBSCRIBE", unsubscribeCommand: "UNSUBSCRIBE",
-        messageKind: "message", subscribedKind: "subscribe", unsubscribedKind: "unsubscribe")
+        messageKind: "message", subscribedKind: "subscribe", unsubscribedKind: "unsubscribe",
+        countSubcommand: "NUMSUB")
 
     /// The mode Taskgate uses.
     public static let current = EventChannelMode.sharded

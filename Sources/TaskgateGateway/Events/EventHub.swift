@@ -115,22 +115,27 @@ public final class EventHub: Sendable {
 
     /// Hands each event of a message to its listeners. A line is parsed only when someone listens to it: with
     /// task streams open on a busy queue, most events concern no one, and their id is read without parsing.
+    /// One lock per message; nothing is allocated for a line no one listens to.
     private func deliver(channel: String, message: [UInt8]) {
-        guard state.withLock({ $0.channels[channel] != nil }) else { return }
-        for line in message.split(separator: UInt8(ascii: "\n")) {
-            var parsed: TaskEvent?
-            var id = TaskEvent.leadingID(line)
-            if id == nil {
-                parsed = TaskEvent(json: Array(line))
-                id = parsed?.id.rawValue
+        var matches: [(line: ArraySlice<UInt8>, parsed: TaskEvent?, listeners: [any EventListener])] = []
+        state.withLock { state in
+            guard let entry = state.channels[channel] else { return }
+            for line in message.split(separator: UInt8(ascii: "\n")) {
+                var parsed: TaskEvent?
+                var id = TaskEvent.leadingID(line)
+                if id == nil {
+                    parsed = TaskEvent(json: Array(line))
+                    id = parsed?.id.rawValue
+                }
+                guard let id else { continue }
+                let forTask = entry.tasks[id]
+                if entry.all.isEmpty && forTask == nil { continue }
+                matches.append((line, parsed, Array(entry.all.values) + Array(forTask?.values ?? [:].values)))
             }
-            guard let id else { continue }
-            let listeners = state.withLock { state -> [any EventListener] in
-                guard let entry = state.channels[channel] else { return [] }
-                return Array(entry.all.values) + Array(entry.tasks[id]?.values ?? [:].values)
-            }
-            guard !listeners.isEmpty, let event = parsed ?? TaskEvent(json: Array(line)) else { continue }
-            listeners.forEach { $0.receive(event) }
+        }
+        for match in matches {
+            guard let event = match.parsed ?? TaskEvent(json: Array(match.line)) else { continue }
+            match.listeners.forEach { $0.receive(event) }
         }
     }
 

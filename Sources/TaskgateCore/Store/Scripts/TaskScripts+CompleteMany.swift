@@ -12,7 +12,7 @@ extension TaskScripts {
     /// earlier version started). The last attempt's token stays on the finished record: every report checks
     /// `state == 'active'` first, so it grants nothing, and leaving it saves a call per task.
     static let completeMany = RedisScript(
-        now + events + finish + """
+        now + events(channel: "ARGV[2]") + finish + """
 
             local done, finished = {}, {}
             local search_active = redis.call('EXISTS', KEYS[1]) == 1
@@ -42,7 +42,7 @@ extension TaskScripts {
                 end
             end
             if #finished > 0 then redis.call('ZREM', KEYS[2], unpack(finished)) end
-            publish(ARGV[2])
+            publish()
             return done
             """)
 }

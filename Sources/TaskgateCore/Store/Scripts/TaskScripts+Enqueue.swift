@@ -17,7 +17,7 @@ extension TaskScripts {
     /// when it did not (nothing is written); `'error'` with Redis' message when a command failed for this
     /// task (it is not queued; the other tasks of the call are not affected).
     static let enqueue = RedisScript(
-        now + events + """
+        now + events(channel: "ARGV[1]") + """
 
             local function field(value) return string.len(value) .. ':' .. value end
             -- One task, as if it were alone; returns its kind and data, and whether it is ready to push.
@@ -89,7 +89,7 @@ extension TaskScripts {
                 replies[#replies + 1] = data
             end
             if #ready > 0 then redis.call('LPUSH', KEYS[1], unpack(ready)) end
-            publish(ARGV[1])
+            publish()
             return replies
             """)
 }

@@ -6,14 +6,14 @@ extension TaskScripts {
     /// when dead (publishes `dead`; a callback is then due), {0} when the caller does not hold the task
     /// (nothing is changed then).
     static let fail = RedisScript(
-        now + events + holdsLease + finish + recordFailure + """
+        now + events(channel: "ARGV[6]") + holdsLease + finish + recordFailure + """
 
             if not holds_lease() then return {0} end
             redis.call('LREM', KEYS[2], 1, ARGV[1])
             redis.call('ZREM', KEYS[5], ARGV[1])
             local outcome = record_failure(ARGV[1], ARGV[3], tonumber(ARGV[4]), ARGV[5], nil, KEYS[3], KEYS[4],
                 KEYS[6], 'retrying')
-            publish(ARGV[6])
+            publish()
             return outcome
             """)
 }

@@ -12,7 +12,7 @@ extension TaskScripts {
     /// `retry` makes it due again after `delay_ms`. Publishes `callback_delivered`, `callback_retrying` or
     /// `callback_dead` (the task's state is unchanged). Returns 1.
     static let finishCallback = RedisScript(
-        now + events + """
+        now + events(channel: "ARGV[8]") + """
 
             local held = redis.call('HMGET', KEYS[1], 'callback_state', 'callback_tries', 'state', 'type', 'attempts',
                 'retries', 'seq')
@@ -50,7 +50,7 @@ extension TaskScripts {
             end
             redis.call('HSET', KEYS[1], unpack(fields))
             event(ARGV[1], kind, held[3], held[4], held[5], held[6], seq, extra)
-            publish(ARGV[8])
+            publish()
             return 1
             """)
 }

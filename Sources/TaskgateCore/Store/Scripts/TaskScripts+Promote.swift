@@ -4,7 +4,7 @@ extension TaskScripts {
     /// KEYS: scheduled, pending, task(1), ..., task(n). ARGV: event channel, id(1), ..., id(n).
     /// Moves each id that is still scheduled and due, publishing `promoted` for each; returns how many moved.
     static let promote = RedisScript(
-        now + events + """
+        now + events(channel: "ARGV[1]") + """
 
             local moved = 0
             for i = 2, #ARGV do
@@ -22,7 +22,7 @@ extension TaskScripts {
                     end
                 end
             end
-            publish(ARGV[1])
+            publish()
             return moved
             """)
 }

@@ -14,14 +14,14 @@ extension TaskScripts {
     /// - it sits in the active list but its record is finished, waiting or gone: the stray id is removed.
     /// Returns 0 (nothing to do), 1 (retried), 2 (dead-lettered), 3 (put back unclaimed), 4 (stray dropped).
     static let recover = RedisScript(
-        now + events + finish + recordFailure + """
+        now + events(channel: "ARGV[4]") + finish + recordFailure + """
 
             local function lost_attempt()
                 local attempts = redis.call('HGET', KEYS[1], 'attempts') or '?'
                 local message = 'worker lost: attempt ' .. attempts .. ' stopped reporting and its lease expired'
                 local outcome = record_failure(ARGV[1], message, 0, ARGV[2], KEYS[3], nil, KEYS[4], KEYS[7],
                     'recovered')
-                publish(ARGV[4])
+                publish()
                 return outcome[1]
             end
             local deadline = redis.call('ZSCORE', KEYS[5], ARGV[1])
@@ -57,7 +57,7 @@ extension TaskScripts {
             local seq = tonumber(record[4] or '0') + 1
             redis.call('HSET', KEYS[1], 'updated_at', now, 'seq', seq)
             event(ARGV[1], 'recovered', 'pending', record[1], record[2], record[3], seq)
-            publish(ARGV[4])
+            publish()
             return 3
             """)
 }

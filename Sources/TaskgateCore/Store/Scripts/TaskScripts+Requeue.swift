@@ -5,7 +5,7 @@ extension TaskScripts {
     /// next claim takes it, retries unchanged (used when a worker stops), and publishes `requeued`. Returns 1,
     /// or 0 when the caller does not hold the task.
     static let requeue = RedisScript(
-        now + events + holdsLease + """
+        now + events(channel: "ARGV[3]") + holdsLease + """
 
             if not holds_lease() then return 0 end
             redis.call('LREM', KEYS[2], 1, ARGV[1])
@@ -16,7 +16,7 @@ extension TaskScripts {
             local seq = tonumber(record[4] or '0') + 1
             redis.call('HSET', KEYS[1], 'state', 'pending', 'updated_at', now, 'seq', seq)
             event(ARGV[1], 'requeued', 'pending', record[1], record[2], record[3], seq)
-            publish(ARGV[3])
+            publish()
             return 1
             """)
 }

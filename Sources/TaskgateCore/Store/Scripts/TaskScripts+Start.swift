@@ -9,7 +9,7 @@ extension TaskScripts {
     /// whose record is gone (expired) or not pending (a stray duplicate of a task that already ran) is only
     /// dropped from the active list. Publishes `active`.
     static let start = RedisScript(
-        now + events + """
+        now + events(channel: "ARGV[4]") + """
 
             redis.call('HDEL', KEYS[4], ARGV[1])
             redis.call('LREM', KEYS[2], 1, ARGV[1])
@@ -20,7 +20,7 @@ extension TaskScripts {
                 'attempts', attempts, 'seq', seq)
             redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[1])
             event(ARGV[1], 'active', 'active', held[2], attempts, held[4], seq)
-            publish(ARGV[4])
+            publish()
             return redis.call('HGETALL', KEYS[1])
             """)
 }

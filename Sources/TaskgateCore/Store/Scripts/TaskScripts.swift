@@ -27,27 +27,44 @@ enum TaskScripts {
         """
 
     /// `event(id, kind, state, type, attempt, retries, seq, extra)` queues one event of the call;
-    /// `publish(channel)` sends them all in one message (nothing when there are none). `extra` is more JSON
-    /// members, each starting with a comma. The queue is the id without its 33-character `.<token>` tail.
-    static let events = """
+    /// `publish()` sends them all in one message on `channel` (a Lua expression: the ARGV that holds it), and
+    /// nothing when there are none. `extra` is more JSON members, each starting with a comma. The queue is the
+    /// id without its 33-character `.<token>` tail.
+    ///
+    /// The first event of a call asks Redis whether the channel has a subscriber at all (`PUBSUB
+    /// SHARDNUMSUB`, one call per script); when none listens, no event is built or published, so events cost
+    /// the hot path next to nothing until someone subscribes. Pub/sub delivers to those subscribed when the
+    /// message is published and to no one else, so skipping it then changes nothing anyone can see.
+    static func events(channel: String) -> String {
+        """
 
-        local events = {}
-        local function num(value) return tostring(tonumber(value) or 0) end
+        local events_channel, events, listened = \(channel), {}, nil
+        -- One string.format per event: about half the cost of the same text joined with `..` (measured in
+        -- Redis: 2.1 against 2.7 to 4.2 us an event).
+        local format, find = string.format, string.find
+        local event_format = '{"id":"%s","queue":"%s","type":%s,"event":"%s","state":"%s","attempt":%d,'
+            .. '"retries":%d,"seq":%d,"at":%d%s}'
         local function event(id, kind, state, task_type, attempt, retries, seq, extra)
+            if listened == nil then
+                listened = redis.call('PUBSUB', '\(EventChannelMode.current.countSubcommand)', events_channel)[2] > 0
+            end
+            if not listened then return end
             local type_json = 'null'
             if task_type and task_type ~= '' then
                 -- Types the gateway accepts need no escaping; cjson would escape their slashes.
-                if string.find(task_type, '^[%w%.:/_%-]+$') then type_json = '"' .. task_type .. '"'
+                if not find(task_type, '[^%w%.:/_%-]') then type_json = '"' .. task_type .. '"'
                 else type_json = cjson.encode(task_type) end
             end
-            events[#events + 1] = '{"id":"' .. id .. '","queue":"' .. string.sub(id, 1, -34) .. '","type":'
-                .. type_json .. ',"event":"' .. kind .. '","state":"' .. state .. '","attempt":' .. num(attempt)
-                .. ',"retries":' .. num(retries) .. ',"seq":' .. num(seq) .. ',"at":' .. now .. (extra or '') .. '}'
+            events[#events + 1] = format(event_format, id, string.sub(id, 1, -34), type_json, kind, state,
+                tonumber(attempt) or 0, tonumber(retries) or 0, tonumber(seq) or 0, now, extra or '')
         end
-        local function publish(channel)
-            if #events > 0 then redis.call('\(publishCommand)', channel, table.concat(events, '\\n')) end
+        local function publish()
+            if #events > 0 then
+                redis.call('\(publishCommand)', events_channel, table.concat(events, '\\n'))
+            end
         end
         """
+    }
 
     /// The guard shared by the scripts that report on an attempt: KEYS[1] is the task, ARGV[2] the token.
     static let holdsLease = """
