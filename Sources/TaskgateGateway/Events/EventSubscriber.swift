@@ -3,6 +3,7 @@ import Glibc
 import Logging
 import Synchronization
 import TaskgateCore
+import TaskgateHTTP
 import TaskgateRedis
 
 /// The gateway's one Redis connection in subscribe mode: it subscribes to the event channels that have
@@ -59,7 +60,7 @@ final class EventSubscriber: Sendable {
     }
 
     func start() {
-        DispatchQueue(label: "taskgate.gateway.events").async { self.run() }
+        DedicatedThread.start { self.run() }
     }
 
     /// Stops the thread and waits for it.
