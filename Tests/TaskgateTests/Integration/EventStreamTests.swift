@@ -205,5 +205,13 @@ import Testing
         let problem = try JSONSerialization.jsonObject(with: body) as? [String: Any]
         #expect(problem?["code"] as? String == "redis-unavailable")
         #expect(fixture.gateway.events.registrationCount == 0)
+        // A long-poll cannot subscribe either: refused the same way, not left waiting.
+        let port = fixture.gateway.port
+        let poll = try await offThePool {
+            try HTTPClient(port: port).get("/tasks/default.0123456789abcdef0123456789abcdef?wait=30")
+        }
+        #expect(poll.status == 503 && poll.header("retry-after") != nil)
+        #expect(poll.json["code"] as? String == "redis-unavailable")
+        #expect(fixture.gateway.events.registrationCount == 0)
     }
 }

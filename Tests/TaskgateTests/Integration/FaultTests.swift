@@ -219,6 +219,10 @@ import Testing
         (["serve", "--max-body-bytes", "0"], "TASKGATE_MAX_BODY_BYTES"),
         (["serve", "--api-token-file", "/nonexistent/tokens"], "cannot read the API token file"),
         (["worker", "--exec", "true", "--lease-seconds", "0"], "TASKGATE_LEASE_SECONDS"),
+        (["serve", "--callback-allow", "bad_host!"], "callback allow-list entry"),
+        (["worker", "--exec", "true", "--callback-allow", "10.0.0.0/99"], "callback allow-list entry"),
+        (["worker", "--exec", "true", "--callback-retry-delays", "5,soon"], "callback retry delays"),
+        (["serve", "--max-inflight-body-bytes", "10"], "TASKGATE_MAX_INFLIGHT_BODY_BYTES"),
     ])
     func badConfigurationExitsWithAClearMessage(_ arguments: [String], _ message: String) async throws {
         let process = try TaskgateProcess(arguments)

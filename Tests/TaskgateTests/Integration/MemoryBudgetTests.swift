@@ -81,6 +81,38 @@ import Testing
         #expect(after < idle + 16 << 20)
     }
 
+    @Test func aChunkedBodyOverTheBudgetIsRefusedAndStoresNothing() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(
+            namespace: ns,
+            http: HTTPServerConfiguration(
+                host: "127.0.0.1", port: 0, threads: 2, maxBodyBytes: 1 << 20, maxInflightBodyBytes: 1 << 20))
+        defer { fixture.stop(); ns.cleanUp() }
+        // 900,000 bytes without a Content-Length: more than the 768 KiB a large body may hold of a 1 MiB budget.
+        let payload = #"{"payload":""# + String(repeating: "x", count: 899_980) + #""}"#
+        var raw = Data(
+            "POST /tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                .utf8)
+        let bytes = Array(payload.utf8)
+        var index = 0
+        while index < bytes.count {
+            let chunk = bytes[index..<min(bytes.count, index + 65_536)]
+            raw.append(Data((String(chunk.count, radix: 16) + "\r\n").utf8))
+            raw.append(contentsOf: chunk)
+            raw.append(Data("\r\n".utf8))
+            index += chunk.count
+        }
+        raw.append(Data("0\r\n\r\n".utf8))
+        let client = fixture.client
+        let request = raw
+        let answer = try await offThePool { try client.exchange(rawRequest: request) }
+        #expect(answer.status == 503)
+        #expect(answer.header("retry-after") == "1" && answer.json["code"] as? String == "overloaded")
+        #expect(try ns.redis("LLEN", ns.keys.pending(.default)).int == 0)
+        // The budget is whole again: the same body, smaller, is taken.
+        #expect(try client.post("/tasks", json: #"{"payload":"small"}"#).status == 202)
+    }
+
     @Test func largeReservationsLeaveRoomForSmallOnes() {
         let budget = MemoryBudget(limit: 4 << 20)
         #expect(budget.reserve(2 << 20))

@@ -44,11 +44,15 @@ enum TaskScripts {
         local format, find = string.format, string.find
         local event_format = '{"id":"%s","queue":"%s","type":%s,"event":"%s","state":"%s","attempt":%d,'
             .. '"retries":%d,"seq":%d,"at":%d%s}'
-        local function event(id, kind, state, task_type, attempt, retries, seq, extra)
+        -- Whether anyone is subscribed, asked once per call; a script may skip reading what only events need.
+        local function listening()
             if listened == nil then
                 listened = redis.call('PUBSUB', '\(EventChannelMode.current.countSubcommand)', events_channel)[2] > 0
             end
-            if not listened then return end
+            return listened
+        end
+        local function event(id, kind, state, task_type, attempt, retries, seq, extra)
+            if not listening() then return end
             local type_json = 'null'
             if task_type and task_type ~= '' then
                 -- Types the gateway accepts need no escaping; cjson would escape their slashes.
