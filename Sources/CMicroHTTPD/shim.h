@@ -6,18 +6,6 @@
 #include <sys/socket.h>
 #include <microhttpd.h>
 #include <malloc.h>
-#include <sys/epoll.h>
-#include <fcntl.h>
-#include <unistd.h>
-
-/* pipe2 needs _GNU_SOURCE, which Swift's Glibc module does not define; the router's wake pipe, made here. */
-int pipe2(int pipefd[2], int flags);
-static inline int taskgate_wake_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC | O_NONBLOCK); }
-/* accept4 likewise: the router's accepted sockets are non-blocking and close-on-exec from the start. */
-int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
-static inline int taskgate_accept(int listener, struct sockaddr *address, socklen_t *length) {
-    return accept4(listener, address, length, SOCK_NONBLOCK | SOCK_CLOEXEC);
-}
 
 /* glibc's malloc tuning is not in Swift's Glibc module; the two calls MemoryBudget makes, kept here. */
 static inline void taskgate_malloc_fixed_mmap_threshold(int bytes) { (void)mallopt(M_MMAP_THRESHOLD, bytes); }
@@ -31,10 +19,10 @@ static inline struct MHD_Daemon *taskgate_mhd_start(unsigned int flags, uint16_t
                             MHD_OPTION_ARRAY, options, MHD_OPTION_END);
 }
 
-/* MHD_get_connection_info is variadic too; the client's address is the only info we read. */
-static inline const struct sockaddr *taskgate_mhd_client_address(struct MHD_Connection *connection) {
-    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    return info == NULL ? NULL : info->client_addr;
+/* MHD_get_daemon_info is variadic too; the bound port is the only info we read. */
+static inline uint16_t taskgate_mhd_bound_port(struct MHD_Daemon *daemon) {
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info == NULL ? 0 : info->port;
 }
 
 #endif

@@ -108,16 +108,6 @@ public final class GatewayResponder: HTTPResponder {
         self.router = router
     }
 
-    /// Event streams (`GET …/events`) and long-polls (`GET /tasks/{id}?wait=…`) hold their connection open; the
-    /// server keeps them off the daemon that answers `POST /tasks`. Judged from the request line alone.
-    public func keepsConnectionOpen(method: String, target: String) -> Bool {
-        guard method == "GET" else { return false }
-        guard let query = target.firstIndex(of: "?") else { return target.hasSuffix("/events") }
-        let path = target[..<query]
-        if path.hasSuffix("/events") { return true }
-        return target[target.index(after: query)...].split(separator: "&").contains { $0.hasPrefix("wait=") }
-    }
-
     public func preflight(_ head: HTTPRequest) -> HTTPResponse? {
         if let refusal = authenticate(head) { return refusal }
         switch router.match(method: head.method, path: head.path) {

@@ -19,16 +19,9 @@ public protocol HTTPResponder: Sendable {
 
     /// The response when the server's memory budget cannot hold a request's body (503 with `Retry-After`).
     func overloaded(_ head: HTTPRequest, retryAfterSeconds: Int) -> HTTPResponse
-
-    /// Whether a request opening with `method` and `target` (query included) will likely hold its connection open
-    /// for long (a stream, a long-poll); such connections are served by a daemon of their own (see
-    /// ``HTTPServer``). Judged from the request line alone, before headers arrive; by default, never.
-    func keepsConnectionOpen(method: String, target: String) -> Bool
 }
 
 extension HTTPResponder {
-    public func keepsConnectionOpen(method: String, target: String) -> Bool { false }
-
     public func overloaded(_ head: HTTPRequest, retryAfterSeconds: Int) -> HTTPResponse {
         HTTPResponse(status: 503, headers: [("Retry-After", String(retryAfterSeconds))])
     }

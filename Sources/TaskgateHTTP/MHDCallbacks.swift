@@ -116,13 +116,6 @@ enum MHDCallbacks {
         server.requestFinished()
     }
 
-    /// Called when a connection starts and when it closes; closes are counted by the server's router.
-    static let connectionChanged: MHD_NotifyConnectionCallback = { context, connection, _, code in
-        guard let context, let connection, code == .CONNECTION_NOTIFY_CLOSED else { return }
-        let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
-        server.router.connectionClosed(from: taskgate_mhd_client_address(connection))
-    }
-
     private static let collectHeader: MHD_KeyValueIterator = { context, _, key, value in
         guard let context, let key else { return .YES }
         let collector = Unmanaged<HeaderCollector>.fromOpaque(context).takeUnretainedValue()

@@ -4,8 +4,6 @@ import Glibc
 struct SocketAddress {
     private var storage = sockaddr_storage()
     let isIPv6: Bool
-    /// The length of the `sockaddr` inside.
-    var length: socklen_t { socklen_t(isIPv6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size) }
 
     init(host: String, port: Int) throws(HTTPServerError) {
         guard (0...65535).contains(port) else {
