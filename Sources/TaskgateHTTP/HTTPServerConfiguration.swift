@@ -29,7 +29,7 @@ public struct HTTPServerConfiguration: Sendable {
     /// Creates a configuration.
     public init(
         host: String = "0.0.0.0", port: Int = 8080, threads: Int = 2, maxBodyBytes: Int = 1 << 20,
-        connectionTimeoutSeconds: Int = 30, requestTimeoutSeconds: Int = 30, connectionLimit: Int = 1024,
+        connectionTimeoutSeconds: Int = 30, requestTimeoutSeconds: Int = 30, connectionLimit: Int = 4096,
         connectionLimitPerIP: Int = 0, connectionMemoryLimitBytes: Int = 16 * 1024, drainTimeoutSeconds: Double = 10,
         maxInflightBodyBytes: Int = 64 << 20
     ) {

@@ -8,8 +8,11 @@ import Synchronization
 /// connection is suspended: no thread waits for it. Every byte buffered is reserved in the server's
 /// ``MemoryBudget``, with ``fixedCost`` for the stream itself.
 public final class HTTPStream: Sendable {
-    /// What an open stream is charged in the budget besides its buffered bytes.
+    /// What an open stream is charged in the budget when it opens; it covers its first ``includedBytes`` held.
     public static let fixedCost = 4 * 1024
+    /// Bytes a stream may hold at once within its ``fixedCost``, so that a stream admitted at all can always send
+    /// its opening line and a task's snapshot, rather than be admitted and fail on its first write.
+    public static let includedBytes = 1024
 
     private struct State {
         var buffer: [UInt8] = []
@@ -50,7 +53,8 @@ public final class HTTPStream: Sendable {
         let (accepted, resume) = state.withLock { state -> (Bool, ConnectionPointer?) in
             guard !state.finished, !state.failed, !state.released else { return (false, nil) }
             let held = state.buffer.count - state.offset
-            if held + bytes.count > limit || !(budget?.reserve(bytes.count) ?? true) {
+            let charge = Self.charge(held + bytes.count) - Self.charge(held)
+            if held + bytes.count > limit || !(budget?.reserve(charge) ?? true) {
                 state.failed = true
                 return (false, Self.takeResume(&state))
             }
@@ -82,6 +86,9 @@ public final class HTTPStream: Sendable {
 
     /// `true` once the stream is over (finished, failed, or the client is gone).
     public var isOver: Bool { state.withLock { $0.finished || $0.failed || $0.released } }
+
+    /// The budget charged for holding `held` bytes, beyond the fixed cost.
+    private static func charge(_ held: Int) -> Int { max(0, held - includedBytes) }
 
     private static func takeResume(_ state: inout State) -> ConnectionPointer? {
         guard state.suspended else { return nil }
@@ -115,7 +122,7 @@ public final class HTTPStream: Sendable {
                     from: source.baseAddress! + state.offset, byteCount: count)
             }
             state.offset += count
-            return (count, count)
+            return (count, Self.charge(available) - Self.charge(available - count))
         }
         budget?.release(freed)
         return result
@@ -131,7 +138,7 @@ public final class HTTPStream: Sendable {
             defer { state.onClose = nil }
             return (state.onClose, held)
         }
-        budget?.release(held + Self.fixedCost)
+        budget?.release(Self.charge(held) + Self.fixedCost)
         onClose?()
     }
 }

@@ -19,7 +19,10 @@ struct ServeCommand: AsyncParsableCommand {
     var threads: Int?
     @Option(help: "Seconds an idle connection is kept. [TASKGATE_CONNECTION_TIMEOUT_SECONDS, default 30]")
     var connectionTimeoutSeconds: Int?
-    @Option(help: "Most connections open at once. [TASKGATE_MAX_CONNECTIONS, default 1024]")
+    @Option(
+        help:
+            "Most connections open at once, event streams included; the open-file limit is raised to fit, or the cap lowered. [TASKGATE_MAX_CONNECTIONS, default 4096]"
+    )
     var maxConnections: Int?
     @Option(help: "Most connections from one IP address, 0 for no limit. [TASKGATE_MAX_CONNECTIONS_PER_IP, default 0]")
     var maxConnectionsPerIp: Int?
@@ -67,7 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try common.bootstrap()
-        let http = HTTPServerConfiguration(
+        var http = HTTPServerConfiguration(
             host: Settings.string(host, "TASKGATE_HOST", default: "0.0.0.0"),
             port: try Settings.int(port, "TASKGATE_PORT", default: 8080, range: 0...65535),
             threads: try Settings.int(threads, "TASKGATE_THREADS", default: 4, range: 1...256),
@@ -78,12 +81,13 @@ struct ServeCommand: AsyncParsableCommand {
             requestTimeoutSeconds: try Settings.int(
                 requestTimeoutSeconds, "TASKGATE_REQUEST_TIMEOUT_SECONDS", default: 30, range: 1...3600),
             connectionLimit: try Settings.int(
-                maxConnections, "TASKGATE_MAX_CONNECTIONS", default: 1024, range: 1...65536),
+                maxConnections, "TASKGATE_MAX_CONNECTIONS", default: 4096, range: 1...65536),
             connectionLimitPerIP: try Settings.int(
                 maxConnectionsPerIp, "TASKGATE_MAX_CONNECTIONS_PER_IP", default: 0, range: 0...65536),
             maxInflightBodyBytes: try Settings.int(
                 maxInflightBodyBytes, "TASKGATE_MAX_INFLIGHT_BODY_BYTES", default: 64 << 20,
                 range: (1 << 20)...(1 << 40)))
+        http.connectionLimit = DescriptorLimit.fit(connections: http.connectionLimit, logger: logger)
         let redis = try common.redis()
         let tokens = try Self.tokens(file: apiTokenFile ?? Settings.string("TASKGATE_API_TOKEN_FILE"))
         let configuration = GatewayConfiguration(

@@ -1,9 +1,10 @@
 import Foundation
-import TaskgateGateway
+import TaskgateHTTP
 import TaskgateRedis
 import Testing
 
 @testable import TaskgateCore
+@testable import TaskgateGateway
 
 /// `GET /tasks/{id}/events` and `GET /queues/{queue}/events` over real sockets, the task's state changed
 /// through the store (as a worker would), so that every event the stream must show is known.
@@ -189,6 +190,61 @@ import Testing
             try client.readHead()
             #expect(client.status == status, "token \(token ?? "none")")
         }
+    }
+
+    @Test func streamsAndLongPollsBeyondTheMemoryBudgetAreRefusedWith503() async throws {
+        let ns = TestNamespace()
+        // Near the smallest budget (1 MiB): room for a few hundred streams at their fixed cost, and 3 KiB more.
+        let http = HTTPServerConfiguration(
+            host: "127.0.0.1", port: 0, threads: 2, maxInflightBodyBytes: (1 << 20) + 3 * 1024)
+        let fixture = try GatewayFixture(namespace: ns, http: http)
+        defer { fixture.stop(); ns.cleanUp() }
+        // Submitted first: a full budget refuses bodies too.
+        let id = try fixture.submit(#"{"payload":1}"#)
+        let budget = fixture.gateway.server.budget
+        let port = fixture.gateway.port
+        let (open, refused) = try await offThePool { () -> ([EventStreamClient], EventStreamClient?) in
+            var open: [EventStreamClient] = []
+            for _ in 0...(budget.limit / HTTPStream.fixedCost) {
+                let stream = try EventStreamClient(port: port, path: "/queues/default/events")
+                try stream.readHead()
+                guard stream.status == 200 else { return (open, stream) }
+                open.append(stream)
+            }
+            return (open, nil)
+        }
+        defer { open.forEach { $0.disconnect() } }
+        let refusal = try #require(refused, "\(open.count) streams opened and none was refused; \(budget.inUse) of \(budget.limit) bytes in use")
+        #expect(open.count >= (budget.limit - 64 * 1024) / HTTPStream.fixedCost)
+        let body = try await offThePool { try refusal.readPlainBody() }
+        #expect(refusal.status == 503)
+        #expect(refusal.headers["content-type"] == "application/problem+json")
+        #expect(refusal.headers["retry-after"] != nil)
+        let problem = try JSONSerialization.jsonObject(with: body) as? [String: Any]
+        #expect(problem?["code"] as? String == "overloaded")
+
+        // Long-polls take what is left, a known share each, then are refused the same way.
+        let fitting = (budget.limit - budget.inUse) / TaskWaiter.budgetCost
+        let before = budget.inUse
+        let waiting = try (0..<fitting).map { _ in
+            let fd = try fixture.client.connectSocket()
+            let request = Array("GET /tasks/\(id)?wait=30 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+            _ = send(fd, request, request.count, Int32(MSG_NOSIGNAL))
+            return fd
+        }
+        defer { waiting.forEach { close($0) } }
+        #expect(fitting > 0)
+        try await eventually("\(fitting) long-polls to wait") { budget.inUse >= before + fitting * TaskWaiter.budgetCost }
+        let poll = try await offThePool { try fixture.client.get("/tasks/\(id)?wait=30") }
+        #expect(poll.status == 503 && poll.header("retry-after") != nil)
+        #expect(poll.json["code"] as? String == "overloaded")
+
+        // What was admitted is served: the task's end answers the long-polls and reaches the streams.
+        try ns.store.complete(try claim(ns).lease, result: "", retentionMilliseconds: 60_000)
+        let answered = try await offThePool { try waiting.map { try fixture.client.readResponse($0).status } }
+        #expect(answered.allSatisfy { $0 == 200 })
+        let seen = try await offThePool { try open[0].next()?.json["id"] as? String }
+        #expect(seen == id)
     }
 
     @Test func withRedisDownAStreamIsRefusedWith503() async throws {

@@ -6,14 +6,24 @@ final class TaskgateProcess: @unchecked Sendable {
     let process = Process()
     let log: URL
 
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    /// Starts `taskgate` with `arguments`; with `descriptorLimit`, under that open-file limit (through `prlimit`,
+    /// so the test process's own limit is never changed).
+    init(
+        _ arguments: [String], environment: [String: String] = [:], descriptorLimit: (soft: Int, hard: Int)? = nil
+    ) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary.path) else {
             throw TestFailure("build the binary first (swift build): \(Self.binary.path) is missing")
         }
         log = FileManager.default.temporaryDirectory.appendingPathComponent("taskgate-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        process.executableURL = Self.binary
-        process.arguments = arguments
+        if let descriptorLimit {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            process.arguments =
+                ["--nofile=\(descriptorLimit.soft):\(descriptorLimit.hard)", Self.binary.path] + arguments
+        } else {
+            process.executableURL = Self.binary
+            process.arguments = arguments
+        }
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TASKGATE_") }
         env.merge(environment) { $1 }
         process.environment = env
