@@ -214,7 +214,9 @@ import Testing
             return (open, nil)
         }
         defer { open.forEach { $0.disconnect() } }
-        let refusal = try #require(refused, "\(open.count) streams opened and none was refused; \(budget.inUse) of \(budget.limit) bytes in use")
+        let refusal = try #require(
+            refused,
+            "\(open.count) streams opened and none was refused; \(budget.inUse) of \(budget.limit) bytes in use")
         #expect(open.count >= (budget.limit - 64 * 1024) / HTTPStream.fixedCost)
         let body = try await offThePool { try refusal.readPlainBody() }
         #expect(refusal.status == 503)
@@ -228,13 +230,16 @@ import Testing
         let before = budget.inUse
         let waiting = try (0..<fitting).map { _ in
             let fd = try fixture.client.connectSocket()
-            let request = Array("GET /tasks/\(id)?wait=30 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+            let request = Array(
+                "GET /tasks/\(id)?wait=30 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
             _ = send(fd, request, request.count, Int32(MSG_NOSIGNAL))
             return fd
         }
         defer { waiting.forEach { close($0) } }
         #expect(fitting > 0)
-        try await eventually("\(fitting) long-polls to wait") { budget.inUse >= before + fitting * TaskWaiter.budgetCost }
+        try await eventually("\(fitting) long-polls to wait") {
+            budget.inUse >= before + fitting * TaskWaiter.budgetCost
+        }
         let poll = try await offThePool { try fixture.client.get("/tasks/\(id)?wait=30") }
         #expect(poll.status == 503 && poll.header("retry-after") != nil)
         #expect(poll.json["code"] as? String == "overloaded")
