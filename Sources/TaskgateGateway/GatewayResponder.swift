@@ -68,13 +68,21 @@ public final class GatewayResponder: HTTPResponder {
                 notifications.waitForTask(request, id: parameters["id"], reply: reply, render: render)
             })
         router.add(
-            "GET", "/tasks/:id/events", { _, _ in Self.streamsNeedTheServer() },
+            "GET", "/tasks/:id/events",
+            { request, parameters in
+                guard request.method == "HEAD", let notifications else { return Self.streamsNeedTheServer() }
+                return notifications.taskEventsHead(id: parameters["id"])
+            },
             deferred: { request, parameters, reply in
                 guard let notifications else { return reply.send(Self.streamsNeedTheServer()) }
                 notifications.taskEvents(request, id: parameters["id"], reply: reply)
             })
         router.add(
-            "GET", "/queues/:queue/events", { _, _ in Self.streamsNeedTheServer() },
+            "GET", "/queues/:queue/events",
+            { request, parameters in
+                guard request.method == "HEAD", let notifications else { return Self.streamsNeedTheServer() }
+                return notifications.queueEventsHead(queue: parameters["queue"])
+            },
             deferred: { request, parameters, reply in
                 guard let notifications else { return reply.send(Self.streamsNeedTheServer()) }
                 notifications.queueEvents(request, queue: parameters["queue"], reply: reply)
@@ -134,8 +142,10 @@ public final class GatewayResponder: HTTPResponder {
     }
 
     public func respond(to request: HTTPRequest, reply: HTTPReply) {
-        // Routes answered in place (and refusals) go through respond(to:), which authenticates once.
-        guard let (deferred, parameters) = router.deferredMatch(method: request.method, path: request.path),
+        // Routes answered in place (and refusals) go through respond(to:), which authenticates once. So does HEAD:
+        // its answer is the head a GET would get, with no stream opened and no wait.
+        guard request.method != "HEAD",
+            let (deferred, parameters) = router.deferredMatch(method: request.method, path: request.path),
             authenticate(request) == nil
         else {
             reply.send(respond(to: request))

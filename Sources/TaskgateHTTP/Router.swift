@@ -1,4 +1,7 @@
 /// Matches a request's method and path to a handler, with `:name` path parameters.
+///
+/// `HEAD` is answered by a path's `GET` route unless it has a `HEAD` route of its own (RFC 9110 §9.3.2);
+/// libmicrohttpd sends a `HEAD` answer's head alone.
 public struct Router: Sendable {
     /// A handler for one route; `parameters` holds the `:name` segments of the path.
     public typealias Handler = @Sendable (_ request: HTTPRequest, _ parameters: [String: String]) -> HTTPResponse
@@ -50,7 +53,8 @@ public struct Router: Sendable {
                 deferred: deferred, isStatic: !pattern.contains(":")))
     }
 
-    /// The deferred handler of the route for a method and path, when it has one.
+    /// The deferred handler of the route for a method and path, when it has one (never for a `HEAD` answered by a
+    /// `GET` route: a head alone needs no waiting).
     public func deferredMatch(method: String, path: String) -> (DeferredHandler, parameters: [String: String])? {
         guard let index = routeIndex(method: method, path: path), let deferred = routes[index.route].deferred else {
             return nil
@@ -75,6 +79,7 @@ public struct Router: Sendable {
     public func match(method: String, path: String) -> Match {
         var segments: [Substring]?
         var allowed: [String] = []
+        var get: (Handler, [String: String])?
         for route in routes {
             let parameters: [String: String]?
             if route.isStatic {
@@ -85,8 +90,11 @@ public struct Router: Sendable {
             }
             guard let parameters else { continue }
             if route.method == method { return .found(route.handler, parameters: parameters) }
+            if route.method == "GET" && get == nil { get = (route.handler, parameters) }
             allowed.append(route.method)
         }
+        if method == "HEAD", let get { return .found(get.0, parameters: get.1) }
+        if allowed.contains("GET") && !allowed.contains("HEAD") { allowed.append("HEAD") }
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allow: allowed)
     }
 

@@ -63,7 +63,7 @@ public struct NotificationsAPI: Sendable {
     /// `GET /queues/{queue}/events`. Cost: one subscription (shared per queue); no read.
     func queueEvents(_ request: HTTPRequest, queue rawQueue: String?, reply: HTTPReply) {
         guard let queue = rawQueue.flatMap(QueueName.init) else {
-            return reply.send(Problem.notFound("no queue \(rawQueue ?? ""): names match [A-Za-z0-9._-]{1,64}").response)
+            return reply.send(Self.unknownQueue(rawQueue))
         }
         guard let stream = HTTPStream(limit: streamBufferBytes, budget: budget) else {
             return reply.send(Problem.overloaded(retryAfterSeconds: retryAfterSeconds).response)
@@ -111,8 +111,31 @@ public struct NotificationsAPI: Sendable {
         waiter.expire(after: seconds)
     }
 
+    /// `HEAD /tasks/{id}/events`: the head a stream would open with, or the problem it would get. Cost: one
+    /// record read; nothing is subscribed or held.
+    func taskEventsHead(id rawID: String?) -> HTTPResponse {
+        guard let id = rawID.flatMap(TaskID.init) else { return Self.unknownTask(rawID) }
+        do {
+            guard try store.task(id) != nil else { return Self.unknownTask(rawID) }
+        } catch {
+            return Problem.store(error, retryAfterSeconds: retryAfterSeconds).response
+        }
+        return HTTPResponse(status: 200, headers: ServerSentEvent.headers)
+    }
+
+    /// `HEAD /queues/{queue}/events`: the head a stream would open with, or the problem for a bad name. Cost:
+    /// nothing in Redis.
+    func queueEventsHead(queue rawQueue: String?) -> HTTPResponse {
+        guard rawQueue.flatMap(QueueName.init) != nil else { return Self.unknownQueue(rawQueue) }
+        return HTTPResponse(status: 200, headers: ServerSentEvent.headers)
+    }
+
     private func unavailable() -> HTTPResponse {
         Problem.eventsUnavailable(stopping: hub.isStopping, retryAfterSeconds: retryAfterSeconds).response
+    }
+
+    private static func unknownQueue(_ rawQueue: String?) -> HTTPResponse {
+        Problem.notFound("no queue \(rawQueue ?? ""): names match [A-Za-z0-9._-]{1,64}").response
     }
 
     private static func unknownTask(_ rawID: String?) -> HTTPResponse {

@@ -53,3 +53,47 @@ import Testing
         #expect(request.mediaType == "application/json")
     }
 }
+
+/// `HEAD` is served by a path's `GET` route, and listed beside it in `Allow`.
+@Suite struct RouterHeadTests {
+    @Test func headIsAnsweredByTheGetRouteUnlessItHasItsOwn() {
+        var router = Router()
+        router.add("GET", "/tasks/:id") { _, parameters in
+            HTTPResponse(status: 200, body: Array(parameters["id"]!.utf8))
+        }
+        router.add("GET", "/healthz") { _, _ in HTTPResponse(status: 200) }
+        router.add("HEAD", "/healthz") { _, _ in HTTPResponse(status: 204) }
+        router.add("POST", "/tasks") { _, _ in HTTPResponse(status: 202) }
+        guard case .found(let handler, let parameters) = router.match(method: "HEAD", path: "/tasks/abc") else {
+            Issue.record("HEAD did not match the GET route")
+            return
+        }
+        #expect(parameters == ["id": "abc"])
+        #expect(handler(HTTPRequest(method: "HEAD", path: "/tasks/abc"), parameters).body == Array("abc".utf8))
+        if case .found(let own, _) = router.match(method: "HEAD", path: "/healthz") {
+            #expect(own(HTTPRequest(method: "HEAD", path: "/healthz"), [:]).status == 204)
+        } else {
+            Issue.record("HEAD /healthz did not match its own route")
+        }
+        // A path without GET has no HEAD either.
+        if case .methodNotAllowed(let allow) = router.match(method: "HEAD", path: "/tasks") {
+            #expect(allow == ["POST"])
+        } else {
+            Issue.record("HEAD /tasks should be 405")
+        }
+        if case .methodNotAllowed(let allow) = router.match(method: "DELETE", path: "/tasks/abc") {
+            #expect(allow == ["GET", "HEAD"])
+        } else {
+            Issue.record("DELETE /tasks/abc should be 405")
+        }
+    }
+
+    @Test func headHasNoDeferredHandler() {
+        var router = Router()
+        router.add(
+            "GET", "/tasks/:id", { _, _ in HTTPResponse(status: 200) },
+            deferred: { _, _, reply in reply.send(HTTPResponse(status: 200)) })
+        #expect(router.deferredMatch(method: "GET", path: "/tasks/x") != nil)
+        #expect(router.deferredMatch(method: "HEAD", path: "/tasks/x") == nil)
+    }
+}
