@@ -134,8 +134,8 @@ import Testing
     }
 
     @Test(arguments: [
-        ("DELETE", "/tasks", "POST"), ("GET", "/tasks", "POST"), ("PUT", "/tasks/x", "GET"),
-        ("POST", "/healthz", "GET"), ("DELETE", "/tasks/x/retries", "GET"),
+        ("DELETE", "/tasks", "POST"), ("GET", "/tasks", "POST"), ("PUT", "/tasks/x", "GET, HEAD"),
+        ("POST", "/healthz", "GET, HEAD"), ("DELETE", "/tasks/x/retries", "GET, HEAD"),
     ])
     func wrongMethodIs405WithAllow(_ method: String, _ path: String, _ allow: String) throws {
         let ns = TestNamespace()
