@@ -50,6 +50,9 @@ public final class HTTPServer: Sendable {
         let context = Unmanaged.passRetained(self).toOpaque()
         let started: OpaquePointer? = address.withSockaddrPointer { sockaddr in
             var options: [MHD_OptionItem] = [
+                // First, as libmicrohttpd asks, so that none of its messages goes to its own stderr logger.
+                MHD_OptionItem(
+                    option: .EXTERNAL_LOGGER, value: unsafeBitCast(MHDCallbacks.log, to: Int.self), ptr_value: context),
                 MHD_OptionItem(option: .SOCK_ADDR, value: 0, ptr_value: sockaddr),
                 MHD_OptionItem(option: .THREAD_POOL_SIZE, value: max(1, configuration.threads), ptr_value: nil),
                 MHD_OptionItem(

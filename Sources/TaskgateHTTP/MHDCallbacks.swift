@@ -116,6 +116,18 @@ enum MHDCallbacks {
         server.requestFinished()
     }
 
+    /// libmicrohttpd's own messages, into the server's logger (source `libmicrohttpd`), so that every line of the
+    /// process has one format.
+    static let log: MHD_LogCallback = { context, format, arguments in
+        guard let context, let format, let arguments else { return }
+        let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
+        var buffer = [CChar](repeating: 0, count: 1024)
+        _ = vsnprintf(&buffer, buffer.count, format, arguments)  // longer messages are cut at 1 KiB
+        var message = String(cString: buffer)
+        while message.last?.isNewline == true { message.removeLast() }
+        server.logger.notice("\(message)", source: "libmicrohttpd")
+    }
+
     private static let collectHeader: MHD_KeyValueIterator = { context, _, key, value in
         guard let context, let key else { return .YES }
         let collector = Unmanaged<HeaderCollector>.fromOpaque(context).takeUnretainedValue()

@@ -15,6 +15,8 @@ struct CommonOptions: ParsableArguments {
     var keyPrefix: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical. [TASKGATE_LOG_LEVEL, default info]")
     var logLevel: String?
+    @Option(help: "text (one line per record) or json (one JSON object per line). [TASKGATE_LOG_FORMAT, default text]")
+    var logFormat: String?
 
     /// The Redis configuration from the flag or the environment.
     func redis() throws -> RedisConfiguration {
@@ -28,7 +30,7 @@ struct CommonOptions: ParsableArguments {
 
     /// Sets the process up (signals, logging) and returns the root logger.
     func bootstrap() throws -> Logger {
-        try Taskgate.bootstrap(logLevel: logLevel)
+        try Taskgate.bootstrap(logLevel: logLevel, logFormat: logFormat)
     }
 
     /// Runs `services` until SIGTERM or SIGINT, then lets them shut down gracefully.

@@ -13,7 +13,7 @@ struct Taskgate: AsyncParsableCommand {
     )
 
     /// Process-wide setup shared by both roles: signals unblocked, SIGPIPE ignored (hiredis writes with write()), logging to stderr.
-    static func bootstrap(logLevel: String?) throws -> Logger {
+    static func bootstrap(logLevel: String?, logFormat: String? = nil) throws -> Logger {
         // A parent may hand us a blocked signal mask (Foundation's Process does, from a dispatch thread):
         // unblock everything so SIGTERM and SIGINT reach the graceful shutdown handlers.
         var none = sigset_t()
@@ -25,10 +25,22 @@ struct Taskgate: AsyncParsableCommand {
             throw ValidationError(
                 "log level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        let format = logFormat ?? Settings.string("TASKGATE_LOG_FORMAT") ?? "text"
+        switch format {
+        case "text":
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        case "json":
+            LoggingSystem.bootstrap { label in
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        default:
+            throw ValidationError("log format must be text or json, got \(format)")
         }
         return Logger(label: "taskgate")
     }
