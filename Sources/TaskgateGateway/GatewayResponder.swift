@@ -59,7 +59,11 @@ public final class GatewayResponder: HTTPResponder {
             })
         router.add(
             "GET", "/tasks/:id",
-            { _, parameters in Self.withTask(parameters["id"], store: store) { TaskRepresentation.task($0) } },
+            { request, parameters in
+                // Answered in place (a HEAD, or a caller without a reply): no wait, but a bad one is still a 400.
+                if let problem = NotificationsAPI.invalidWait(request) { return problem }
+                return Self.withTask(parameters["id"], store: store) { TaskRepresentation.task($0) }
+            },
             deferred: { request, parameters, reply in
                 let render: @Sendable () -> HTTPResponse = {
                     Self.withTask(parameters["id"], store: store) { TaskRepresentation.task($0) }

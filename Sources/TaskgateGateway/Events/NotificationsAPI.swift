@@ -84,12 +84,8 @@ public struct NotificationsAPI: Sendable {
         _ request: HTTPRequest, id rawID: String?, reply: HTTPReply, render: @escaping @Sendable () -> HTTPResponse
     ) {
         guard let text = request.queryValue("wait") else { return reply.send(render()) }
-        guard let seconds = Int(text), (1...Self.maxWaitSeconds).contains(seconds) else {
-            return reply.send(
-                Problem.invalidParameter(
-                    "wait", "wait must be a whole number of seconds from 1 to \(Self.maxWaitSeconds), got \(text)"
-                ).response)
-        }
+        if let problem = Self.invalidWait(request) { return reply.send(problem) }
+        guard let seconds = Int(text) else { return reply.send(render()) }
         guard let id = rawID.flatMap(TaskID.init) else { return reply.send(render()) }
         guard budget.reserve(TaskWaiter.budgetCost) else {
             return reply.send(Problem.overloaded(retryAfterSeconds: retryAfterSeconds).response)
@@ -109,6 +105,16 @@ public struct NotificationsAPI: Sendable {
             return waiter.respond()
         }
         waiter.expire(after: seconds)
+    }
+
+    /// The `400 invalid-parameter` for a `wait` that is not a whole number of seconds from 1 to ``maxWaitSeconds``;
+    /// `nil` when it is, or is absent. Checked for every answer of `GET /tasks/{id}`, waiting or not (a `HEAD`).
+    static func invalidWait(_ request: HTTPRequest) -> HTTPResponse? {
+        guard let text = request.queryValue("wait") else { return nil }
+        if let seconds = Int(text), (1...maxWaitSeconds).contains(seconds) { return nil }
+        return Problem.invalidParameter(
+            "wait", "wait must be a whole number of seconds from 1 to \(maxWaitSeconds), got \(text)"
+        ).response
     }
 
     /// `HEAD /tasks/{id}/events`: the head a stream would open with, or the problem it would get. Cost: one

@@ -50,6 +50,9 @@ import Testing
         #expect(unknown.status == 404)
         let badQueue = try fixture.client.request("HEAD", "/queues/no%20such/events")
         #expect(badQueue.status == 404)
+        // A wait it will not do is still checked as GET checks it.
+        let badWait = try fixture.client.request("HEAD", "/tasks/\(id)?wait=61")
+        #expect(badWait.status == 400 && badWait.body.isEmpty)
     }
 
     @Test func headNeedsTheSameTokenAsGet() throws {
