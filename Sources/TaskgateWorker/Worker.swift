@@ -193,14 +193,15 @@ public final class Worker: Service, Sendable {
         let retention = configuration.retentionMilliseconds
 
         if lost {
-            logger.warning("lease lost while running; outcome discarded", metadata: ["id": "\(id)"])
+            logger.warning(
+                "lease lost while running; outcome discarded", metadata: LogFields.task(id, attempt: record.attempts))
             return
         }
         if timedOut, case .failure = outcome, let timeout {
             // Stopped because its time was up: that is the failure, whatever the handler threw on the way out.
             outcome = .failure(TaskFailure(.timedOut, "timed out after \(Double(timeout) / 1000) s"))
         } else if attempt.isCancelled && isStopping {
-            logger.info("put back unfinished task", metadata: ["id": "\(id)"])
+            logger.info("put back unfinished task", metadata: LogFields.task(id, attempt: record.attempts))
             await finish(lease, executor: executor, what: "requeue") { store throws(TaskStoreError) in
                 try store.requeue(lease)
             }
@@ -208,12 +209,14 @@ public final class Worker: Service, Sendable {
         }
         switch outcome {
         case .success(let result):
-            logger.debug("task succeeded", metadata: ["id": "\(id)"])
+            logger.debug("task succeeded", metadata: LogFields.task(id, attempt: record.attempts))
             // The slot moves on at once; the completion rides the next pipeline round with other claims and
             // reports. Should it not land, it is recorded again with backoff (or recovery puts the task back).
             store.completeEventually(lease, result: result, retentionMilliseconds: retention) { error in
                 guard error.code != .leaseLost else {
-                    self.logger.warning("complete refused: lease lost", metadata: ["id": "\(id)", "error": "\(error)"])
+                    self.logger.warning(
+                        "complete refused: lease lost",
+                        metadata: LogFields.task(id, attempt: record.attempts, ["error": "\(error)"]))
                     return
                 }
                 Task {
@@ -228,7 +231,7 @@ public final class Worker: Service, Sendable {
             // A handler that was told when to come back (Retry-After) is believed over the backoff policy.
             let backoff = failure?.retryAfterMilliseconds ?? policy.delayMilliseconds(forRetry: record.retries + 1)
             logger.info(
-                "task failed", metadata: ["id": "\(id)", "attempt": "\(record.attempts)", "error": "\(message)"])
+                "task failed", metadata: LogFields.task(id, attempt: record.attempts, ["error": "\(message)"]))
             await finish(lease, what: "fail") { store throws(TaskStoreError) in
                 try await store.recordFailure(
                     lease, error: message, backoffMilliseconds: backoff, retentionMilliseconds: retention)
@@ -258,17 +261,17 @@ public final class Worker: Service, Sendable {
                 _ = try await step(store)
                 return
             } catch  where error.code == .unavailable {
-                logger.warning("\(what) failed, retrying", metadata: ["id": "\(lease.id)", "error": "\(error)"])
+                logger.warning("\(what) failed, retrying", metadata: LogFields.task(lease.id, ["error": "\(error)"]))
                 await pause.wait()
             } catch  where error.code == .leaseLost {
-                logger.warning("\(what) refused: lease lost", metadata: ["id": "\(lease.id)", "error": "\(error)"])
+                logger.warning("\(what) refused: lease lost", metadata: LogFields.task(lease.id, ["error": "\(error)"]))
                 return
             } catch {
-                logger.error("\(what) failed", metadata: ["id": "\(lease.id)", "error": "\(error)"])
+                logger.error("\(what) failed", metadata: LogFields.task(lease.id, ["error": "\(error)"]))
                 return
             }
         }
-        logger.error("\(what) gave up; recovery will put the task back", metadata: ["id": "\(lease.id)"])
+        logger.error("\(what) gave up; recovery will put the task back", metadata: LogFields.task(lease.id))
     }
 
     /// Extends the leases of running tasks; a task whose lease was lost is stopped, since another attempt owns it.
@@ -296,7 +299,7 @@ public final class Worker: Service, Sendable {
                         return running[slot]?.attempt
                     }
                     guard let attempt else { continue }
-                    logger.warning("lease lost; stopping the task", metadata: ["id": "\(lease.id)"])
+                    logger.warning("lease lost; stopping the task", metadata: LogFields.task(lease.id))
                     attempt.cancel()
                 }
             } catch {

@@ -87,19 +87,18 @@ public final class CallbackDeliverer: Service, Sendable {
             let held = try store.finish(
                 attempt, outcome, retentionMilliseconds: configuration.retentionMilliseconds)
             if !held {
-                logger.info("a callback try outlived its lease", metadata: ["task": "\(attempt.id)"])
+                logger.info("a callback try outlived its lease", metadata: LogFields.task(attempt.id))
             }
         } catch {
             // The delivery stays leased; when the lease ends it is due again and tried again.
-            logger.warning("cannot record a callback try", metadata: ["task": "\(attempt.id)", "error": "\(error)"])
+            logger.warning("cannot record a callback try", metadata: LogFields.task(attempt.id, ["error": "\(error)"]))
         }
         switch outcome {
         case .dead(let status, let error):
             logger.warning(
                 "callback delivery gave up",
-                metadata: [
-                    "task": "\(attempt.id)", "status": "\(status.map(String.init) ?? "none")", "error": "\(error)",
-                ])
+                metadata: LogFields.task(
+                    attempt.id, ["status": "\(status.map(String.init) ?? "none")", "error": "\(error)"]))
         default:
             break
         }

@@ -1,4 +1,5 @@
 import Foundation
+import TaskgateCore
 import Testing
 
 /// `--log-format json`: every line the gateway writes is one JSON object, libmicrohttpd's own messages
@@ -37,6 +38,23 @@ import Testing
         #expect(library?["level"] as? String == "notice")
         // The external logger is libmicrohttpd's first option, so it never falls back to its own stderr lines.
         #expect(!gateway.output.contains("Some messages may be printed by the standard MHD logger"))
+    }
+
+    @Test func aWorkerNamesTheTaskQueueAndAttemptAsFields() async throws {
+        let ns = TestNamespace()
+        guard case .created(let record) = try ns.store.enqueue(TaskSubmission(payload: .integer(1), maxRetries: 0))
+        else { throw TestFailure("the task was not created") }
+        let worker = try TaskgateProcess.worker(ns, exec: "false", extra: ["--log-format", "json"])
+        defer { worker.stop(); ns.cleanUp() }
+        let failed = try await eventuallyValue("the worker to log the failure") { () -> [String: Any]? in
+            worker.output.split(separator: "\n").lazy
+                .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+                .first { $0["message"] as? String == "task failed" }
+        }
+        #expect(failed["id"] as? String == record.id.description)
+        #expect(failed["queue"] as? String == "default")
+        #expect(failed["attempt"] as? String == "1")
+        #expect(failed["error"] is String)
     }
 
     @Test func anUnknownLogFormatIsRefused() async throws {
