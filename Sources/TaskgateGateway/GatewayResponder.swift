@@ -61,7 +61,7 @@ public final class GatewayResponder: HTTPResponder {
             "GET", "/tasks/:id",
             { request, parameters in
                 // Answered in place (a HEAD, or a caller without a reply): no wait, but a bad one is still a 400.
-                if let problem = NotificationsAPI.invalidWait(request) { return problem }
+                if case .failure(let problem) = NotificationsAPI.wait(request) { return problem.response }
                 return Self.withTask(parameters["id"], store: store) { TaskRepresentation.task($0) }
             },
             deferred: { request, parameters, reply in

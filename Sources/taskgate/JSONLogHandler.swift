@@ -1,11 +1,13 @@
 import Foundation
 import Logging
+import TaskgateCore
 
 /// Writes each log record as one JSON object on one line of standard error, for log collectors.
 ///
 /// Fields: `time` (UTC, RFC 3339 with milliseconds), `level`, `label`, `source` (the module, or `libmicrohttpd`
 /// for the HTTP library's own messages), `message`, then every metadata key as a field of its own (`id`,
-/// `queue`, `attempt`, ... wherever the call site gives them). A line is written with one `write`, so lines
+/// `queue`, `attempt`, ... wherever the call site gives them). A line is one `write` (repeated only for the rest
+/// of a partial write), so lines
 /// from several threads never interleave.
 struct JSONLogHandler: LogHandler {
     let label: String
@@ -29,16 +31,27 @@ struct JSONLogHandler: LogHandler {
         var fields = self.metadata
         if let provided = metadataProvider?.get() { fields.merge(provided) { _, new in new } }
         if let explicit { fields.merge(explicit) { _, new in new } }
-        var text = "{\"time\":\(Self.quoted(Self.timestamp()))"
-        text += ",\"level\":\(Self.quoted(level.rawValue)),\"label\":\(Self.quoted(label))"
-        text += ",\"source\":\(Self.quoted(source)),\"message\":\(Self.quoted(message.description))"
-        for (key, value) in fields.sorted(by: { $0.key < $1.key })
-        where !["time", "level", "label", "source", "message"].contains(key) {
-            text += ",\(Self.quoted(key)):\(Self.json(value))"
+        var json = JSONWriter(capacity: 256)
+        json.writeRaw(#"{"time":"#)
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        json.writeTimestamp(Timestamp(milliseconds: now.tv_sec * 1000 + now.tv_nsec / 1_000_000))
+        json.writeRaw(#","level":"#)
+        json.writeString(level.rawValue)
+        json.writeRaw(#","label":"#)
+        json.writeString(label)
+        json.writeRaw(#","source":"#)
+        json.writeString(source)
+        json.writeRaw(#","message":"#)
+        json.writeString(message.description)
+        for (key, value) in fields.sorted(by: { $0.key < $1.key }) where !Self.reserved.contains(key) {
+            json.writeRaw(",")
+            json.writeString(key)
+            json.writeRaw(":")
+            json.write(Self.value(value))
         }
-        text += "}\n"
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { raw in
+        json.writeRaw("}\n")
+        json.bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
                 let written = Glibc.write(2, raw.baseAddress! + offset, raw.count - offset)
@@ -48,46 +61,16 @@ struct JSONLogHandler: LogHandler {
         }
     }
 
-    private static func json(_ value: Logger.Metadata.Value) -> String {
+    /// The fields every line has; metadata of the same names is left out rather than written twice.
+    private static let reserved: Set<String> = ["time", "level", "label", "source", "message"]
+
+    private static func value(_ value: Logger.Metadata.Value) -> JSONValue {
         switch value {
-        case .string(let string): return quoted(string)
-        case .stringConvertible(let convertible): return quoted(convertible.description)
-        case .array(let values): return "[" + values.map(json).joined(separator: ",") + "]"
+        case .string(let string): return .string(string)
+        case .stringConvertible(let convertible): return .string(convertible.description)
+        case .array(let values): return .array(values.map(Self.value))
         case .dictionary(let entries):
-            return "{"
-                + entries.sorted(by: { $0.key < $1.key }).map { "\(quoted($0.key)):\(json($0.value))" }
-                .joined(separator: ",") + "}"
+            return .object(entries.sorted { $0.key < $1.key }.map { JSONMember($0.key, Self.value($0.value)) })
         }
-    }
-
-    /// A JSON string literal (RFC 8259: quote, backslash and control characters escaped).
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out +=
-                    "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                    + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-
-    private static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-            parts.tm_hour, parts.tm_min, parts.tm_sec, now.tv_nsec / 1_000_000)
     }
 }

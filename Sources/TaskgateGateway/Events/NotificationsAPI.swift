@@ -83,9 +83,12 @@ public struct NotificationsAPI: Sendable {
     func waitForTask(
         _ request: HTTPRequest, id rawID: String?, reply: HTTPReply, render: @escaping @Sendable () -> HTTPResponse
     ) {
-        guard let text = request.queryValue("wait") else { return reply.send(render()) }
-        if let problem = Self.invalidWait(request) { return reply.send(problem) }
-        guard let seconds = Int(text) else { return reply.send(render()) }
+        let seconds: Int
+        switch Self.wait(request) {
+        case .failure(let problem): return reply.send(problem.response)
+        case .success(nil): return reply.send(render())
+        case .success(let asked?): seconds = asked
+        }
         guard let id = rawID.flatMap(TaskID.init) else { return reply.send(render()) }
         guard budget.reserve(TaskWaiter.budgetCost) else {
             return reply.send(Problem.overloaded(retryAfterSeconds: retryAfterSeconds).response)
@@ -107,14 +110,14 @@ public struct NotificationsAPI: Sendable {
         waiter.expire(after: seconds)
     }
 
-    /// The `400 invalid-parameter` for a `wait` that is not a whole number of seconds from 1 to ``maxWaitSeconds``;
-    /// `nil` when it is, or is absent. Checked for every answer of `GET /tasks/{id}`, waiting or not (a `HEAD`).
-    static func invalidWait(_ request: HTTPRequest) -> HTTPResponse? {
-        guard let text = request.queryValue("wait") else { return nil }
-        if let seconds = Int(text), (1...maxWaitSeconds).contains(seconds) { return nil }
-        return Problem.invalidParameter(
-            "wait", "wait must be a whole number of seconds from 1 to \(maxWaitSeconds), got \(text)"
-        ).response
+    /// The `wait` of `GET /tasks/{id}` in seconds (`nil` when absent), or the `400 invalid-parameter` for one
+    /// that is not a whole number from 1 to ``maxWaitSeconds``. Read for every answer, waiting or not (a `HEAD`).
+    static func wait(_ request: HTTPRequest) -> Result<Int?, Problem> {
+        guard let text = request.queryValue("wait") else { return .success(nil) }
+        if let seconds = Int(text), (1...maxWaitSeconds).contains(seconds) { return .success(seconds) }
+        return .failure(
+            Problem.invalidParameter(
+                "wait", "wait must be a whole number of seconds from 1 to \(maxWaitSeconds), got \(text)"))
     }
 
     /// `HEAD /tasks/{id}/events`: the head a stream would open with, or the problem it would get. Cost: one
@@ -129,10 +132,11 @@ public struct NotificationsAPI: Sendable {
         return HTTPResponse(status: 200, headers: ServerSentEvent.headers)
     }
 
-    /// `HEAD /queues/{queue}/events`: the head a stream would open with, or the problem for a bad name. Cost:
-    /// nothing in Redis.
+    /// `HEAD /queues/{queue}/events`: the head a stream would open with, or the problem it would get (a bad
+    /// name; Redis unavailable or the gateway stopping, as for a subscription). Cost: one `PING`.
     func queueEventsHead(queue rawQueue: String?) -> HTTPResponse {
         guard rawQueue.flatMap(QueueName.init) != nil else { return Self.unknownQueue(rawQueue) }
+        guard !hub.isStopping, (try? store.ping()) != nil else { return unavailable() }
         return HTTPResponse(status: 200, headers: ServerSentEvent.headers)
     }
 

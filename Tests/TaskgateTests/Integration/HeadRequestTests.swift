@@ -55,6 +55,27 @@ import Testing
         #expect(badWait.status == 400 && badWait.body.isEmpty)
     }
 
+    @Test func withRedisDownHeadIs503AsGetWouldBe() async throws {
+        let server = RedisServer()
+        try server.start()
+        let ns = TestNamespace(server: server)
+        let fixture = try GatewayFixture(namespace: ns, commandTimeoutMilliseconds: 1_000)
+        defer { fixture.stop(); server.stop() }
+        let id = try fixture.submit(#"{"payload":1}"#)
+        server.stop()
+        let port = fixture.gateway.port
+        let (task, stream, queue) = try await offThePool {
+            let client = HTTPClient(port: port)
+            return (
+                try client.request("HEAD", "/tasks/\(id)"), try client.request("HEAD", "/tasks/\(id)/events"),
+                try client.request("HEAD", "/queues/default/events")
+            )
+        }
+        #expect(task.status == 503 && task.header("retry-after") != nil && task.body.isEmpty)
+        #expect(stream.status == 503 && stream.header("retry-after") != nil && stream.body.isEmpty)
+        #expect(queue.status == 503 && queue.header("retry-after") != nil && queue.body.isEmpty)
+    }
+
     @Test func headNeedsTheSameTokenAsGet() throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns, tokens: BearerTokens(["read:reader", "submit:submitter"]))
