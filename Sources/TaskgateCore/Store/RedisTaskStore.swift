@@ -112,79 +112,6 @@ public struct RedisTaskStore: TaskStore {
         _ = try retryingOnce { connection throws(RedisError) in try connection.send(RedisCommand("PING")) }
     }
 
-    public func claim(
-        from queue: QueueName, blockMilliseconds: Int, leaseMilliseconds: Int
-    ) throws(TaskStoreError) -> ClaimedTask? {
-        let pending = keys.pending(queue)
-        let active = keys.active(queue)
-        let leases = keys.leases(queue)
-        let unleased = keys.unleased(queue)
-        // First without blocking, in one atomic step (the common case under load).
-        if let first = try claimBatch(from: queue, max: 1, leaseMilliseconds: leaseMilliseconds).first {
-            return first
-        }
-        // Nothing pending: wait for the next task without polling.
-        let timeout = String(Double(blockMilliseconds) / 1000)
-        do {
-            return try pool.withConnection { connection throws(RedisError) -> ClaimedTask? in
-                let moved = try connection.sendBlocking(
-                    RedisCommand("BLMOVE", pending, active, "RIGHT", "LEFT", timeout),
-                    blockMilliseconds: blockMilliseconds)
-                guard let rawID = moved.string else { return nil }
-                guard let id = TaskID(rawID), id.queue == queue else {
-                    // Not ours: take it off the active list so it cannot clog it.
-                    _ = try connection.send(RedisCommand("LREM", active, 1, rawID))
-                    return nil
-                }
-                // A crash between the move above and this step leaves the id in the active list without a
-                // lease; recovery passes put such ids back (Redis cannot block inside a script).
-                let lease = Lease.fresh(for: id)
-                let reply = try TaskScripts.start.run(
-                    on: connection, keys: [keys.task(id), active, leases, unleased],
-                    arguments: [id.rawValue, lease.token, max(1, leaseMilliseconds), keys.events(queue)])
-                guard let record = try? record(from: reply) else { return nil }
-                return ClaimedTask(record: record, lease: lease)
-            }
-        } catch {
-            throw TaskStoreError(error)
-        }
-    }
-
-    public func claimBatch(
-        from queue: QueueName, max count: Int, leaseMilliseconds: Int
-    ) throws(TaskStoreError) -> [ClaimedTask] {
-        let tokens = (0..<Swift.max(1, count)).map { _ in Lease.freshToken() }
-        let reply = try runScript(
-            TaskScripts.claim,
-            keys: [
-                keys.pending(queue), keys.active(queue), keys.leases(queue), keys.unleased(queue), keys.dead(queue),
-            ],
-            arguments: [
-                Swift.max(1, leaseMilliseconds), queue.rawValue + ".", keys.taskPrefix(queue), keys.events(queue),
-            ] + tokens)
-        guard let replies = reply.array else { throw TaskStoreError(.corrupt, "unexpected claim reply \(reply)") }
-        var claimed: [ClaimedTask] = []
-        claimed.reserveCapacity(replies.count)
-        for (token, reply) in zip(tokens, replies) {
-            guard let values = reply.array, values.count == TaskScripts.claimReplyFields.count else {
-                throw TaskStoreError(.corrupt, "unexpected claim reply \(reply)")
-            }
-            var fields = ["state", TaskState.active.rawValue]
-            fields.reserveCapacity(4 + 2 * values.count)
-            for (name, value) in zip(TaskScripts.claimReplyFields, values) {
-                guard let text = value.string, !text.isEmpty else { continue }
-                fields += [name, text]
-            }
-            // The claim is the record's last change.
-            if let started = values[2].string { fields += ["updated_at", started] }
-            guard let record = TaskRecord(flatFields: fields) else {
-                throw TaskStoreError(.corrupt, "a claimed task's hash is missing fields")
-            }
-            claimed.append(ClaimedTask(record: record, lease: Lease(id: record.id, token: token)))
-        }
-        return claimed
-    }
-
     public func extend(_ leases: [Lease], leaseMilliseconds: Int) throws(TaskStoreError) -> [Lease] {
         var lost: [Lease] = []
         for (queue, group) in Dictionary(grouping: leases, by: \.id.queue) {
@@ -259,7 +186,7 @@ public struct RedisTaskStore: TaskStore {
     static func completeManyCall(
         _ completions: [(lease: Lease, result: String)], queue: QueueName, keys: KeySpace, retentionMilliseconds: Int
     ) -> (keys: [String], arguments: [any RedisArgument]) {
-        var taskKeys = [keys.active(queue), keys.leases(queue), keys.callbacks(queue)]
+        var taskKeys = [keys.active(queue), keys.leases(queue), keys.callbacks(queue), keys.stats(queue)]
         var arguments: [any RedisArgument] = [max(1, retentionMilliseconds), keys.events(queue)]
         for (lease, result) in completions {
             taskKeys.append(keys.task(lease.id))
@@ -285,8 +212,8 @@ public struct RedisTaskStore: TaskStore {
         return ScriptCall(
             script: TaskScripts.fail,
             keys: [
-                keys.task(id), keys.active(id.queue), keys.scheduled(id.queue), keys.dead(id.queue),
-                keys.leases(id.queue), keys.callbacks(id.queue),
+                keys.task(id), keys.active(id.queue), keys.retrying(id.queue), keys.dead(id.queue),
+                keys.leases(id.queue), keys.callbacks(id.queue), keys.stats(id.queue),
             ],
             arguments: [
                 id.rawValue, lease.token, message, max(0, backoffMilliseconds), max(1, retentionMilliseconds),
@@ -315,110 +242,12 @@ public struct RedisTaskStore: TaskStore {
         guard reply.int == 1 else { throw Self.leaseLost(lease) }
     }
 
-    public func recover(
-        in queue: QueueName, limit: Int, unleasedGraceMilliseconds: Int, retentionMilliseconds: Int
-    ) throws(TaskStoreError) -> Recovery {
-        let leases = keys.leases(queue)
-        let active = keys.active(queue)
-        let count = max(1, limit)
-        return try retryingOnce { connection throws(RedisError) -> Recovery in
-            let replies = try connection.pipeline([
-                RedisCommand("TIME"), RedisCommand("ZRANGE", leases, 0, count - 1, "WITHSCORES"),
-                RedisCommand("LRANGE", active, -count, -1),
-            ])
-            let now = try Self.milliseconds(fromTime: replies[0])
-            var suspects: [String] = []
-            let entries = replies[1].array ?? []
-            var index = 0
-            while index + 1 < entries.count {
-                let deadline = entries[index + 1].string.flatMap { Double($0) } ?? 0
-                if Int(deadline) <= now, let id = entries[index].string { suspects.append(id) }
-                index += 2
-            }
-            let claimed = (replies[2].array ?? []).compactMap(\.string)
-            if !claimed.isEmpty {
-                let scores = try connection.send(RedisCommand("ZMSCORE", [leases] + claimed)).array ?? []
-                for (id, score) in zip(claimed, scores) where score.isNull && !suspects.contains(id) {
-                    suspects.append(id)
-                }
-            }
-            var recovery = Recovery()
-            for rawID in suspects {
-                guard let id = TaskID(rawID), id.queue == queue else {
-                    // Not a task id of this queue: nothing can ever claim it, so just take it out.
-                    // Both keys change in one MULTI, so no crash leaves the id on one and not the other.
-                    _ = try connection.pipeline([
-                        RedisCommand("MULTI"), RedisCommand("ZREM", leases, rawID),
-                        RedisCommand("LREM", active, 0, rawID), RedisCommand("EXEC"),
-                    ])
-                    recovery.dropped += 1
-                    continue
-                }
-                let outcome = try TaskScripts.recover.run(
-                    on: connection,
-                    keys: [
-                        keys.task(id), active, keys.pending(queue), keys.dead(queue), leases, keys.unleased(queue),
-                        keys.callbacks(queue),
-                    ],
-                    arguments: [
-                        id.rawValue, max(1, retentionMilliseconds), max(0, unleasedGraceMilliseconds),
-                        keys.events(queue),
-                    ])
-                switch outcome.int {
-                case 1: recovery.retried += 1
-                case 2: recovery.deadLettered += 1
-                case 3: recovery.unclaimed += 1
-                case 4: recovery.dropped += 1
-                default: break
-                }
-            }
-            return recovery
-        }
-    }
-
-    public func promoteDue(in queue: QueueName, limit: Int) throws(TaskStoreError) -> Promotion {
-        let scheduled = keys.scheduled(queue)
-        return try retryingOnce { connection throws(RedisError) -> Promotion in
-            let replies = try connection.pipeline([
-                RedisCommand("TIME"), RedisCommand("ZRANGE", scheduled, 0, max(1, limit) - 1, "WITHSCORES"),
-            ])
-            let now = try Self.milliseconds(fromTime: replies[0])
-            guard let entries = replies[1].array else {
-                throw RedisError(.protocolViolation, "unexpected ZRANGE reply")
-            }
-            var due: [TaskID] = []
-            var nextDue: Int?
-            var index = 0
-            while index + 1 < entries.count {
-                let score = entries[index + 1].string.flatMap { Double($0) } ?? 0
-                if Int(score) <= now {
-                    if let id = entries[index].string.flatMap(TaskID.init) { due.append(id) }
-                } else if nextDue == nil {
-                    nextDue = Int(score) - now
-                }
-                index += 2
-            }
-            guard !due.isEmpty else { return Promotion(promoted: 0, nextDueInMilliseconds: nextDue) }
-            let moved = try TaskScripts.promote.run(
-                on: connection, keys: [scheduled, keys.pending(queue)] + due.map { keys.task($0) },
-                arguments: [keys.events(queue)] + due.map { $0.rawValue })
-            return Promotion(promoted: moved.int ?? 0, nextDueInMilliseconds: due.count == limit ? 0 : nextDue)
-        }
-    }
-
-    private static func milliseconds(fromTime reply: RedisValue) throws(RedisError) -> Int {
-        guard let time = reply.array, time.count == 2, let seconds = time[0].int, let micros = time[1].int else {
-            throw RedisError(.protocolViolation, "unexpected TIME reply \(reply)")
-        }
-        return seconds * 1000 + micros / 1000
-    }
-
     static func leaseLost(_ lease: Lease) -> TaskStoreError {
         TaskStoreError(
             .leaseLost, "\(lease.id) is no longer held by this attempt: its lease expired and it was recovered")
     }
 
-    private func record(from reply: RedisValue) throws(TaskStoreError) -> TaskRecord? {
+    func record(from reply: RedisValue) throws(TaskStoreError) -> TaskRecord? {
         guard let values = reply.array else { return nil }
         if values.isEmpty { return nil }
         guard let record = TaskRecord(flatFields: values.map { $0.string ?? "" }) else {
@@ -429,7 +258,7 @@ public struct RedisTaskStore: TaskStore {
 
     /// Runs a script through the pipeline when there is one, else on a pooled connection (once more on a fresh
     /// one when that broke). Only for scripts that are safe to repeat: keyed by id or guarded by a token.
-    private func runScript(
+    func runScript(
         _ script: RedisScript, keys: [String], arguments: [any RedisArgument]
     ) throws(TaskStoreError) -> RedisValue {
         guard let pipeline else {
@@ -466,7 +295,7 @@ public struct RedisTaskStore: TaskStore {
 
     /// Runs `body` and, when the connection broke (a stale pooled connection after a Redis restart),
     /// once more on a fresh connection. Only for idempotent bodies.
-    private func retryingOnce<T>(_ body: (RedisConnection) throws(RedisError) -> T) throws(TaskStoreError) -> T {
+    func retryingOnce<T>(_ body: (RedisConnection) throws(RedisError) -> T) throws(TaskStoreError) -> T {
         do {
             return try pool.withConnection(body)
         } catch  where error.code == .io {

@@ -9,6 +9,9 @@ public struct TaskStoreError: Error, Sendable, CustomStringConvertible {
             case corrupt
             case failed
             case leaseLost
+            case paused
+            case maxActive
+            case rateLimited
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -21,6 +24,17 @@ public struct TaskStoreError: Error, Sendable, CustomStringConvertible {
         public static let failed = Code(.failed)
         /// The attempt's lease expired and the task was recovered (or finished) meanwhile; nothing was changed.
         public static let leaseLost = Code(.leaseLost)
+        /// The queue is paused: no task of it may start until it is resumed (nothing was claimed).
+        public static let paused = Code(.paused)
+        /// The queue runs as many tasks as its `max_active` allows (nothing was claimed).
+        public static let maxActive = Code(.maxActive)
+        /// The queue's rate limit has no token left; ``TaskStoreError/retryAfterMilliseconds`` says when one
+        /// will be (nothing was claimed).
+        public static let rateLimited = Code(.rateLimited)
+
+        /// Whether the queue's settings held a claim back (paused, at `max_active`, rate limited): nothing is
+        /// wrong, and claiming later will succeed.
+        public var isHold: Bool { self == .paused || self == .maxActive || self == .rateLimited }
 
         public var description: String { value.rawValue }
     }
@@ -29,11 +43,14 @@ public struct TaskStoreError: Error, Sendable, CustomStringConvertible {
     public let code: Code
     /// A human-readable explanation.
     public let message: String
+    /// For a hold, how long until a claim can succeed, when Redis knows (the next rate token).
+    public let retryAfterMilliseconds: Int?
 
     /// Creates an error.
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, retryAfterMilliseconds: Int? = nil) {
         self.code = code
         self.message = message
+        self.retryAfterMilliseconds = retryAfterMilliseconds
     }
 
     /// Classifies a Redis error: transient conditions become ``Code/unavailable``.

@@ -8,7 +8,9 @@
 /// - `<prefix>:{<queue>}:pending`: list of ids waiting; producers LPUSH, workers take from the right.
 /// - `<prefix>:{<queue>}:active`: list of ids a waiting worker moved with `BLMOVE` and has not yet started (the
 ///   one claim path that takes two steps); once started, a task is held by its lease alone.
-/// - `<prefix>:{<queue>}:scheduled`: sorted set of ids by the time they become due (delays and backoff).
+/// - `<prefix>:{<queue>}:scheduled`: sorted set of delayed ids by the time they become due.
+/// - `<prefix>:{<queue>}:retrying`: sorted set of ids waiting out a retry's backoff, by when it ends (kept apart
+///   from `scheduled` so each depth is one `ZCARD`; tasks of versions before it retried in `scheduled`).
 /// - `<prefix>:{<queue>}:dead`: sorted set of dead ids by the time they died.
 /// - `<prefix>:{<queue>}:leases`: sorted set of claimed ids by the deadline of their lease: who holds what.
 /// - `<prefix>:{<queue>}:unleased`: hash of active-list ids seen without a lease, to the time first seen.
@@ -16,6 +18,15 @@
 /// - `<prefix>:{<queue>}:callbacks`: sorted set of ids whose completion callback is to be delivered, by the time
 ///   the next try is due (or, while a try is under way, the end of its lease).
 /// - `<prefix>:{<queue>}:callbacks:dead`: sorted set of ids whose callback delivery gave up, by when it did.
+/// - `<prefix>:{<queue>}:control`: hash of an operator's settings for the queue and the state they need: `paused`
+///   (when it was paused), `max_per_second`, `burst`, `max_active`, and the token bucket's `tokens` and
+///   `tokens_at`. The claim scripts read it in one `HMGET`.
+/// - `<prefix>:{<queue>}:stats`: hash of succeeded and failed counts in rings of minute and hour buckets, and
+///   running totals (see ``QueueStatistics``).
+///
+/// And one key outside every queue's tag, `<prefix>:queues`: the registry, a sorted set of queue names (all
+/// scored 0, so they sort by name). It lives on whatever node its own slot is on, so no queue script can
+/// write it; see ``QueueRegistry`` for how it is kept right.
 ///
 /// And one pub/sub channel per queue, `<prefix>:{<queue>}:events`, carrying every state change of its tasks
 /// (sharded pub/sub, see ``EventChannelMode``; the hash tag keeps it on the queue's node).
@@ -56,6 +67,14 @@ public struct KeySpace: Sendable, Equatable {
     public func active(_ queue: QueueName) -> String { queueKey(queue, "active") }
     /// The sorted set of ids waiting for their time (delay or backoff).
     public func scheduled(_ queue: QueueName) -> String { queueKey(queue, "scheduled") }
+    /// The sorted set of ids waiting out a retry's backoff, scored by when it ends.
+    public func retrying(_ queue: QueueName) -> String { queueKey(queue, "retrying") }
+    /// The hash of the queue's operator settings (pause, limits) and its token bucket.
+    public func control(_ queue: QueueName) -> String { queueKey(queue, "control") }
+    /// The hash of the queue's succeeded and failed counts.
+    public func stats(_ queue: QueueName) -> String { queueKey(queue, "stats") }
+    /// The registry of queues (not under any queue's tag).
+    public var queues: String { prefix + ":queues" }
     /// The sorted set of dead ids, scored by the time they died.
     public func dead(_ queue: QueueName) -> String { queueKey(queue, "dead") }
     /// The sorted set of claimed ids, scored by the deadline of their lease.

@@ -52,7 +52,7 @@ import Testing
 
         let id = try fixture.submit(#"{"payload":1}"#)
         let taskKey = ns.keys.task(TaskID(id)!)
-        let scheduled = ns.keys.scheduled(.default)
+        let scheduled = ns.keys.retrying(.default)
         // The task waits 2 s for its retry: watched from a thread of its own (see watch).
         let (runAt, failedAt, score) = try await watch("task \(id) retrying") { () throws -> (Int?, Int?, Double?)? in
             let fields = try ns.redis("HMGET", taskKey, "state", "run_at", "updated_at").array ?? []

@@ -27,6 +27,28 @@ import Testing
         #expect(try ns.store.promoteDue(in: .default, limit: 100).promoted == 0)
     }
 
+    @Test func retriesWaitInASetOfTheirOwnAndBothSetsArePromotedOldestFirst() async throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let retried = try ns.store.enqueue(TaskSubmission(payload: .integer(1)))
+        let claimed = try #require(try ns.store.claim())
+        let outcome = try ns.store.fail(
+            claimed.lease, error: "later", backoffMilliseconds: 50, retentionMilliseconds: 60_000)
+        guard case .retrying(_, let runAt) = outcome else { throw TestFailure("not retrying: \(outcome)") }
+        #expect(try ns.redis("ZSCORE", ns.keys.retrying(.default), retried.id.rawValue).string != nil)
+        #expect(try ns.redis("ZCARD", ns.keys.scheduled(.default)).int == 0)
+        // A retry scheduled by a version before the split waits in the scheduled set: it is promoted as well.
+        let legacy = try ns.store.enqueue(TaskSubmission(payload: .integer(2), delayMilliseconds: 60_000))
+        _ = try ns.redis("ZADD", ns.keys.scheduled(.default), runAt.milliseconds - 10, legacy.id.rawValue)
+        try await ns.awaitRedisClock(past: runAt.milliseconds)
+        #expect(try ns.store.promoteDue(in: .default, limit: 100).promoted == 2)
+        // Oldest due first: the legacy one was due 10 ms earlier, so it is claimed first.
+        #expect(
+            try ns.redis("LRANGE", ns.keys.pending(.default), 0, -1).array?.compactMap(\.string)
+                == [retried.id.rawValue, legacy.id.rawValue])
+        #expect(try ns.redis("ZCARD", ns.keys.retrying(.default)).int == 0)
+    }
+
     @Test func claimCompleteAndRetention() throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }
@@ -175,6 +197,7 @@ import Testing
         #expect(dead.lastError == "final")
         #expect(try ns.redis("ZSCORE", ns.keys.dead(.default), record.id.rawValue).string != nil)
         #expect(try ns.redis("ZCARD", ns.keys.scheduled(.default)).int == 0)
+        #expect(try ns.redis("ZCARD", ns.keys.retrying(.default)).int == 0)
         #expect(try ns.redis("LLEN", ns.keys.active(.default)).int == 0)
         #expect(try ns.redis("PTTL", ns.keys.task(record.id)).int ?? 0 > 0)
     }

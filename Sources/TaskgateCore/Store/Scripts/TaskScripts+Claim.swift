@@ -13,7 +13,7 @@ extension TaskScripts {
     /// Where a field of ``claimedFields`` sits in the script's `HMGET` reply (after state, attempts and seq).
     private static func readIndex(_ field: String) -> Int { 4 + claimedFields.firstIndex(of: field)! }
 
-    /// KEYS: pending, active, leases, unleased, dead. ARGV: lease_ms, id_prefix (`<queue>.`), task_key_prefix
+    /// KEYS: pending, active, leases, unleased, dead, control. ARGV: lease_ms, id_prefix (`<queue>.`), task_key_prefix
     /// (`<prefix>:{<queue>}:task:`), event channel, token(1), ..., token(n).
     ///
     /// Claims up to n pending tasks without blocking: pops them off the pending list and starts each under its
@@ -21,7 +21,9 @@ extension TaskScripts {
     /// alone then records who holds it (the active list only covers the blocking path, see `start`). Ids
     /// that are not this queue's, or whose record is gone or not pending, are dropped on the way (at most 100
     /// per call); an id whose record cannot be read at all (a key of the wrong type) goes to the dead set.
-    /// Returns one reply per task claimed (fewer than n when the queue runs dry), the fields a
+    /// The queue's control hash decides first how many may start (see ``admission``): a paused queue, or one
+    /// at its `max_active` or out of rate tokens, pops nothing and returns `{'held', why, retry_ms or -1}`.
+    /// Otherwise returns one reply per task claimed (fewer than n when the queue runs dry), the fields a
     /// worker needs, in ``claimReplyFields`` order (a missing field is `''`). Task keys are derived from the
     /// ids; they share the queue's hash tag, so the script touches one slot. Publishes one `active` event per
     /// task claimed, all in one message.
@@ -31,10 +33,11 @@ extension TaskScripts {
     /// reply; the pop, the leases, the unleased notes and the events take one call per batch. (Reading the
     /// whole record and sending it back cost about 17 us per task against 13 us for this, measured alone.)
     static let claim = RedisScript(
-        now + events(channel: "ARGV[4]") + """
+        now + events(channel: "ARGV[4]") + admission + """
 
             local claimed, leased, started, strays = {}, {}, {}, 0
-            local wanted = #ARGV - 4
+            local wanted, held, retry_ms = admit(KEYS[6], KEYS[3], KEYS[2], #ARGV - 4)
+            if wanted == 0 then return {'held', held, retry_ms or -1} end
             local prefix, prefix_length = ARGV[2], string.len(ARGV[2])
             local deadline = now + tonumber(ARGV[1])
             -- Starts one popped id; returns its reply, or nil for an id to drop (not this queue's, record
@@ -82,6 +85,7 @@ extension TaskScripts {
                 redis.call('ZADD', KEYS[3], unpack(leased))
                 redis.call('HDEL', KEYS[4], unpack(started))
             end
+            spend(KEYS[6], #started)
             publish()
             return claimed
             """)

@@ -1,7 +1,7 @@
 import TaskgateRedis
 
 extension TaskScripts {
-    /// KEYS: task, active, pending, dead, leases, unleased, callbacks. ARGV: id, retention_ms, grace_ms, event
+    /// KEYS: task, active, pending, dead, leases, unleased, callbacks, stats. ARGV: id, retention_ms, grace_ms, event
     /// channel.
     ///
     /// Recovers one id that a recovery pass suspects, re-checking everything first (many workers run passes):
@@ -14,13 +14,13 @@ extension TaskScripts {
     /// - it sits in the active list but its record is finished, waiting or gone: the stray id is removed.
     /// Returns 0 (nothing to do), 1 (retried), 2 (dead-lettered), 3 (put back unclaimed), 4 (stray dropped).
     static let recover = RedisScript(
-        now + events(channel: "ARGV[4]") + finish + recordFailure + """
+        now + events(channel: "ARGV[4]") + finish + countOutcome + recordFailure + """
 
             local function lost_attempt()
                 local attempts = redis.call('HGET', KEYS[1], 'attempts') or '?'
                 local message = 'worker lost: attempt ' .. attempts .. ' stopped reporting and its lease expired'
                 local outcome = record_failure(ARGV[1], message, 0, ARGV[2], KEYS[3], nil, KEYS[4], KEYS[7],
-                    'recovered')
+                    'recovered', KEYS[8])
                 publish()
                 return outcome[1]
             end

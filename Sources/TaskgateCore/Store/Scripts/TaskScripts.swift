@@ -95,13 +95,15 @@ enum TaskScripts {
         end
         """
 
-    /// The failed-attempt step shared by `fail` and `recover`. KEYS[1] is the task, `scheduled_key` receives a
+    /// The failed-attempt step shared by `fail` and `recover`. KEYS[1] is the task, `retry_key` receives a
     /// retry after `backoff` ms (nil: push straight onto `pending_key`, a recovery), `dead_key` the
-    /// dead-lettered id; `kind` names the event of a retry. Needs `events` and `finish`.
+    /// dead-lettered id; `kind` names the event of a retry. Counts the failed attempt on `stats_key`. Needs
+    /// `events`, `finish` and `countOutcome`.
     static let recordFailure = """
 
-        local function record_failure(id, message, backoff, retention, pending_key, scheduled_key, dead_key,
-                callbacks_key, kind)
+        local function record_failure(id, message, backoff, retention, pending_key, retry_key, dead_key,
+                callbacks_key, kind, stats_key)
+            count_outcome(stats_key, 'f', 1)
             local record = redis.call('HMGET', KEYS[1], 'retries', 'max_retries', 'type', 'attempts', 'seq',
                 'callback')
             local retries, max_retries = tonumber(record[1] or '0'), tonumber(record[2])
@@ -112,8 +114,8 @@ enum TaskScripts {
                 retries = retries + 1
                 local run_at = now + backoff
                 local state = 'retrying'
-                if scheduled_key then
-                    redis.call('ZADD', scheduled_key, run_at, id)
+                if retry_key then
+                    redis.call('ZADD', retry_key, run_at, id)
                 else
                     state = 'pending'
                     redis.call('RPUSH', pending_key, id)
@@ -130,6 +132,67 @@ enum TaskScripts {
             redis.call('ZREMRANGEBYSCORE', dead_key, '-inf', now - tonumber(retention))
             event(id, 'dead', 'dead', record[3], record[4], retries, seq, failure)
             return {2, retries}
+        end
+        """
+
+    /// `count_outcome(stats_key, kind, n)` adds `n` finished attempts of `kind` (`s` succeeded, `f` failed) to
+    /// the queue's counts: the current minute's and hour's buckets and the running total, in one `HMGET` and
+    /// one `HSET`. Buckets are rings (62 minutes, 26 hours) whose slots carry the bucket number they count
+    /// (`<slot>@`), so a slot left from an earlier lap reads as zero and is overwritten, never summed.
+    /// ``QueueStatistics`` reads them back.
+    static let countOutcome = """
+
+        local function count_outcome(stats_key, kind, n)
+            local minute, hour = math.floor(now / 60000), math.floor(now / 3600000)
+            local m, h, total = kind .. ':m:' .. (minute % 62), kind .. ':h:' .. (hour % 26), kind .. ':total'
+            local held = redis.call('HMGET', stats_key, m, m .. '@', h, h .. '@', total)
+            local in_minute, in_hour = n, n
+            if tonumber(held[2]) == minute then in_minute = in_minute + tonumber(held[1] or '0') end
+            if tonumber(held[4]) == hour then in_hour = in_hour + tonumber(held[3] or '0') end
+            redis.call('HSET', stats_key, m, in_minute, m .. '@', minute, h, in_hour, h .. '@', hour, total,
+                tonumber(held[5] or '0') + n)
+        end
+        """
+
+    /// `admit(control_key, leases_key, active_key, wanted)`: how many tasks a claim may start now, from the
+    /// queue's `control` hash (one `HMGET` when no setting is made, the common case). Returns `wanted`, or
+    /// fewer under a limit, or 0 with why (`paused`, `max_active`, `rate_limited`) and, for a rate limit, the
+    /// milliseconds until the next token. `spend(control_key, n)` then takes the `n` tokens the claim used
+    /// (nothing to do without a rate). Running tasks are those leased plus those a blocking claim holds
+    /// between its two steps (`active`). The token bucket refills at `max_per_second` up to `burst` (default:
+    /// one second's worth, at least 1), so over any span of t seconds at most `burst + t * max_per_second`
+    /// tasks start, by Redis' clock, whatever the number of workers.
+    static let admission = """
+
+        local bucket_tokens = nil
+        local function admit(control_key, leases_key, active_key, wanted)
+            local c = redis.call('HMGET', control_key, 'paused', 'max_per_second', 'max_active', 'burst', 'tokens',
+                'tokens_at')
+            if not (c[1] or c[2] or c[3]) then return wanted end
+            if c[1] then return 0, 'paused' end
+            local allowed = wanted
+            if c[3] then
+                local running = redis.call('ZCARD', leases_key) + redis.call('LLEN', active_key)
+                allowed = math.min(allowed, tonumber(c[3]) - running)
+                if allowed <= 0 then return 0, 'max_active' end
+            end
+            if c[2] then
+                local rate = tonumber(c[2])
+                local burst = tonumber(c[4]) or math.max(1, math.floor(rate))
+                local tokens = burst
+                if c[5] and c[6] then
+                    tokens = math.min(burst, tonumber(c[5]) + math.max(0, now - tonumber(c[6])) * rate / 1000)
+                end
+                if tokens < 1 then return 0, 'rate_limited', math.ceil((1 - tokens) * 1000 / rate) end
+                allowed = math.min(allowed, math.floor(tokens))
+                bucket_tokens = tokens
+            end
+            return allowed
+        end
+        local function spend(control_key, n)
+            if bucket_tokens and n > 0 then
+                redis.call('HSET', control_key, 'tokens', string.format('%.6f', bucket_tokens - n), 'tokens_at', now)
+            end
         end
         """
 }
