@@ -1,7 +1,7 @@
 /// What an API token may do.
 ///
 /// A token file line `worker:TOKEN` (or `submit,read:TOKEN`) grants the named scopes only; a bare `TOKEN` line
-/// grants every scope, as tokens did before scopes existed.
+/// grants what tokens did before scopes existed: submit, read and worker, not admin. `admin` grants everything.
 public struct AccessScopes: OptionSet, Sendable, Hashable, CustomStringConvertible {
     public let rawValue: UInt8
 
@@ -11,15 +11,21 @@ public struct AccessScopes: OptionSet, Sendable, Hashable, CustomStringConvertib
 
     /// `POST /tasks`.
     public static let submit = AccessScopes(rawValue: 1 << 0)
-    /// `GET /tasks/...`.
+    /// Every `GET` and `HEAD`.
     public static let read = AccessScopes(rawValue: 1 << 1)
     /// The pull API: claim, heartbeat, complete, fail.
     public static let worker = AccessScopes(rawValue: 1 << 2)
-    /// Every scope: what a bare token grants.
+    /// The operator's changes: pause, resume, limits, requeue, cancel, delete.
+    public static let admin = AccessScopes(rawValue: 1 << 3)
+    /// What a bare token grants, as before scopes existed: submit, read and worker.
     public static let all: AccessScopes = [.submit, .read, .worker]
+    /// What the `admin` scope grants: everything.
+    public static let everything: AccessScopes = [.submit, .read, .worker, .admin]
 
     /// The scope names as written in a token file.
-    static let names: [(String, AccessScopes)] = [("submit", .submit), ("read", .read), ("worker", .worker)]
+    static let names: [(String, AccessScopes)] = [
+        ("submit", .submit), ("read", .read), ("worker", .worker), ("admin", .everything),
+    ]
 
     /// Parses `worker`, `submit,read` or `submit+read` (the form for `TASKGATE_API_TOKENS`, whose entries are
     /// separated by commas); `nil` when a name is unknown.
@@ -40,6 +46,7 @@ public struct AccessScopes: OptionSet, Sendable, Hashable, CustomStringConvertib
 
     /// The scope names, comma-separated (`submit,read`).
     public var description: String {
-        Self.names.filter { contains($0.1) }.map(\.0).joined(separator: ",")
+        if contains(.admin) { return "admin" }
+        return Self.names.filter { contains($0.1) }.map(\.0).joined(separator: ",")
     }
 }

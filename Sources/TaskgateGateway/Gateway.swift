@@ -36,7 +36,8 @@ public final class Gateway: Service, Sendable {
             notifications: NotificationsAPI(
                 store: store, hub: events, budget: budget, streamBufferBytes: configuration.streamBufferBytes,
                 retryAfterSeconds: GatewayResponder.retryAfterSeconds),
-            callbackAllow: configuration.callbackAllow)
+            callbackAllow: configuration.callbackAllow,
+            operations: GatewayResponder.Operations(pool: pool, keys: configuration.keys))
         self.responder = responder
         self.server = HTTPServer(
             configuration: configuration.http, responder: responder, logger: logger, budget: budget)

@@ -1,6 +1,7 @@
 import Logging
 import TaskgateCore
 import TaskgateHTTP
+import TaskgateRedis
 
 /// The gateway's HTTP API: routes requests to the task store and shapes every answer, errors included.
 ///
@@ -24,8 +25,10 @@ public final class GatewayResponder: HTTPResponder {
     public init(
         store: any TaskStore, enqueuer: (any TaskEnqueuing)? = nil, logger: Logger, tokens: BearerTokens? = nil,
         idempotencyWindowMilliseconds: Int = 86_400_000, pull: PullConfiguration = PullConfiguration(),
-        notifications: NotificationsAPI? = nil, callbackAllow: CallbackAllowList = .none
+        notifications: NotificationsAPI? = nil, callbackAllow: CallbackAllowList = .none,
+        operations: Operations? = nil
     ) {
+        let registry = operations?.registry
         let pullAPI = PullAPI(
             store: store, waiters: ClaimWaiters(store: store, limit: pull.maxWaitingClaims, logger: logger),
             maintenance: PullMaintenance(
@@ -43,19 +46,19 @@ public final class GatewayResponder: HTTPResponder {
             { request, _ in
                 Self.createTask(
                     request, store: store, window: idempotencyWindowMilliseconds, callbackAllow: callbackAllow,
-                    logger: logger)
+                    registry: registry, logger: logger)
             },
             deferred: { request, _, reply in
                 guard let enqueuer else {
                     reply.send(
                         Self.createTask(
                             request, store: store, window: idempotencyWindowMilliseconds,
-                            callbackAllow: callbackAllow, logger: logger))
+                            callbackAllow: callbackAllow, registry: registry, logger: logger))
                     return
                 }
                 Self.enqueue(
                     request, through: enqueuer, window: idempotencyWindowMilliseconds, callbackAllow: callbackAllow,
-                    logger: logger, reply: reply)
+                    registry: registry, logger: logger, reply: reply)
             })
         router.add(
             "GET", "/tasks/:id",
@@ -117,7 +120,28 @@ public final class GatewayResponder: HTTPResponder {
                 return Problem.store(error, retryAfterSeconds: Self.retryAfterSeconds).response
             }
         }
+        if let operations {
+            QueuesAPI(
+                inspector: operations.inspector, control: operations.control, retryAfterSeconds: Self.retryAfterSeconds
+            ).register(on: &router)
+        }
         self.router = router
+    }
+
+    /// The operator's seams the queue endpoints use (``QueueInspector``, ``QueueControl``) and the registry every
+    /// `POST /tasks` keeps up to date.
+    public struct Operations: Sendable {
+        public let registry: QueueRegistry
+        public let inspector: QueueInspector
+        public let control: QueueControl
+
+        /// Builds the seams over one pool.
+        public init(pool: RedisConnectionPool, keys: KeySpace) {
+            let registry = QueueRegistry(pool: pool, keys: keys)
+            self.registry = registry
+            self.inspector = QueueInspector(pool: pool, keys: keys, registry: registry)
+            self.control = QueueControl(pool: pool, keys: keys, registry: registry)
+        }
     }
 
     public func preflight(_ head: HTTPRequest) -> HTTPResponse? {
@@ -161,7 +185,7 @@ public final class GatewayResponder: HTTPResponder {
     /// `POST /tasks` through the pipelined enqueuer: the request waits for its batch without holding a thread.
     private static func enqueue(
         _ request: HTTPRequest, through enqueuer: any TaskEnqueuing, window: Int, callbackAllow: CallbackAllowList,
-        logger: Logger, reply: HTTPReply
+        registry: QueueRegistry?, logger: Logger, reply: HTTPReply
     ) {
         let parsed: (TaskSubmission, IdempotencyKey?)
         switch Self.submission(from: request, callbackAllow: callbackAllow) {
@@ -170,6 +194,8 @@ public final class GatewayResponder: HTTPResponder {
             reply.send(problem.response)
             return
         }
+        // Registered before its first task is stored (a no-op after that): see QueueRegistry.
+        registry?.use(parsed.0.queue)
         enqueuer.enqueue(parsed.0, idempotencyKey: parsed.1, idempotencyWindowMilliseconds: window) { outcome in
             reply.send { Self.answer(outcome(), logger: logger) }
         }
@@ -212,30 +238,37 @@ public final class GatewayResponder: HTTPResponder {
         guard let scopes = tokens.scopes(authorization: authorization) else {
             return Problem.unauthorized(tokenSent: authorization != nil).response
         }
-        let needed = Self.scope(path: head.path)
+        let needed = Self.scope(method: head.method, path: head.path)
         return scopes.contains(needed) ? nil : Problem.forbidden(needs: needed).response
     }
 
-    /// The scope a path needs, whatever the method (so that a wrong method still gets its 405): `submit` for
-    /// `/tasks`, `worker` for the pull API's paths, `read` for the rest.
-    static func scope(path: String) -> AccessScopes {
-        if path == "/tasks" { return .submit }
+    /// The scope a request needs: `read` for `GET`, `HEAD` and methods that change nothing, `submit` for
+    /// `POST /tasks` and `/tasks/batch`, `worker` for the pull API's paths, `admin` for every other change
+    /// (pause, resume, limits, requeue, cancel, delete). Decided before routing, so a change to a path that
+    /// does not exist needs `admin` too: only an admin token learns that it does not (404 or 405).
+    static func scope(method: String, path: String) -> AccessScopes {
+        // The pull API's paths, whatever the method (a wrong one gets its 405).
         if path.hasPrefix("/queues/") && path.hasSuffix("/claim") || path.hasSuffix("/heartbeat")
             || path.hasSuffix("/complete")
             || path.hasSuffix("/fail")
         {
             return .worker
         }
-        return .read
+        // Methods that change nothing here (GET, HEAD, and any the gateway does not serve, which get their 405).
+        guard ["POST", "PUT", "DELETE", "PATCH"].contains(method) else { return .read }
+        if path == "/tasks" || path == "/tasks/batch" { return .submit }
+        return .admin
     }
 
     private static func createTask(
-        _ request: HTTPRequest, store: any TaskStore, window: Int, callbackAllow: CallbackAllowList, logger: Logger
+        _ request: HTTPRequest, store: any TaskStore, window: Int, callbackAllow: CallbackAllowList,
+        registry: QueueRegistry?, logger: Logger
     ) -> HTTPResponse {
         switch submission(from: request, callbackAllow: callbackAllow) {
         case .failure(let problem):
             return problem.response
         case .success(let (submission, idempotencyKey)):
+            registry?.use(submission.queue)
             let outcome: Result<EnqueueOutcome, TaskStoreError>
             do {
                 outcome = .success(

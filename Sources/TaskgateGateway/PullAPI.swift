@@ -104,8 +104,14 @@ struct PullAPI: Sendable {
             )
         else { return [] }
         guard claim.max > 1 else { return [first] }
-        return [first]
-            + (try store.claimBatch(from: claim.queue, max: claim.max - 1, leaseMilliseconds: claim.leaseMilliseconds))
+        do throws(TaskStoreError) {
+            return [first]
+                + (try store.claimBatch(
+                    from: claim.queue, max: claim.max - 1, leaseMilliseconds: claim.leaseMilliseconds))
+        } catch  where error.code.isHold {
+            // The first task is claimed and leased already: it must be handed out whatever holds the rest.
+            return [first]
+        }
     }
 
     private func parseClaim(_ request: HTTPRequest, queue rawQueue: String?) -> Result<ClaimRequest, Refusal> {
@@ -254,9 +260,25 @@ struct PullAPI: Sendable {
         return Self.json(200, TaskRepresentation.task(record))
     }
 
+    /// The answer to a claim the store refused: a problem, or, when the queue's settings held it back (paused,
+    /// at `max_active`, rate limited), no tasks and a `Retry-After` saying when to claim again.
     static func storeProblem(_ error: TaskStoreError) -> HTTPResponse {
-        Problem.store(error, retryAfterSeconds: GatewayResponder.retryAfterSeconds).response
+        guard error.code.isHold else {
+            return Problem.store(error, retryAfterSeconds: GatewayResponder.retryAfterSeconds).response
+        }
+        let wait =
+            error.code == .paused ? Self.pausedRetryAfterSeconds : ((error.retryAfterMilliseconds ?? 1000) + 999) / 1000
+        return HTTPResponse(
+            status: 200,
+            headers: [
+                ("Content-Type", "application/json"), ("Retry-After", String(max(1, wait))),
+                ("Taskgate-Held", error.code.description),
+            ],
+            body: TaskRepresentation.claim([], leaseMilliseconds: defaultLeaseMilliseconds))
     }
+
+    /// Seconds a pull worker is asked to wait before claiming again from a paused queue.
+    static let pausedRetryAfterSeconds = 5
 
     static func json(_ status: Int, _ body: [UInt8]) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: body)

@@ -54,6 +54,22 @@ struct RequestFields {
         return Int((seconds * 1000).rounded())
     }
 
+    /// A number in `range`; `nil` when absent (null is refused).
+    func number(_ name: String, in range: ClosedRange<Double>) throws(TaskValidationError) -> Double? {
+        guard let value = members[name] else { return nil }
+        guard case .number(let text) = value, let number = Double(text), number.isFinite else {
+            throw TaskValidationError(
+                .invalidField, field: "/" + name, "\(name) must be a number, got \(value.typeName)")
+        }
+        guard range.contains(number) else {
+            throw TaskValidationError(
+                .invalidField, field: "/" + name,
+                "\(name) must be from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound)), got \(text)"
+            )
+        }
+        return number
+    }
+
     /// An integer in `range` (a whole number written `2.0` counts, as JSON Schema says); `nil` when absent.
     func integer(_ name: String, in range: ClosedRange<Int>) throws(TaskValidationError) -> Int? {
         guard let value = members[name] else { return nil }

@@ -19,6 +19,7 @@ public final class Worker: Service, Sendable {
     private let handlers: HandlerRegistry
     private let store: any TaskStore
     private let pipeline: RedisPipeline?
+    private let registry: QueueRegistry?
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
     private let running = Mutex<[Int: RunningAttempt]>([:])
@@ -42,24 +43,27 @@ public final class Worker: Service, Sendable {
         self.init(
             configuration: configuration, handlers: handlers,
             store: RedisTaskStore(pool: pool, keys: configuration.keys, pipeline: pipeline), pipeline: pipeline,
-            logger: logger)
+            registry: QueueRegistry(pool: pool, keys: configuration.keys), logger: logger)
     }
 
     /// Creates a worker over any task store.
     public convenience init(
         configuration: WorkerConfiguration, handlers: HandlerRegistry, store: any TaskStore, logger: Logger
     ) {
-        self.init(configuration: configuration, handlers: handlers, store: store, pipeline: nil, logger: logger)
+        self.init(
+            configuration: configuration, handlers: handlers, store: store, pipeline: nil, registry: nil, logger: logger
+        )
     }
 
     private init(
         configuration: WorkerConfiguration, handlers: HandlerRegistry, store: any TaskStore, pipeline: RedisPipeline?,
-        logger: Logger
+        registry: QueueRegistry?, logger: Logger
     ) {
         self.configuration = configuration
         self.handlers = handlers
         self.store = store
         self.pipeline = pipeline
+        self.registry = registry
         self.logger = logger
     }
 
@@ -129,6 +133,7 @@ public final class Worker: Service, Sendable {
         let lease = configuration.leaseTiming.leaseMilliseconds
         let store = self.store
         var pause = Backoff()
+        var held: TaskStoreError.Code?
         while !isStopping {
             let idle = await handoff.demand()
             guard idle > 0, !isStopping else { break }
@@ -141,6 +146,16 @@ public final class Worker: Service, Sendable {
                         ?? []
                 }
                 pause.reset()
+                held = nil
+            } catch  where error.code.isHold {
+                // The queue's settings hold claims back: nothing is wrong; look again when a claim can succeed.
+                if held != error.code {
+                    logger.info("claims held by the queue's settings", metadata: ["reason": "\(error.message)"])
+                    held = error.code
+                }
+                _ = await handoff.deliver([], promised: idle)
+                try? await Task.sleep(for: .milliseconds(Self.holdWait(error, claimBlock: block)))
+                continue
             } catch {
                 logger.warning("claim failed, retrying", metadata: ["error": "\(error)", "in": "\(pause.current)"])
                 _ = await handoff.deliver([], promised: idle)
@@ -158,6 +173,17 @@ public final class Worker: Service, Sendable {
             if isStopping { break }
         }
         await handoff.close()
+    }
+
+    /// How long a fetcher waits before claiming again from a queue whose settings held its claim back: a rate
+    /// limit says when its next token is due; a queue at `max_active` is looked at again after 50 ms (a running
+    /// task may end any moment); a paused one after the claim wait (1 s by default). Each look is one `HMGET`.
+    static func holdWait(_ hold: TaskStoreError, claimBlock: Int) -> Int {
+        switch hold.code {
+        case .rateLimited: return max(1, min(hold.retryAfterMilliseconds ?? 50, claimBlock))
+        case .maxActive: return min(50, claimBlock)
+        default: return claimBlock
+        }
     }
 
     private func runSlot(_ slot: Int) async {
@@ -346,7 +372,14 @@ public final class Worker: Service, Sendable {
         let interval = configuration.schedulerIntervalMilliseconds
         let store = self.store
         var pause = Backoff()
+        let registry = self.registry
+        // The queue is registered at start and again every minute (see QueueRegistry: that repairs a lost entry).
+        var registration = ContinuousClock.now
         while !isStopping {
+            if let registry, ContinuousClock.now >= registration {
+                let registered = await executor.run { () -> Bool in (try? registry.register([queue])) != nil }
+                registration = ContinuousClock.now + (registered ? QueueRegistry.repairInterval : .seconds(1))
+            }
             do throws(TaskStoreError) {
                 let promotion = try await executor.run { () throws(TaskStoreError) -> Promotion in
                     try store.promoteDue(in: queue, limit: 100)

@@ -42,9 +42,10 @@ import Testing
         }
 
         let pattern = try Regex(
-            "^" + ns.keys.prefix + #":\{[A-Za-z0-9._-]{1,64}\}:(task:[0-9a-f]{32}|pending|idempotency:[!-~]{1,255})$"#)
+            "^" + ns.keys.prefix + #":\{[A-Za-z0-9._-]{1,64}\}:(task:[0-9a-f]{32}|pending|idempotency:[!-~]{1,255})$|^"#
+                + ns.keys.prefix + ":queues$")
         let keys = try server.connect().send(RedisCommand("KEYS", "*")).array?.compactMap(\.string) ?? []
-        #expect(keys.count == 6)  // two queues x (task, pending, idempotency)
+        #expect(keys.count == 7)  // two queues x (task, pending, idempotency), and the queue registry
         for key in keys {
             #expect(key.wholeMatch(of: pattern) != nil, "unexpected key \(key)")
         }

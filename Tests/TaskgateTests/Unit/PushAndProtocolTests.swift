@@ -94,9 +94,18 @@ import Testing
         #expect(tokens.scopes(authorization: "Bearer scoped-looking") == nil)
         #expect(tokens.scopes(authorization: "Bearer worker:") == .all)
         #expect(tokens.scopes(authorization: "Bearer worker:w-token") == nil)
-        #expect(GatewayResponder.scope(path: "/tasks") == .submit)
-        #expect(GatewayResponder.scope(path: "/queues/q/claim") == .worker)
-        #expect(GatewayResponder.scope(path: "/tasks/q.1/fail") == .worker)
-        #expect(GatewayResponder.scope(path: "/tasks/q.1") == .read)
+        // admin grants everything; a bare token everything but admin, as before the scope existed.
+        #expect(BearerTokens(["admin:root"])?.scopes(authorization: "Bearer root") == .everything)
+        #expect(!AccessScopes.all.contains(.admin))
+        #expect(GatewayResponder.scope(method: "POST", path: "/tasks") == .submit)
+        #expect(GatewayResponder.scope(method: "POST", path: "/tasks/batch") == .submit)
+        #expect(GatewayResponder.scope(method: "POST", path: "/queues/q/claim") == .worker)
+        #expect(GatewayResponder.scope(method: "POST", path: "/tasks/q.1/fail") == .worker)
+        #expect(GatewayResponder.scope(method: "GET", path: "/tasks/q.1") == .read)
+        #expect(GatewayResponder.scope(method: "GET", path: "/queues") == .read)
+        #expect(GatewayResponder.scope(method: "HEAD", path: "/queues/q") == .read)
+        #expect(GatewayResponder.scope(method: "POST", path: "/queues/q/pause") == .admin)
+        #expect(GatewayResponder.scope(method: "PUT", path: "/queues/q/limits") == .admin)
+        #expect(GatewayResponder.scope(method: "DELETE", path: "/tasks/q.1") == .admin)
     }
 }

@@ -1,0 +1,119 @@
+import TaskgateCore
+import TaskgateHTTP
+
+/// The queue endpoints of the operator's surface: list and inspect queues, pause and resume them, set and remove
+/// their limits. The reads go through ``QueueInspector`` and the changes through ``QueueControl``, the same
+/// code the CLI runs.
+///
+/// Cost per call: `GET /queues` is one `ZRANGE BYLEX` of the registry and two pipelined rounds for the page's
+/// queues (about ten O(1) commands per queue, see ``QueueInspector``); `GET /queues/{queue}` the same for one;
+/// each change is one script on one hash.
+struct QueuesAPI: Sendable {
+    let inspector: QueueInspector
+    let control: QueueControl
+    let retryAfterSeconds: Int
+
+    /// The default page size of `GET /queues`.
+    static let defaultPage = 100
+
+    /// Adds the routes to `router`.
+    func register(on router: inout Router) {
+        router.add("GET", "/queues") { request, _ in self.list(request) }
+        router.add("GET", "/queues/:queue") { _, parameters in
+            self.withQueue(parameters["queue"]) { queue throws(TaskStoreError) in
+                QueueRepresentation.summary(try inspector.summary(of: queue), perMinute: true)
+            }
+        }
+        router.add("POST", "/queues/:queue/pause") { _, parameters in
+            self.withQueue(parameters["queue"]) { queue throws(TaskStoreError) in
+                QueueRepresentation.settings(queue, try control.pause(queue))
+            }
+        }
+        router.add("POST", "/queues/:queue/resume") { _, parameters in
+            self.withQueue(parameters["queue"]) { queue throws(TaskStoreError) in
+                QueueRepresentation.settings(queue, try control.resume(queue))
+            }
+        }
+        router.add("PUT", "/queues/:queue/limits") { request, parameters in
+            let limits: QueueLimits
+            switch Self.limits(request.body) {
+            case .failure(let problem): return problem.response
+            case .success(let parsed): limits = parsed
+            }
+            return self.withQueue(parameters["queue"]) { queue throws(TaskStoreError) in
+                QueueRepresentation.settings(queue, try control.setLimits(queue, limits))
+            }
+        }
+        router.add("DELETE", "/queues/:queue/limits") { _, parameters in
+            self.withQueue(parameters["queue"]) { queue throws(TaskStoreError) in
+                QueueRepresentation.settings(queue, try control.clearLimits(queue))
+            }
+        }
+    }
+
+    private func list(_ request: HTTPRequest) -> HTTPResponse {
+        var limit = Self.defaultPage
+        if let text = request.queryValue("limit") {
+            guard let number = Int(text), (1...QueueInspector.maxPage).contains(number) else {
+                return Problem.invalidParameter(
+                    "limit", "limit must be a whole number from 1 to \(QueueInspector.maxPage), got \(text)"
+                ).response
+            }
+            limit = number
+        }
+        var cursor: QueueName?
+        if let text = request.queryValue("cursor") {
+            guard let queue = QueueName(text) else {
+                return Problem.invalidParameter("cursor", "cursor must be a queue name from next_cursor, got \(text)")
+                    .response
+            }
+            cursor = queue
+        }
+        do throws(TaskStoreError) {
+            let page = try inspector.summaries(after: cursor, limit: limit)
+            return Self.json(QueueRepresentation.page(page.queues, next: page.next))
+        } catch {
+            return Problem.store(error, retryAfterSeconds: retryAfterSeconds).response
+        }
+    }
+
+    /// The body of `PUT /queues/{queue}/limits`: `max_per_second`, `burst`, `max_active`, each optional (absent
+    /// removes it), at least one of `max_per_second` and `max_active`.
+    static func limits(_ body: [UInt8]) -> Result<QueueLimits, Problem> {
+        do throws(TaskValidationError) {
+            let fields = try RequestFields(body: body, allowed: ["max_per_second", "burst", "max_active"])
+            let limits = QueueLimits(
+                maxPerSecond: try fields.number("max_per_second", in: QueueLimits.perSecondRange),
+                burst: try fields.integer("burst", in: QueueLimits.burstRange),
+                maxActive: try fields.integer("max_active", in: QueueLimits.maxActiveRange))
+            if limits.burst != nil && limits.maxPerSecond == nil {
+                throw TaskValidationError(.invalidField, field: "/burst", "burst needs max_per_second")
+            }
+            if limits.isEmpty {
+                throw TaskValidationError(
+                    .missingField, field: "",
+                    "give max_per_second, max_active or both (DELETE /queues/{queue}/limits removes them)")
+            }
+            return .success(limits)
+        } catch {
+            return .failure(Problem.invalid(error))
+        }
+    }
+
+    private func withQueue(
+        _ raw: String?, _ body: (QueueName) throws(TaskStoreError) -> JSONValue
+    ) -> HTTPResponse {
+        guard let raw, let queue = QueueName(raw) else {
+            return Problem.notFound("no queue \(raw ?? ""): queue names match [A-Za-z0-9._-]{1,64}").response
+        }
+        do throws(TaskStoreError) {
+            return Self.json(try body(queue))
+        } catch {
+            return Problem.store(error, retryAfterSeconds: retryAfterSeconds).response
+        }
+    }
+
+    private static func json(_ value: JSONValue) -> HTTPResponse {
+        HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: value.serializedBytes)
+    }
+}
