@@ -105,7 +105,7 @@ public struct QueueInspector: Sendable {
         return fields
     }
 
-    private func run(_ commands: [RedisCommand]) throws(TaskStoreError) -> [RedisValue] {
+    func run(_ commands: [RedisCommand]) throws(TaskStoreError) -> [RedisValue] {
         do {
             return try pool.withConnection { connection throws(RedisError) in try connection.pipeline(commands) }
         } catch  where error.code == .io {

@@ -52,6 +52,31 @@ enum QueueRepresentation {
         ])
     }
 
+    /// A page of `GET /queues/{queue}/tasks`.
+    static func tasks(_ page: TaskPage) -> JSONValue {
+        func time(_ value: Timestamp?) -> JSONValue { value.map { .string($0.rfc3339) } ?? .null }
+        return .object([
+            JSONMember(
+                "tasks",
+                .array(
+                    page.tasks.map { task in
+                        .object([
+                            JSONMember("id", .string(task.id.rawValue)),
+                            JSONMember("type", task.type.map { .string($0) } ?? .null),
+                            JSONMember("state", task.state.map { .string($0.rawValue) } ?? .null),
+                            JSONMember("attempts", .integer(task.attempts)),
+                            JSONMember("retries", .integer(task.retries)),
+                            JSONMember("last_error", task.lastError.map { .string($0) } ?? .null),
+                            JSONMember("created_at", time(task.createdAt)),
+                            JSONMember("updated_at", time(task.updatedAt)),
+                            JSONMember("indexed_at", time(task.indexedAt)),
+                        ])
+                    })),
+            JSONMember("next_cursor", page.next.map { .string($0.description) } ?? .null),
+            JSONMember("examined", .integer(page.examined)),
+        ])
+    }
+
     /// A queue's settings after pause, resume or a change of limits.
     static func settings(_ queue: QueueName, _ settings: QueueControl.Settings) -> JSONValue {
         .object(

@@ -24,6 +24,16 @@ struct QueuesAPI: Sendable {
                 QueueRepresentation.summary(try inspector.summary(of: queue), perMinute: true)
             }
         }
+        router.add("GET", "/queues/:queue/tasks") { request, parameters in
+            let listing: TaskListing
+            switch Self.listing(request) {
+            case .failure(let problem): return problem.response
+            case .success(let parsed): listing = parsed
+            }
+            return self.withQueue(parameters["queue"]) { queue throws(TaskStoreError) in
+                QueueRepresentation.tasks(try inspector.tasks(in: queue, listing))
+            }
+        }
         router.add("POST", "/queues/:queue/pause") { _, parameters in
             self.withQueue(parameters["queue"]) { queue throws(TaskStoreError) in
                 QueueRepresentation.settings(queue, try control.pause(queue))
@@ -75,6 +85,42 @@ struct QueuesAPI: Sendable {
         } catch {
             return Problem.store(error, retryAfterSeconds: retryAfterSeconds).response
         }
+    }
+
+    /// The query of `GET /queues/{queue}/tasks`: `state` (required), `type`, `error`, `limit`, `cursor`.
+    static func listing(_ request: HTTPRequest) -> Result<TaskListing, Problem> {
+        let states = TaskListing.listableStates.map(\.rawValue)
+        guard let text = request.queryValue("state") else {
+            return .failure(
+                Problem.invalidParameter("state", "state is required: one of \(states.joined(separator: ", "))"))
+        }
+        guard let state = TaskState(rawValue: text), TaskListing.listableStates.contains(state) else {
+            return .failure(
+                Problem.invalidParameter(
+                    "state", "state must be one of \(states.joined(separator: ", ")), got \(text)"))
+        }
+        var limit = 50
+        if let text = request.queryValue("limit") {
+            guard let number = Int(text), (1...TaskListing.maxLimit).contains(number) else {
+                return .failure(
+                    Problem.invalidParameter(
+                        "limit", "limit must be a whole number from 1 to \(TaskListing.maxLimit), got \(text)"))
+            }
+            limit = number
+        }
+        var cursor: TaskCursor?
+        if let text = request.queryValue("cursor") {
+            guard let parsed = TaskCursor(text) else {
+                return .failure(Problem.invalidParameter("cursor", "cursor must be a next_cursor a page gave"))
+            }
+            cursor = parsed
+        }
+        let type = request.queryValue("type").flatMap { $0.isEmpty ? nil : $0 }
+        let error = request.queryValue("error").flatMap { $0.isEmpty ? nil : $0 }
+        for (name, value) in [("type", type), ("error", error)] where (value?.utf8.count ?? 0) > 256 {
+            return .failure(Problem.invalidParameter(name, "\(name) must be at most 256 bytes"))
+        }
+        return .success(TaskListing(state: state, type: type, errorContains: error, limit: limit, cursor: cursor))
     }
 
     /// The body of `PUT /queues/{queue}/limits`: `max_per_second`, `burst`, `max_active`, each optional (absent
