@@ -37,7 +37,8 @@ public final class Gateway: Service, Sendable {
                 store: store, hub: events, budget: budget, streamBufferBytes: configuration.streamBufferBytes,
                 retryAfterSeconds: GatewayResponder.retryAfterSeconds),
             callbackAllow: configuration.callbackAllow,
-            operations: GatewayResponder.Operations(pool: pool, keys: configuration.keys))
+            operations: GatewayResponder.Operations(
+                pool: pool, keys: configuration.keys, retentionMilliseconds: configuration.pull.retentionMilliseconds))
         self.responder = responder
         self.server = HTTPServer(
             configuration: configuration.http, responder: responder, logger: logger, budget: budget)

@@ -124,6 +124,11 @@ public final class GatewayResponder: HTTPResponder {
             QueuesAPI(
                 inspector: operations.inspector, control: operations.control, retryAfterSeconds: Self.retryAfterSeconds
             ).register(on: &router)
+            TasksAPI(
+                control: operations.tasks, store: store, batchStore: operations.batchStore,
+                registry: operations.registry, idempotencyWindowMilliseconds: idempotencyWindowMilliseconds,
+                retryAfterSeconds: Self.retryAfterSeconds
+            ).register(on: &router)
         }
         self.router = router
     }
@@ -134,13 +139,18 @@ public final class GatewayResponder: HTTPResponder {
         public let registry: QueueRegistry
         public let inspector: QueueInspector
         public let control: QueueControl
+        public let tasks: TaskControl
+        /// Stores `POST /tasks/batch`, one script call per queue.
+        public let batchStore: RedisTaskStore
 
-        /// Builds the seams over one pool.
-        public init(pool: RedisConnectionPool, keys: KeySpace) {
+        /// Builds the seams over one pool; a cancelled task's record is kept `retentionMilliseconds`.
+        public init(pool: RedisConnectionPool, keys: KeySpace, retentionMilliseconds: Int = 86_400_000) {
             let registry = QueueRegistry(pool: pool, keys: keys)
             self.registry = registry
             self.inspector = QueueInspector(pool: pool, keys: keys, registry: registry)
             self.control = QueueControl(pool: pool, keys: keys, registry: registry)
+            self.tasks = TaskControl(pool: pool, keys: keys, retentionMilliseconds: retentionMilliseconds)
+            self.batchStore = RedisTaskStore(pool: pool, keys: keys)
         }
     }
 
@@ -152,10 +162,13 @@ public final class GatewayResponder: HTTPResponder {
         case .methodNotAllowed(let allow):
             return Problem.methodNotAllowed(head.method, allow: allow).response
         case .found:
-            if head.method == "POST" && head.mediaType != "application/json" {
-                return Problem.unsupportedMediaType(head.mediaType).response
+            guard head.method == "POST" || head.method == "PUT", head.mediaType != "application/json" else {
+                return nil
             }
-            return nil
+            // An action with no body at all (`curl -X POST .../pause`) needs no Content-Type.
+            let bodiless =
+                head.mediaType == nil && (head.contentLength ?? 0) == 0 && head.header("transfer-encoding") == nil
+            return bodiless ? nil : Problem.unsupportedMediaType(head.mediaType).response
         }
     }
 

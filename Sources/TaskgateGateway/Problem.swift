@@ -15,6 +15,8 @@ public struct Problem: Error, Sendable {
     public var field: String?
     /// Extra response headers (`Allow`, `Retry-After`).
     public var headers: [(name: String, value: String)] = []
+    /// Extra members of the problem document (a task's current `state`).
+    public var members: [JSONMember] = []
 
     /// Creates a problem.
     public init(status: Int, code: String, title: String, detail: String, field: String? = nil) {
@@ -35,6 +37,7 @@ public struct Problem: Error, Sendable {
             JSONMember("code", .string(code)),
         ]
         if let field { members.append(JSONMember("field", .string(field))) }
+        members += self.members
         return HTTPResponse(
             status: status,
             headers: [("Content-Type", "application/problem+json")] + headers,
@@ -96,12 +99,29 @@ public struct Problem: Error, Sendable {
 
     /// 409 when a pull worker reports on an attempt it no longer holds; nothing was changed.
     public static func leaseLost(_ id: TaskID, state: TaskState?) -> Problem {
+        if state == .cancelled {
+            var problem = Problem(
+                status: 409, code: "cancelled", title: "Cancelled",
+                detail: "task \(id) was cancelled by an operator: stop working on it; nothing was changed")
+            problem.members = [JSONMember("state", .string("cancelled"))]
+            return problem
+        }
         let now = state.map { "the task is \($0.rawValue) now" } ?? "the task is gone"
         return Problem(
             status: 409, code: "lease-lost", title: "Lease lost",
             detail:
                 "this token is not the current attempt of task \(id): its lease expired and the task was taken "
                 + "back, or it finished (\(now)); nothing was changed")
+    }
+
+    /// 409 when an operator's change does not fit the task's state (requeue of a task that is not dead, delete
+    /// of a running one, cancel of a finished one); `state` names the state it is in.
+    public static func stateConflict(_ id: TaskID, action: String, state: TaskState?, hint: String) -> Problem {
+        var problem = Problem(
+            status: 409, code: "state-conflict", title: "Conflict with the task's state",
+            detail: "cannot \(action) task \(id): it is \(state?.rawValue ?? "in no known state"); \(hint)")
+        problem.members = [JSONMember("state", state.map { .string($0.rawValue) } ?? .null)]
+        return problem
     }
 
     /// 503 when as many claims wait for tasks as the gateway allows.

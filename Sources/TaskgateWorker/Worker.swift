@@ -70,6 +70,15 @@ public final class Worker: Service, Sendable {
     public func run() async throws {
         pipeline?.start()
         defer { pipeline?.stop() }
+        // Only a worker on Redis itself listens for cancellations (one built over another store has no channel).
+        let watcher = registry.map { _ in
+            CancelWatcher(
+                configuration: configuration.redis, channel: configuration.keys.cancellations(configuration.queue),
+                logger: logger
+            ) { [weak self] id in self?.stopCancelled(id) }
+        }
+        watcher?.start()
+        defer { watcher?.stop() }
         logger.info(
             "worker started",
             metadata: ["queue": "\(configuration.queue)", "concurrency": "\(configuration.concurrency)"])
@@ -395,6 +404,19 @@ public final class Worker: Service, Sendable {
                 await pause.wait()
             }
         }
+    }
+
+    /// Stops the running attempt of a task an operator cancelled; its outcome is discarded (the task is
+    /// `cancelled` already, and any report would be refused).
+    private func stopCancelled(_ id: TaskID) {
+        let attempt = running.withLock { running -> Task<String, any Error>? in
+            guard let slot = running.first(where: { $0.value.lease.id == id })?.key else { return nil }
+            running[slot]?.lost = true
+            return running[slot]?.attempt
+        }
+        guard let attempt else { return }
+        logger.info("task cancelled by an operator; stopping it", metadata: LogFields.task(id))
+        attempt.cancel()
     }
 
     /// Stops the attempt in `slot` whose time ran out at `deadline` (not a later attempt in the same slot).

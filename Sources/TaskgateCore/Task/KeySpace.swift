@@ -29,7 +29,8 @@
 /// write it; see ``QueueRegistry`` for how it is kept right.
 ///
 /// And one pub/sub channel per queue, `<prefix>:{<queue>}:events`, carrying every state change of its tasks
-/// (sharded pub/sub, see ``EventChannelMode``; the hash tag keeps it on the queue's node).
+/// (sharded pub/sub, see ``EventChannelMode``; the hash tag keeps it on the queue's node), and one,
+/// `<prefix>:{<queue>}:cancellations`, carrying the ids of running tasks an operator cancels.
 public struct KeySpace: Sendable, Equatable {
     /// The first part of every key (`taskgate` by default).
     public let prefix: String
@@ -85,6 +86,8 @@ public struct KeySpace: Sendable, Equatable {
     public func callbacks(_ queue: QueueName) -> String { queueKey(queue, "callbacks") }
     /// The sorted set of ids whose callback delivery gave up, by when it did.
     public func deadCallbacks(_ queue: QueueName) -> String { queueKey(queue, "callbacks:dead") }
+    /// The pub/sub channel that carries the id of each running task of `queue` an operator cancels (workers listen).
+    public func cancellations(_ queue: QueueName) -> String { queueKey(queue, "cancellations") }
     /// The pub/sub channel of `queue`'s task events.
     public func events(_ queue: QueueName) -> String { queueKey(queue, "events") }
     /// The hash recording the task an idempotency key created on `queue`.

@@ -12,7 +12,9 @@ public enum TaskState: String, Sendable, CaseIterable {
     case succeeded
     /// Failed `max_retries + 1` times; kept in the dead-letter set.
     case dead
+    /// Cancelled by an operator before it finished; it never runs (again).
+    case cancelled
 
-    /// `true` for the states a task never leaves.
-    public var isFinal: Bool { self == .succeeded || self == .dead }
+    /// `true` for the states a task never leaves (but a dead task an operator requeues).
+    public var isFinal: Bool { self == .succeeded || self == .dead || self == .cancelled }
 }

@@ -134,7 +134,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("DELETE", "/tasks", "POST"), ("GET", "/tasks", "POST"), ("PUT", "/tasks/x", "GET, HEAD"),
+        ("DELETE", "/tasks", "POST"), ("GET", "/tasks", "POST"), ("PUT", "/tasks/x", "GET, DELETE, HEAD"),
         ("POST", "/healthz", "GET, HEAD"), ("DELETE", "/tasks/x/retries", "GET, HEAD"),
     ])
     func wrongMethodIs405WithAllow(_ method: String, _ path: String, _ allow: String) throws {

@@ -1,0 +1,79 @@
+import Dispatch
+import Glibc
+import Logging
+import Synchronization
+import TaskgateCore
+import TaskgateRedis
+
+/// Listens on a queue's cancellation channel (``KeySpace/cancellations(_:)``: the id of each running task an
+/// operator cancels), so a worker stops a cancelled task at once rather than at its next heartbeat (which would
+/// stop it too: a cancelled task has no lease left to extend).
+///
+/// A channel of its own rather than the event channel: the scripts build and publish events only while someone
+/// subscribes to them, and every worker subscribing would make every claim and completion pay for events.
+/// One thread, one subscribed connection, reconnecting with backoff.
+final class CancelWatcher: Sendable {
+    private let configuration: RedisConfiguration
+    private let channel: String
+    private let logger: Logger
+    private let onCancel: @Sendable (TaskID) -> Void
+    private let stopped = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(
+        configuration: RedisConfiguration, channel: String, logger: Logger,
+        onCancel: @escaping @Sendable (TaskID) -> Void
+    ) {
+        self.configuration = configuration
+        self.channel = channel
+        self.logger = logger
+        self.onCancel = onCancel
+    }
+
+    /// Starts the listening thread.
+    func start() {
+        DispatchQueue(label: "taskgate.worker.cancel-watcher").async { self.run() }
+    }
+
+    /// Stops listening (within half a second) and waits for the thread to end.
+    func stop() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        finished.wait()
+    }
+
+    private func run() {
+        let mode = EventChannelMode.current
+        var connection: RedisConnection?
+        var backoff = 100
+        while !stopped.load(ordering: .acquiring) {
+            if connection == nil {
+                do {
+                    let fresh = try RedisConnection(configuration: configuration)
+                    try fresh.write([RedisCommand(mode.subscribeCommand, channel)])
+                    connection = fresh
+                    backoff = 100
+                } catch {
+                    logger.debug("cancel watcher cannot subscribe, retrying", metadata: ["error": "\(error)"])
+                    usleep(UInt32(backoff) * 1000)
+                    backoff = min(5_000, backoff * 2)
+                    continue
+                }
+            }
+            guard let current = connection else { continue }
+            var fds = [pollfd(fd: current.fileDescriptor, events: Int16(POLLIN), revents: 0)]
+            guard poll(&fds, 1, 500) > 0 else { continue }
+            do {
+                for value in try current.readAvailable() {
+                    guard let parts = value.array, parts.count == 3, parts[0].string == mode.messageKind,
+                        case .bulk(let payload) = parts[2]
+                    else { continue }
+                    if let id = TaskID(String(decoding: payload, as: UTF8.self)) { onCancel(id) }
+                }
+            } catch {
+                logger.debug("cancel watcher lost its connection", metadata: ["error": "\(error)"])
+                connection = nil
+            }
+        }
+        finished.signal()
+    }
+}
