@@ -9,7 +9,11 @@ struct Taskgate: AsyncParsableCommand {
         commandName: "taskgate",
         abstract: "An HTTP task gateway on Redis, and the workers that run its tasks.",
         discussion: "Every option can also be set by the environment variable named in its help.",
-        subcommands: [ServeCommand.self, WorkerCommand.self]
+        subcommands: [
+            ServeCommand.self, WorkerCommand.self, QueuesCommand.self, TasksCommand.self, TaskCommand.self,
+            RequeueCommand.self, CancelCommand.self, DeleteCommand.self, PauseCommand.self, ResumeCommand.self,
+            EnqueueCommand.self,
+        ]
     )
 
     /// Process-wide setup shared by both roles: signals unblocked, SIGPIPE ignored (hiredis writes with write()), logging to stderr.

@@ -1,9 +1,9 @@
 import TaskgateCore
 
-/// The JSON of the queue endpoints: summaries, settings, pages of queues.
-enum QueueRepresentation {
+/// The JSON of the queue endpoints: summaries, settings, pages of queues (the CLI's `--json` prints the same).
+public enum QueueRepresentation {
     /// One queue as `GET /queues` lists it; `perMinute` adds the chart of the last hour (`GET /queues/{queue}`).
-    static func summary(_ summary: QueueSummary, perMinute: Bool) -> JSONValue {
+    public static func summary(_ summary: QueueSummary, perMinute: Bool) -> JSONValue {
         let statistics = summary.statistics
         var members = [
             JSONMember("queue", .string(summary.queue.rawValue)),
@@ -45,7 +45,7 @@ enum QueueRepresentation {
     }
 
     /// A page of `GET /queues`.
-    static func page(_ summaries: [QueueSummary], next: QueueName?) -> JSONValue {
+    public static func page(_ summaries: [QueueSummary], next: QueueName?) -> JSONValue {
         .object([
             JSONMember("queues", .array(summaries.map { summary($0, perMinute: false) })),
             JSONMember("next_cursor", next.map { .string($0.rawValue) } ?? .null),
@@ -53,7 +53,7 @@ enum QueueRepresentation {
     }
 
     /// A page of `GET /queues/{queue}/tasks`.
-    static func tasks(_ page: TaskPage) -> JSONValue {
+    public static func tasks(_ page: TaskPage) -> JSONValue {
         func time(_ value: Timestamp?) -> JSONValue { value.map { .string($0.rfc3339) } ?? .null }
         return .object([
             JSONMember(
@@ -78,7 +78,7 @@ enum QueueRepresentation {
     }
 
     /// A queue's settings after pause, resume or a change of limits.
-    static func settings(_ queue: QueueName, _ settings: QueueControl.Settings) -> JSONValue {
+    public static func settings(_ queue: QueueName, _ settings: QueueControl.Settings) -> JSONValue {
         .object(
             [JSONMember("queue", .string(queue.rawValue))]
                 + settingsMembers(pausedAt: settings.pausedAt, limits: settings.limits))

@@ -1,0 +1,85 @@
+import Foundation
+import TaskgateCore
+import Testing
+
+/// The operator commands of the `taskgate` binary against real Redis: the same seams as the HTTP API, tables for
+/// people, `--json` for scripts, exit codes scripts can test.
+@Suite struct OperatorCLITests {
+    /// Runs `taskgate <arguments>` on the namespace and returns its exit status and output.
+    private func run(_ ns: TestNamespace, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let process = try TaskgateProcess(
+            arguments + ["--redis-url", ns.server.url, "--key-prefix", ns.keys.prefix])
+        defer { process.stop() }
+        let status = try await process.waitForExit(timeout: 30)
+        return (status, process.output)
+    }
+
+    private func json(_ text: String) throws -> [String: Any] {
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("{") })
+        return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+    }
+
+    @Test func enqueueListPauseCancelAndTheirExitCodes() async throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let enqueued = try await run(
+            ns, ["enqueue", "mail", "--payload", #"{"to":"a@example.com"}"#, "--type", "send"])
+        #expect(enqueued.status == 0)
+        let id = try #require(TaskID(enqueued.output.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(try ns.store.task(id)?.type == "send")
+        // Checked as POST /tasks checks it: a bad payload is a usage error, nothing stored.
+        let bad = try await run(ns, ["enqueue", "mail", "--payload", "{nope"])
+        #expect(bad.status == 64)
+        #expect(try ns.redis("LLEN", ns.keys.pending(QueueName("mail")!)).int == 1)
+
+        let table = try await run(ns, ["queues"])
+        #expect(table.status == 0)
+        let lines = table.output.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("queue") == true)
+        #expect(lines.contains { $0.hasPrefix("mail ") && $0.contains(" 1 ") })
+
+        #expect(try await run(ns, ["pause", "mail"]).status == 0)
+        let listed = try json(try await run(ns, ["queues", "--json"]).output)
+        let mail = try #require((listed["queues"] as? [[String: Any]])?.first)
+        #expect(mail["paused"] as? Bool == true)
+        #expect((mail["depths"] as? [String: Any])?["pending"] as? Int == 1)
+
+        let tasks = try json(try await run(ns, ["tasks", "mail", "--state", "pending", "--json"]).output)
+        #expect((tasks["tasks"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [id.rawValue])
+
+        let cancelled = try await run(ns, ["cancel", id.rawValue, "--json"])
+        #expect(cancelled.status == 0)
+        #expect(try json(cancelled.output)["state"] as? String == "cancelled")
+        // Exit codes: 4 when the state does not allow it, 3 for an unknown task, 64 for a malformed id.
+        #expect(try await run(ns, ["cancel", id.rawValue]).status == 4)
+        #expect(try await run(ns, ["requeue", id.rawValue]).status == 4)
+        #expect(try await run(ns, ["delete", "mail.0123456789abcdef0123456789abcdef"]).status == 3)
+        #expect(try await run(ns, ["task", "nonsense"]).status == 64)
+        let shown = try await run(ns, ["task", id.rawValue])
+        #expect(shown.status == 0)
+        #expect(shown.output.contains("state       cancelled"))
+        #expect(try await run(ns, ["delete", id.rawValue]).status == 0)
+        #expect(try ns.store.task(id) == nil)
+    }
+
+    @Test func requeueAllDeadTakesEveryDeadTaskOfAQueue() async throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let queue = QueueName("mail")!
+        for _ in 0..<30 {
+            _ = try ns.store.enqueue(TaskSubmission(payload: .integer(1), queue: queue, maxRetries: 0))
+            let claimed = try #require(try ns.store.claim(from: queue))
+            _ = try ns.store.fail(
+                claimed.lease, error: "smtp down", backoffMilliseconds: 0, retentionMilliseconds: 60_000)
+        }
+        let dead = try await run(ns, ["tasks", "mail", "--state", "dead", "--error", "SMTP", "--limit", "10"])
+        #expect(dead.status == 0)
+        #expect(dead.output.split(separator: "\n").filter { $0.hasPrefix("mail.") }.count == 10)
+        #expect(dead.output.contains("more: --cursor "))
+        let requeued = try await run(ns, ["requeue", "--all-dead", "mail"])
+        #expect(requeued.status == 0)
+        #expect(requeued.output.contains("requeued 30 dead tasks of mail"))
+        #expect(try ns.redis("LLEN", ns.keys.pending(queue)).int == 30)
+        #expect(try await run(ns, ["requeue"]).status == 64)
+    }
+}
