@@ -6,20 +6,36 @@ import TaskgateRedis
 /// What every operator command shares: where Redis is, `--json`, and the seams it runs through (the very
 /// ``QueueInspector``, ``QueueControl`` and ``TaskControl`` the HTTP API uses).
 struct OperatorOptions: ParsableArguments {
-    @Option(
-        help:
-            "Redis URL, redis://[[user]:password@]host:port[/db]. [TASKGATE_REDIS_URL, default redis://127.0.0.1:6379/0]"
-    )
-    var redisURL: String?
-    @Option(help: "First part of every Redis key. [TASKGATE_KEY_PREFIX, default taskgate]")
-    var keyPrefix: String?
+    @OptionGroup var common: CommonOptions
     @Flag(help: "Print JSON (the HTTP API's shapes) instead of a table.")
     var json = false
 
     /// The operator's seams over one pool.
     func operations() throws -> GatewayResponder.Operations {
-        let pool = RedisConnectionPool(configuration: try Settings.redis(redisURL), maxIdle: 2)
-        return GatewayResponder.Operations(pool: pool, keys: try Settings.keys(keyPrefix))
+        let pool = RedisConnectionPool(configuration: try common.redis(), maxIdle: 2)
+        return GatewayResponder.Operations(pool: pool, keys: try common.keys())
+    }
+}
+
+/// A command whose argument is one task id.
+protocol TaskIDCommand: ParsableCommand {
+    var id: String { get }
+}
+
+extension TaskIDCommand {
+    func validate() throws {
+        guard TaskID(id) != nil else { throw ValidationError("task ids look like <queue>.<32 hex digits>") }
+    }
+}
+
+/// A command whose argument is one queue name.
+protocol QueueCommand: ParsableCommand {
+    var queue: String { get }
+}
+
+extension QueueCommand {
+    func validate() throws {
+        guard QueueName(queue) != nil else { throw ValidationError("queue names match [A-Za-z0-9._-]{1,64}") }
     }
 }
 

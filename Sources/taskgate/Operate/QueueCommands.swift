@@ -3,17 +3,13 @@ import TaskgateCore
 import TaskgateGateway
 
 /// `taskgate pause QUEUE`.
-struct PauseCommand: ParsableCommand {
+struct PauseCommand: QueueCommand {
     static let configuration = CommandConfiguration(
         commandName: "pause", abstract: "Pause a queue: it still accepts tasks, but no worker starts one.")
 
     @OptionGroup var options: OperatorOptions
     @Argument(help: "The queue.")
     var queue: String
-
-    func validate() throws {
-        guard QueueName(queue) != nil else { throw ValidationError("queue names match [A-Za-z0-9._-]{1,64}") }
-    }
 
     func run() throws {
         try QueueSettingsPrinter.change(QueueName(queue)!, options: options) { control, queue throws(TaskStoreError) in
@@ -23,17 +19,13 @@ struct PauseCommand: ParsableCommand {
 }
 
 /// `taskgate resume QUEUE`.
-struct ResumeCommand: ParsableCommand {
+struct ResumeCommand: QueueCommand {
     static let configuration = CommandConfiguration(
         commandName: "resume", abstract: "Resume a paused queue.")
 
     @OptionGroup var options: OperatorOptions
     @Argument(help: "The queue.")
     var queue: String
-
-    func validate() throws {
-        guard QueueName(queue) != nil else { throw ValidationError("queue names match [A-Za-z0-9._-]{1,64}") }
-    }
 
     func run() throws {
         try QueueSettingsPrinter.change(QueueName(queue)!, options: options) { control, queue throws(TaskStoreError) in

@@ -3,16 +3,12 @@ import TaskgateCore
 import TaskgateGateway
 
 /// `taskgate task ID`: one task's record.
-struct TaskCommand: ParsableCommand {
+struct TaskCommand: TaskIDCommand {
     static let configuration = CommandConfiguration(commandName: "task", abstract: "Show one task.")
 
     @OptionGroup var options: OperatorOptions
     @Argument(help: "The task id (<queue>.<32 hex digits>).")
     var id: String
-
-    func validate() throws {
-        guard TaskID(id) != nil else { throw ValidationError("task ids look like <queue>.<32 hex digits>") }
-    }
 
     func run() throws {
         let operations = try options.operations()
@@ -78,17 +74,13 @@ struct RequeueCommand: ParsableCommand {
 }
 
 /// `taskgate cancel ID`.
-struct CancelCommand: ParsableCommand {
+struct CancelCommand: TaskIDCommand {
     static let configuration = CommandConfiguration(
         commandName: "cancel", abstract: "Cancel a task: a waiting one never runs, a running one is stopped.")
 
     @OptionGroup var options: OperatorOptions
     @Argument(help: "The task id.")
     var id: String
-
-    func validate() throws {
-        guard TaskID(id) != nil else { throw ValidationError("task ids look like <queue>.<32 hex digits>") }
-    }
 
     func run() throws {
         let operations = try options.operations()
@@ -99,17 +91,13 @@ struct CancelCommand: ParsableCommand {
 }
 
 /// `taskgate delete ID`.
-struct DeleteCommand: ParsableCommand {
+struct DeleteCommand: TaskIDCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete", abstract: "Delete a task that is not running, with its record.")
 
     @OptionGroup var options: OperatorOptions
     @Argument(help: "The task id.")
     var id: String
-
-    func validate() throws {
-        guard TaskID(id) != nil else { throw ValidationError("task ids look like <queue>.<32 hex digits>") }
-    }
 
     func run() throws {
         let operations = try options.operations()
