@@ -126,6 +126,7 @@ public final class GatewayResponder: HTTPResponder {
             ).register(on: &router)
             TasksAPI(
                 control: operations.tasks, store: store, batchStore: operations.batchStore,
+                callbackAllow: callbackAllow,
                 registry: operations.registry, idempotencyWindowMilliseconds: idempotencyWindowMilliseconds,
                 retryAfterSeconds: Self.retryAfterSeconds
             ).register(on: &router)
@@ -261,9 +262,10 @@ public final class GatewayResponder: HTTPResponder {
     /// does not exist needs `admin` too: only an admin token learns that it does not (404 or 405).
     static func scope(method: String, path: String) -> AccessScopes {
         // The pull API's paths, whatever the method (a wrong one gets its 405).
-        if path.hasPrefix("/queues/") && path.hasSuffix("/claim") || path.hasSuffix("/heartbeat")
-            || path.hasSuffix("/complete")
-            || path.hasSuffix("/fail")
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        if segments.count == 4,
+            segments[1] == "queues" && segments[3] == "claim"
+                || segments[1] == "tasks" && ["heartbeat", "complete", "fail"].contains(segments[3])
         {
             return .worker
         }

@@ -18,8 +18,8 @@ public struct TaskEvent: Sendable, Equatable {
     /// The event as published: one JSON object.
     public let json: [UInt8]
 
-    /// `true` once the task is in a final state.
-    public var isFinal: Bool { state.isFinal }
+    /// `true` once the task is in a final state, or gone (`deleted`: its state is the one it was deleted in).
+    public var isFinal: Bool { state.isFinal || kind == "deleted" }
 
     /// Parses one event line; `nil` when it is not one (unknown fields are ignored).
     public init?(json bytes: [UInt8]) {

@@ -93,6 +93,8 @@ extension QueueInspector {
         let length: Int
         var from: Int  // the place (from the old end, 1-based) of the first id to list
         if let cursor {
+            // A place is 1 or more; anything else is no cursor a page gave, and lists nothing.
+            guard cursor.position >= 1, cursor.position == cursor.position.rounded() else { return [] }
             let place = Int(cursor.position)
             // Claims since the last page moved the cursor's task nearer the old end: look for it there, as far
             // back as one page can look.

@@ -32,7 +32,7 @@ public struct TaskListing: Sendable, Equatable {
 }
 
 /// Where a page of tasks ended: the last task listed and its place in the state's index. Opaque to clients,
-/// written `<position>.<id>` (the score in a sorted set, or the place from the list's old end).
+/// written `<position>~<id>` (the score in a sorted set, or the place from the list's old end).
 public struct TaskCursor: Sendable, Equatable, CustomStringConvertible {
     /// The sorted set score, or for the pending list the place counted from its old (claiming) end, 1-based.
     public var position: Double
@@ -47,7 +47,8 @@ public struct TaskCursor: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses a cursor a page gave; `nil` when it is not one.
     public init?(_ text: String) {
-        guard let dot = text.firstIndex(of: "~"), let position = Double(text[..<dot]), position.isFinite,
+        // Scores Taskgate writes are times in ms and places in a list: far inside ±1e15 (no Int overflow).
+        guard let dot = text.firstIndex(of: "~"), let position = Double(text[..<dot]), abs(position) <= 1e15,
             let id = TaskID(String(text[text.index(after: dot)...]))
         else { return nil }
         self.position = position

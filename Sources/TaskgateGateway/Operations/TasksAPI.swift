@@ -10,6 +10,8 @@ struct TasksAPI: Sendable {
     let control: TaskControl
     let store: any TaskStore
     let batchStore: RedisTaskStore
+    /// The hosts a `callback_url` may name, checked per task as `POST /tasks` checks it.
+    let callbackAllow: CallbackAllowList
     let registry: QueueRegistry
     let idempotencyWindowMilliseconds: Int
     let retryAfterSeconds: Int
@@ -97,7 +99,7 @@ struct TasksAPI: Sendable {
             ).response
         }
         let items: [Result<(submission: TaskSubmission, idempotencyKey: IdempotencyKey?), Problem>]
-        switch Self.parseBatch(request.body) {
+        switch Self.parseBatch(request.body, callbackAllow: callbackAllow) {
         case .failure(let problem): return problem.response
         case .success(let parsed): items = parsed
         }
@@ -136,7 +138,7 @@ struct TasksAPI: Sendable {
 
     /// Each task of a batch body, parsed and checked on its own (a problem names its place, `/tasks/3/queue`).
     static func parseBatch(
-        _ body: [UInt8]
+        _ body: [UInt8], callbackAllow: CallbackAllowList
     ) -> Result<[Result<(submission: TaskSubmission, idempotencyKey: IdempotencyKey?), Problem>], Problem> {
         let document: JSONValue
         do {
@@ -182,6 +184,11 @@ struct TasksAPI: Sendable {
                 }
                 do throws(TaskValidationError) {
                     let submission = try TaskSubmission(body: JSONValue.object(fields).serializedBytes)
+                    if let text = submission.callbackURL, let url = CallbackURL(text), !callbackAllow.allows(url) {
+                        var problem = Problem.callbackNotAllowed(host: url.host, listEmpty: callbackAllow.isEmpty)
+                        problem.field = place + "/callback_url"
+                        return .failure(problem)
+                    }
                     return .success((submission, key))
                 } catch {
                     return .failure(

@@ -99,6 +99,7 @@ import Testing
             ("", "state"), ("?state=succeeded", "state"), ("?state=dead&limit=0", "limit"),
             ("?state=dead&limit=1001", "limit"), ("?state=dead&cursor=nonsense", "cursor"),
             ("?state=dead&type=" + String(repeating: "t", count: 257), "type"),
+            ("?state=pending&cursor=1e300~ops.0123456789abcdef0123456789abcdef", "cursor"),
         ] {
             let response = try fixture.client.get("/queues/ops/tasks" + query)
             #expect(response.status == 400, "\(query)")
@@ -106,6 +107,14 @@ import Testing
             #expect(response.json["field"] as? String == field, "\(query)")
         }
         #expect(try fixture.client.get("/queues/a*b/tasks?state=dead").status == 404)
+        // A pending cursor at no place a page gives (0, negative) lists nothing rather than the whole list.
+        _ = try fixture.submit(#"{"queue":"ops","payload":1}"#)
+        for place in ["0", "-5", "2.5"] {
+            let odd = try fixture.client.get(
+                "/queues/ops/tasks?state=pending&cursor=\(place)~ops.0123456789abcdef0123456789abcdef")
+            #expect(odd.status == 200)
+            #expect((odd.json["tasks"] as? [Any])?.isEmpty == true, "cursor place \(place)")
+        }
         let empty = try fixture.client.get("/queues/ops/tasks?state=retrying")
         #expect(empty.status == 200)
         #expect((empty.json["tasks"] as? [Any])?.isEmpty == true)

@@ -63,7 +63,7 @@ import Testing
         for id in ids { #expect(try ns.store.task(id)?.state == .pending) }
     }
 
-    @Test func deleteRemovesAWaitingOrFinishedTaskWithItsRecordButNotARunningOne() throws {
+    @Test func deleteRemovesAWaitingOrFinishedTaskWithItsRecordButNotARunningOne() async throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)
         defer { fixture.stop(); ns.cleanUp() }
@@ -82,6 +82,11 @@ import Testing
         #expect(refused.json["state"] as? String == "active")
         #expect(try ns.store.task(running.record.id)?.state == .active)
 
+        // A long-poll on a task that gets deleted answers when it is, not when its wait is up.
+        let waiting = Task { try fixture.client.get("/tasks/\(pending)?wait=30") }
+        try await eventually("the long-poll to be waiting") {
+            try ns.redis("PUBSUB", "SHARDNUMSUB", ns.keys.events(Self.queue)).array?.last?.int == 1
+        }
         for id in [pending, scheduled, dead.rawValue, retrying.id.rawValue] {
             let deleted = try fixture.client.request("DELETE", "/tasks/\(id)")
             #expect(deleted.status == 200, "\(id): \(deleted.text)")
@@ -89,6 +94,12 @@ import Testing
             #expect(try fixture.client.get("/tasks/\(id)").status == 404)
             #expect(try fixture.client.request("DELETE", "/tasks/\(id)").status == 404)
         }
+        let ended = Atomic<Int>(0)
+        Task { ended.store((try? await waiting.value)?.status ?? -1, ordering: .relaxed) }
+        try await eventually(timeout: 10, "the long-poll to answer on the deletion") {
+            ended.load(ordering: .relaxed) != 0
+        }
+        #expect(ended.load(ordering: .relaxed) == 404)
         for key in [ns.keys.pending(Self.queue), ns.keys.active(Self.queue)] {
             #expect(try ns.redis("LLEN", key).int == 0)
         }
@@ -227,6 +238,13 @@ import Testing
         #expect(replayed["status"] as? Int == 200)
         #expect(replayed["replayed"] as? Bool == true)
         #expect((replayed["task"] as? [String: Any])?["id"] as? String == first)
+
+        // A callback_url is checked against the allow list as POST /tasks checks it (the list is empty here).
+        let callback = try fixture.client.post(
+            "/tasks/batch", json: #"{"tasks":[{"payload":1,"callback_url":"http://example.com/done"}]}"#)
+        let refusedCallback = (callback.json["results"] as? [[String: Any]])?.first
+        #expect(refusedCallback?["status"] as? Int == 400)
+        #expect((refusedCallback?["problem"] as? [String: Any])?["field"] as? String == "/tasks/0/callback_url")
 
         let withHeader = try fixture.client.request(
             "POST", "/tasks/batch", headers: ["Content-Type": "application/json", "Idempotency-Key": "k"],

@@ -103,6 +103,9 @@ import Testing
         #expect(GatewayResponder.scope(method: "POST", path: "/tasks/q.1/fail") == .worker)
         #expect(GatewayResponder.scope(method: "GET", path: "/tasks/q.1") == .read)
         #expect(GatewayResponder.scope(method: "GET", path: "/queues") == .read)
+        // A queue named like a pull path is still read with `read`.
+        #expect(GatewayResponder.scope(method: "GET", path: "/queues/claim") == .read)
+        #expect(GatewayResponder.scope(method: "GET", path: "/queues/fail") == .read)
         #expect(GatewayResponder.scope(method: "HEAD", path: "/queues/q") == .read)
         #expect(GatewayResponder.scope(method: "POST", path: "/queues/q/pause") == .admin)
         #expect(GatewayResponder.scope(method: "PUT", path: "/queues/q/limits") == .admin)
