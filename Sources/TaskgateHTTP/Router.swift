@@ -30,6 +30,8 @@ public struct Router: Sendable {
     }
 
     private var routes: [Route] = []
+    /// Paths of static routes: such a path is theirs alone (`/tasks/batch` is not a `/tasks/:id`).
+    private var staticPaths: Set<String> = []
 
     /// Creates an empty router.
     public init() {}
@@ -40,6 +42,7 @@ public struct Router: Sendable {
             Route(
                 method: method, pattern: pattern, segments: Self.segments(pattern), handler: handler, deferred: nil,
                 isStatic: !pattern.contains(":")))
+        if !pattern.contains(":") { staticPaths.insert(pattern) }
     }
 
     /// Adds a route the server answers through `deferred` (which may wait for Redis without holding a thread);
@@ -51,6 +54,7 @@ public struct Router: Sendable {
             Route(
                 method: method, pattern: pattern, segments: Self.segments(pattern), handler: handler,
                 deferred: deferred, isStatic: !pattern.contains(":")))
+        if !pattern.contains(":") { staticPaths.insert(pattern) }
     }
 
     /// The deferred handler of the route for a method and path, when it has one (never for a `HEAD` answered by a
@@ -64,11 +68,13 @@ public struct Router: Sendable {
 
     private func routeIndex(method: String, path: String) -> (route: Int, parameters: [String: String])? {
         var segments: [Substring]?
+        let staticOnly = staticPaths.contains(path)
         for (index, route) in routes.enumerated() where route.method == method {
             if route.isStatic {
                 if route.pattern == path { return (index, [:]) }
                 continue
             }
+            if staticOnly { continue }
             if segments == nil { segments = Self.segments(path) }
             if let parameters = Self.parameters(route.segments, segments ?? []) { return (index, parameters) }
         }
@@ -80,10 +86,13 @@ public struct Router: Sendable {
         var segments: [Substring]?
         var allowed: [String] = []
         var get: (Handler, [String: String])?
+        let staticOnly = staticPaths.contains(path)
         for route in routes {
             let parameters: [String: String]?
             if route.isStatic {
                 parameters = route.pattern == path ? [:] : nil
+            } else if staticOnly {
+                parameters = nil
             } else {
                 if segments == nil { segments = Self.segments(path) }
                 parameters = Self.parameters(route.segments, segments ?? [])

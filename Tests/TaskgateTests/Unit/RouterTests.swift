@@ -22,6 +22,27 @@ import Testing
         #expect(handler(HTTPRequest(method: "GET", path: "/tasks/abc"), parameters).status == 200)
     }
 
+    @Test func aStaticPathIsItsRoutesAloneNotAParameterOfAnother() {
+        var router = self.router
+        router.add("POST", "/tasks/batch") { _, _ in HTTPResponse(status: 200) }
+        router.add("DELETE", "/tasks/:id") { _, _ in HTTPResponse(status: 204) }
+        if case .methodNotAllowed(let allow) = router.match(method: "OPTIONS", path: "/tasks/batch") {
+            #expect(allow == ["POST"])
+        } else {
+            Issue.record("expected 405 with POST alone")
+        }
+        if case .methodNotAllowed(let allow) = router.match(method: "GET", path: "/tasks/batch") {
+            #expect(allow == ["POST"])
+        } else {
+            Issue.record("GET /tasks/batch must not read a task called batch")
+        }
+        if case .found(let handler, _) = router.match(method: "DELETE", path: "/tasks/abc") {
+            #expect(handler(HTTPRequest(method: "DELETE", path: "/tasks/abc"), [:]).status == 204)
+        } else {
+            Issue.record("DELETE /tasks/abc must still match")
+        }
+    }
+
     @Test func distinguishesNotFoundFromWrongMethod() {
         if case .methodNotAllowed(let allow) = router.match(method: "DELETE", path: "/tasks") {
             #expect(allow == ["POST"])
