@@ -6,7 +6,8 @@ public struct BearerTokens: Sendable {
     /// Creates the set from token entries; blank entries are ignored. `nil` when no token is left (access is open).
     ///
     /// An entry `scope[,scope]:TOKEN` whose part before the first colon names only known scopes (`submit`, `read`,
-    /// `worker`) grants those; any other entry is a bare token and grants every scope.
+    /// `worker`, `admin`) grants those (`admin` grants everything); any other entry is a bare token and grants
+    /// what tokens did before scopes existed: submit, read and worker, not admin (``AccessScopes/all``).
     public init?(_ tokens: [String]) {
         let kept = tokens.map { $0.trimmingCharacters(in: " \t\r\n") }.filter { !$0.isEmpty }
         let parsed = kept.map { entry -> (secret: [UInt8], scopes: AccessScopes) in

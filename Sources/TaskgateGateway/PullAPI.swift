@@ -47,7 +47,7 @@ struct PullAPI: Sendable {
             claimed = try store.claimBatch(
                 from: claim.queue, max: claim.max, leaseMilliseconds: claim.leaseMilliseconds)
         } catch {
-            reply.send(Self.storeProblem(error))
+            reply.send(Self.storeProblem(error, leaseMilliseconds: claim.leaseMilliseconds))
             return
         }
         let lease = claim.leaseMilliseconds
@@ -66,7 +66,7 @@ struct PullAPI: Sendable {
                 switch outcome {
                 case .success(let tasks):
                     return Self.json(200, TaskRepresentation.claim(tasks, leaseMilliseconds: lease))
-                case .failure(let error): return Self.storeProblem(error)
+                case .failure(let error): return Self.storeProblem(error, leaseMilliseconds: lease)
                 }
             },
             busy: {
@@ -89,7 +89,7 @@ struct PullAPI: Sendable {
             if tasks.isEmpty, claim.waitMilliseconds > 0 { tasks = try Self.waitAndClaim(claim, store: store) }
             return Self.json(200, TaskRepresentation.claim(tasks, leaseMilliseconds: claim.leaseMilliseconds))
         } catch {
-            return Self.storeProblem(error)
+            return Self.storeProblem(error, leaseMilliseconds: claim.leaseMilliseconds)
         }
     }
 
@@ -260,21 +260,25 @@ struct PullAPI: Sendable {
         return Self.json(200, TaskRepresentation.task(record))
     }
 
-    /// The answer to a claim the store refused: a problem, or, when the queue's settings held it back (paused,
-    /// at `max_active`, rate limited), no tasks and a `Retry-After` saying when to claim again.
-    static func storeProblem(_ error: TaskStoreError) -> HTTPResponse {
+    /// The answer to a claim the store refused: a problem, or, when the queue's settings held it back, no tasks
+    /// under the lease asked for, a `Retry-After` saying when to claim again and `Taskgate-Held` saying why
+    /// (`paused`, `max_active`, `rate_limited`: the claim scripts' own words).
+    static func storeProblem(
+        _ error: TaskStoreError, leaseMilliseconds: Int = defaultLeaseMilliseconds
+    ) -> HTTPResponse {
         guard error.code.isHold else {
             return Problem.store(error, retryAfterSeconds: GatewayResponder.retryAfterSeconds).response
         }
         let wait =
-            error.code == .paused ? Self.pausedRetryAfterSeconds : ((error.retryAfterMilliseconds ?? 1000) + 999) / 1000
+            error.code == .paused
+            ? Self.pausedRetryAfterSeconds : ((error.retryAfterMilliseconds ?? 1000) + 999) / 1000
+        let why = [TaskStoreError.Code.paused: "paused", .maxActive: "max_active"][error.code] ?? "rate_limited"
         return HTTPResponse(
             status: 200,
             headers: [
-                ("Content-Type", "application/json"), ("Retry-After", String(max(1, wait))),
-                ("Taskgate-Held", error.code.description),
+                ("Content-Type", "application/json"), ("Retry-After", String(max(1, wait))), ("Taskgate-Held", why),
             ],
-            body: TaskRepresentation.claim([], leaseMilliseconds: defaultLeaseMilliseconds))
+            body: TaskRepresentation.claim([], leaseMilliseconds: leaseMilliseconds))
     }
 
     /// Seconds a pull worker is asked to wait before claiming again from a paused queue.

@@ -24,6 +24,19 @@ public final class RedisConnectionPool: Sendable {
         return try body(connection)
     }
 
+    /// ``withConnection(_:)``, and once more on a fresh connection when the first one broke (a stale pooled
+    /// connection after a Redis restart). Only for bodies that are safe to repeat.
+    public func withConnectionRetryingOnce<T>(
+        _ body: (RedisConnection) throws(RedisError) -> T
+    ) throws(RedisError) -> T {
+        do {
+            return try withConnection(body)
+        } catch  where error.code == .io {
+            drain()
+            return try withConnection(body)
+        }
+    }
+
     /// Closes every idle connection.
     public func drain() {
         idle.withLock { $0.removeAll() }

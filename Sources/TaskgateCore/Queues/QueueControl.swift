@@ -63,20 +63,17 @@ public struct QueueControl: Sendable {
         onlyIfAbsent: String? = nil
     ) throws(TaskStoreError) -> Settings {
         registry.use(queue)
-        var arguments: [any RedisArgument] = [keys.events(queue), queue.rawValue, event, deleting.count]
+        var arguments: [any RedisArgument] = [
+            keys.events(queue), queue.rawValue, event, onlyIfAbsent ?? "", deleting.count,
+        ]
         arguments += deleting as [any RedisArgument]
         for (field, value) in setting { arguments += [field, value] as [any RedisArgument] }
         let control = keys.control(queue)
         let reply: RedisValue
         do {
-            reply = try pool.withConnection { connection throws(RedisError) in
-                if let onlyIfAbsent,
-                    try connection.send(RedisCommand("HEXISTS", control, onlyIfAbsent)).int == 1
-                {
-                    // Already so: no change, no event; read the settings as they are.
-                    return try connection.send(RedisCommand("HGETALL", control))
-                }
-                return try TaskScripts.control.run(on: connection, keys: [control], arguments: arguments)
+            // Repeating the script after a broken connection sets what it set: safe to retry.
+            reply = try pool.withConnectionRetryingOnce { connection throws(RedisError) in
+                try TaskScripts.control.run(on: connection, keys: [control], arguments: arguments)
             }
         } catch {
             throw TaskStoreError(error)

@@ -107,13 +107,8 @@ public struct QueueInspector: Sendable {
 
     func run(_ commands: [RedisCommand]) throws(TaskStoreError) -> [RedisValue] {
         do {
-            return try pool.withConnection { connection throws(RedisError) in try connection.pipeline(commands) }
-        } catch  where error.code == .io {
-            pool.drain()
-            do {
-                return try pool.withConnection { connection throws(RedisError) in try connection.pipeline(commands) }
-            } catch {
-                throw TaskStoreError(error)
+            return try pool.withConnectionRetryingOnce { connection throws(RedisError) in
+                try connection.pipeline(commands)
             }
         } catch {
             throw TaskStoreError(error)

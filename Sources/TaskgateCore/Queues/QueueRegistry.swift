@@ -99,14 +99,7 @@ public final class QueueRegistry: Sendable {
 
     private func send(_ command: RedisCommand) throws(TaskStoreError) -> RedisValue {
         do {
-            return try pool.withConnection { connection throws(RedisError) in try connection.send(command) }
-        } catch  where error.code == .io {
-            pool.drain()
-            do {
-                return try pool.withConnection { connection throws(RedisError) in try connection.send(command) }
-            } catch {
-                throw TaskStoreError(error)
-            }
+            return try pool.withConnectionRetryingOnce { connection throws(RedisError) in try connection.send(command) }
         } catch {
             throw TaskStoreError(error)
         }

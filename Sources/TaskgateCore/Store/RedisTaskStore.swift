@@ -297,14 +297,7 @@ public struct RedisTaskStore: TaskStore {
     /// once more on a fresh connection. Only for idempotent bodies.
     func retryingOnce<T>(_ body: (RedisConnection) throws(RedisError) -> T) throws(TaskStoreError) -> T {
         do {
-            return try pool.withConnection(body)
-        } catch  where error.code == .io {
-            pool.drain()
-            do {
-                return try pool.withConnection(body)
-            } catch {
-                throw TaskStoreError(error)
-            }
+            return try pool.withConnectionRetryingOnce(body)
         } catch {
             throw TaskStoreError(error)
         }

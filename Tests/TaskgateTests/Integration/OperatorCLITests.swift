@@ -82,4 +82,18 @@ import Testing
         #expect(try ns.redis("LLEN", ns.keys.pending(queue)).int == 30)
         #expect(try await run(ns, ["requeue"]).status == 64)
     }
+
+    @Test func withRedisDownTheCommandsExitWith1AndSayWhy() async throws {
+        // Nothing listens on this port: every command that needs Redis fails the same way.
+        let url = "redis://127.0.0.1:\(freePort())/0"
+        for arguments in [
+            ["queues"], ["tasks", "mail"], ["pause", "mail"], ["cancel", "mail.0123456789abcdef0123456789abcdef"],
+            ["enqueue", "mail", "--payload", "1"],
+        ] {
+            let process = try TaskgateProcess(arguments + ["--redis-url", url])
+            defer { process.stop() }
+            #expect(try await process.waitForExit(timeout: 30) == 1, "\(arguments)")
+            #expect(process.output.contains("task store unavailable"), "\(arguments): \(process.output)")
+        }
+    }
 }

@@ -116,9 +116,10 @@ import Testing
         defer { fixture.stop(); ns.cleanUp() }
         _ = try fixture.submit(#"{"queue":"ops","payload":1}"#)
         #expect(try fixture.client.post("/queues/ops/pause", json: "").status == 200)
-        for body in [#"{"max":5}"#, #"{"max":1,"wait_seconds":2}"#] {
+        for body in [#"{"max":5,"lease_seconds":7}"#, #"{"max":1,"wait_seconds":2,"lease_seconds":7}"#] {
             let claim = try fixture.client.post("/queues/ops/claim", json: body)
             #expect(claim.status == 200)
+            #expect(claim.json["lease_seconds"] as? Int == 7, "the held answer names the lease asked for")
             #expect((claim.json["tasks"] as? [Any])?.isEmpty == true)
             #expect(claim.header("Taskgate-Held") == "paused")
             #expect(Int(claim.header("Retry-After") ?? "") ?? 0 >= 1)
@@ -273,5 +274,43 @@ import Testing
         #expect(try ns.redis("EXISTS", ns.keys.control(Self.queue)).int == 0)
         #expect(try call("POST", "/queues/ops/pause", "boss").status == 200)
         #expect(try call("POST", "/tasks", "boss").status == 400)
+    }
+
+    @Test func withRedisDownEveryOperatorEndpointAnswers503WithRetryAfter() async throws {
+        let server = RedisServer()
+        try server.start()
+        let ns = TestNamespace(server: server)
+        let fixture = try GatewayFixture(namespace: ns, commandTimeoutMilliseconds: 1_000)
+        defer { fixture.stop(); server.stop() }
+        let id = try fixture.submit(#"{"queue":"ops","payload":1}"#)
+        server.stop()
+        let port = fixture.gateway.port
+        let calls: [(String, String, String?)] = [
+            ("GET", "/queues", nil), ("GET", "/queues/ops", nil), ("GET", "/queues/ops/tasks?state=pending", nil),
+            ("POST", "/queues/ops/pause", nil), ("POST", "/queues/ops/resume", nil),
+            ("PUT", "/queues/ops/limits", #"{"max_active":2}"#), ("DELETE", "/queues/ops/limits", nil),
+            ("POST", "/tasks/\(id)/requeue", nil), ("POST", "/tasks/\(id)/cancel", nil),
+            ("DELETE", "/tasks/\(id)", nil),
+            ("POST", "/queues/ops/dead/requeue", nil),
+        ]
+        let answers = try await offThePool {
+            let client = HTTPClient(port: port)
+            return try calls.map { method, path, body in
+                try client.request(
+                    method, path, headers: body == nil ? [:] : ["Content-Type": "application/json"],
+                    body: body.map { Data($0.utf8) })
+            }
+        }
+        for ((method, path, _), answer) in zip(calls, answers) {
+            #expect(answer.status == 503, "\(method) \(path): \(answer.text)")
+            #expect(answer.header("Content-Type") == "application/problem+json", "\(method) \(path)")
+            #expect(answer.header("Retry-After") != nil, "\(method) \(path)")
+        }
+        // A batch answers each task: each is refused with the same problem, none is half-stored.
+        let batch = try await offThePool {
+            try HTTPClient(port: port).post("/tasks/batch", json: #"{"tasks":[{"payload":1},{"payload":2}]}"#)
+        }
+        #expect(batch.status == 200)
+        #expect((batch.json["results"] as? [[String: Any]])?.map { $0["status"] as? Int } == [503, 503])
     }
 }

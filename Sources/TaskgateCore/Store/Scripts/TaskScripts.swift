@@ -5,8 +5,8 @@ import TaskgateRedis
 ///
 /// Each takes its clock from Redis `TIME`, so every host agrees on time, and touches the keys of one queue
 /// only, all under its `{queue}` hash tag, so a Redis Cluster runs it on one slot. All name their keys in
-/// KEYS[] except `claim` and `claimCallbacks`, which cannot know the ids they will move beforehand and derive
-/// their task keys (same tag, same slot) from a prefix they are given.
+/// KEYS[] except `claim`, `claimCallbacks` and `requeueDead`, which cannot know the ids they will move
+/// beforehand and derive their task keys (same tag, same slot) from a prefix they are given.
 ///
 /// Scripts that report on a claimed attempt (completeMany, fail, requeue, extend) first check that the task is
 /// active and that its `token` is the caller's; otherwise they change nothing, so a worker whose lease expired
