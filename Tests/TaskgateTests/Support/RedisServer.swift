@@ -8,7 +8,7 @@ final class RedisServer: Sendable {
     let directory: URL
     let extraArguments: [String]
     let password: String?
-    private let process = Mutex<Process?>(nil)
+    private let process = Mutex<SpawnedProcess?>(nil)
 
     /// The server every test shares, each with its own key prefix; never flushed.
     static let shared: RedisServer = {
@@ -55,19 +55,17 @@ final class RedisServer: Sendable {
             commandTimeoutMilliseconds: 2000)
     }
 
-    var pid: pid_t? { process.withLock { $0?.processIdentifier } }
+    var pid: pid_t? { process.withLock { $0?.pid } }
 
     /// Starts the server and waits until it answers PING.
     func start() throws {
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: Self.serverPath)
-        child.arguments =
+        let child = try SpawnedProcess(
+            Self.serverPath,
             [
                 "--port", String(port), "--bind", "127.0.0.1", "--save", "",
                 "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning",
-            ] + extraArguments
-        child.standardOutput = FileHandle.nullDevice
-        try child.run()
+            ] + extraArguments,
+            environment: ProcessInfo.processInfo.environment, outputPath: "/dev/null")
         process.withLock { $0 = child }
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
@@ -84,12 +82,12 @@ final class RedisServer: Sendable {
     /// Stops the server (SIGKILL: children of the test runner inherit its blocked SIGTERM) and waits for it to exit.
     func stop() {
         guard
-            let child = process.withLock({ current -> Process? in
+            let child = process.withLock({ current -> SpawnedProcess? in
                 defer { current = nil }
                 return current
             })
         else { return }
-        kill(child.processIdentifier, SIGKILL)
+        kill(child.pid, SIGKILL)
         child.waitUntilExit()
     }
 

@@ -1,9 +1,9 @@
 import Foundation
 
 /// The `taskgate` binary run as a child process (a real worker or gateway, as users run them).
-final class TaskgateProcess: @unchecked Sendable {
-    // @unchecked: Process is a Foundation class that is not Sendable; each instance is driven by one test.
-    let process = Process()
+final class TaskgateProcess: Sendable {
+    /// The running binary (started with `posix_spawn`: see ``SpawnedProcess`` for why not Foundation's `Process`).
+    let process: SpawnedProcess
     let log: URL
 
     /// Starts `taskgate` with `arguments`; with `descriptorLimit`, under that open-file limit (through `prlimit`,
@@ -16,21 +16,16 @@ final class TaskgateProcess: @unchecked Sendable {
         }
         log = FileManager.default.temporaryDirectory.appendingPathComponent("taskgate-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        if let descriptorLimit {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-            process.arguments =
-                ["--nofile=\(descriptorLimit.soft):\(descriptorLimit.hard)", Self.binary.path] + arguments
-        } else {
-            process.executableURL = Self.binary
-            process.arguments = arguments
-        }
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TASKGATE_") }
         env.merge(environment) { $1 }
-        process.environment = env
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        if let descriptorLimit {
+            process = try SpawnedProcess(
+                "/usr/bin/prlimit",
+                ["--nofile=\(descriptorLimit.soft):\(descriptorLimit.hard)", Self.binary.path] + arguments,
+                environment: env, outputPath: log.path)
+        } else {
+            process = try SpawnedProcess(Self.binary.path, arguments, environment: env, outputPath: log.path)
+        }
     }
 
     /// A worker on `namespace` running `command`, with short timings for tests.
@@ -54,22 +49,22 @@ final class TaskgateProcess: @unchecked Sendable {
             environment: environment)
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
 
     func signal(_ signal: Int32) {
-        kill(process.processIdentifier, signal)
+        kill(process.pid, signal)
     }
 
     /// Waits for the process to exit (up to `timeout` seconds) and returns its exit status.
     func waitForExit(timeout: Double = 60) async throws -> Int32 {
         try await eventually(timeout: timeout, "taskgate pid \(pid) to exit") { !process.isRunning }
-        return process.terminationStatus
+        return process.terminationStatus ?? -1
     }
 
     /// Kills the process if it still runs (test cleanup).
     func stop() {
         if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
+            kill(process.pid, SIGKILL)
             process.waitUntilExit()
         }
     }
