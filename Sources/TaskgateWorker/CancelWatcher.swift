@@ -5,7 +5,7 @@ import Synchronization
 import TaskgateCore
 import TaskgateRedis
 
-/// Listens on a queue's cancellation channel (``KeySpace/cancellations(_:)``: the id of each running task an
+/// Listens on the cancellation channels of a worker's queues (``KeySpace/cancellations(_:)``: the id of each running task an
 /// operator cancels), so a worker stops a cancelled task at once rather than at its next heartbeat (which would
 /// stop it too: a cancelled task has no lease left to extend).
 ///
@@ -14,18 +14,18 @@ import TaskgateRedis
 /// One thread, one subscribed connection, reconnecting with backoff.
 final class CancelWatcher: Sendable {
     private let configuration: RedisConfiguration
-    private let channel: String
+    private let channels: [String]
     private let logger: Logger
     private let onCancel: @Sendable (TaskID) -> Void
     private let stopped = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
 
     init(
-        configuration: RedisConfiguration, channel: String, logger: Logger,
+        configuration: RedisConfiguration, channels: [String], logger: Logger,
         onCancel: @escaping @Sendable (TaskID) -> Void
     ) {
         self.configuration = configuration
-        self.channel = channel
+        self.channels = channels
         self.logger = logger
         self.onCancel = onCancel
     }
@@ -49,7 +49,8 @@ final class CancelWatcher: Sendable {
             if connection == nil {
                 do {
                     let fresh = try RedisConnection(configuration: configuration)
-                    try fresh.write([RedisCommand(mode.subscribeCommand, channel)])
+                    // One command per channel: a sharded subscription names channels of one slot only.
+                    try fresh.write(channels.map { RedisCommand(mode.subscribeCommand, $0) })
                     connection = fresh
                     backoff = 100
                 } catch {

@@ -4,7 +4,7 @@ import Synchronization
 import TaskgateCore
 import TaskgateRedis
 
-/// Takes tasks off one queue and runs them, `concurrency` at a time, until graceful shutdown.
+/// Takes tasks off one queue (or several, by weight or in priority order) and runs them, `concurrency` at a time, until graceful shutdown.
 ///
 /// One fetcher claims, in one atomic script, as many tasks as slots are idle (each moved to the active list
 /// under a fresh token and lease), waiting with `BLMOVE` when the queue is empty. Each slot runs its task's
@@ -25,6 +25,8 @@ public final class Worker: Service, Sendable {
     private let running = Mutex<[Int: RunningAttempt]>([:])
     private let handoff = ClaimHandoff()
     private let deadlines = AttemptDeadlines()
+    /// The fetchers of a worker on several queues (`nil` on one queue: its fetchers claim directly).
+    private let multiQueue = Mutex<MultiQueueFetcher?>(nil)
 
     /// A task a slot is running: the lease to extend and the attempt to stop when the lease is lost or its time
     /// is up.
@@ -73,15 +75,21 @@ public final class Worker: Service, Sendable {
         // Only a worker on Redis itself listens for cancellations (one built over another store has no channel).
         let watcher = registry.map { _ in
             CancelWatcher(
-                configuration: configuration.redis, channel: configuration.keys.cancellations(configuration.queue),
-                logger: logger
+                configuration: configuration.redis,
+                channels: configuration.queues.map { configuration.keys.cancellations($0.name) }, logger: logger
             ) { [weak self] id in self?.stopCancelled(id) }
         }
         watcher?.start()
         defer { watcher?.stop() }
+        let multiQueue = configuration.queues.count > 1 ? makeMultiQueueFetcher() : nil
+        self.multiQueue.withLock { $0 = multiQueue }
         logger.info(
             "worker started",
-            metadata: ["queue": "\(configuration.queue)", "concurrency": "\(configuration.concurrency)"])
+            metadata: [
+                "queue": "\(configuration.queues.map { "\($0.name)=\($0.weight)" }.joined(separator: ","))",
+                "concurrency": "\(configuration.concurrency)",
+                "order": "\(configuration.strictPriority ? "strict" : "weighted")",
+            ])
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.runScheduler() }
@@ -91,8 +99,17 @@ public final class Worker: Service, Sendable {
                     let heartbeat = Task { await self.runHeartbeat() }
                     let limits = Task { await self.deadlines.run { slot, deadline in self.expire(slot, deadline) } }
                     await withDiscardingTaskGroup { slots in
+                        if let multiQueue { slots.addTask { await multiQueue.runWaits() } }
                         for fetcher in 0..<min(Self.fetchers, self.configuration.concurrency) {
-                            slots.addTask { await self.runFetcher(fetcher) }
+                            slots.addTask {
+                                if let multiQueue {
+                                    await multiQueue.runFetcher(fetcher)
+                                    await self.handoff.close()
+                                    multiQueue.close()
+                                } else {
+                                    await self.runFetcher(fetcher)
+                                }
+                            }
                         }
                         for slot in 0..<self.configuration.concurrency {
                             slots.addTask { await self.runSlot(slot) }
@@ -114,7 +131,9 @@ public final class Worker: Service, Sendable {
         logger.info("shutting down: no new claims", metadata: ["grace": "\(configuration.gracePeriod)"])
         let grace = configuration.gracePeriod
         let handoff = self.handoff
+        let multiQueue = self.multiQueue.withLock { $0 }
         Task { await handoff.close() }
+        multiQueue?.close()
         Task {
             try? await Task.sleep(for: grace)
             let stragglers = self.running.withLock { $0.values.map(\.attempt) }
@@ -127,6 +146,18 @@ public final class Worker: Service, Sendable {
     }
 
     private var isStopping: Bool { stopping.load(ordering: .acquiring) }
+
+    private func makeMultiQueueFetcher() -> MultiQueueFetcher {
+        let executor = BlockingExecutor(label: "taskgate.worker.put-back")
+        return MultiQueueFetcher(
+            configuration: configuration, store: store, handoff: handoff, logger: logger,
+            isStopping: { [weak self] in self?.isStopping ?? true },
+            putBack: { [weak self] lease in
+                await self?.finish(lease, executor: executor, what: "requeue") { store throws(TaskStoreError) in
+                    try store.requeue(lease)
+                }
+            })
+    }
 
     /// Fetchers per worker (at most one per slot): while one claim is under way in Redis, the others' tasks
     /// are handed out and run, so the worker and Redis wait less for each other. Draining 100,000 no-op tasks
@@ -343,30 +374,34 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    /// Puts back the tasks of workers that died: expired leases, and claims that never got a lease.
+    /// Puts back the tasks of workers that died: expired leases, and claims that never got a lease (on each of
+    /// the worker's queues in turn).
     private func runRecovery() async {
         let executor = BlockingExecutor(label: "taskgate.worker.recovery")
-        let queue = configuration.queue
+        let queues = configuration.queues.map(\.name)
         let timing = configuration.leaseTiming
         let retention = configuration.retentionMilliseconds
         let store = self.store
         var pause = Backoff()
         while !isStopping {
             do throws(TaskStoreError) {
-                let recovery = try await executor.run { () throws(TaskStoreError) -> Recovery in
-                    try store.recover(
-                        in: queue, limit: 100, unleasedGraceMilliseconds: timing.leaseMilliseconds,
-                        retentionMilliseconds: retention)
+                for queue in queues {
+                    let recovery = try await executor.run { () throws(TaskStoreError) -> Recovery in
+                        try store.recover(
+                            in: queue, limit: 100, unleasedGraceMilliseconds: timing.leaseMilliseconds,
+                            retentionMilliseconds: retention)
+                    }
+                    if recovery.recovered > 0 || recovery.dropped > 0 {
+                        logger.warning(
+                            "recovered tasks of lost workers",
+                            metadata: [
+                                "queue": "\(queue)", "retried": "\(recovery.retried)",
+                                "dead": "\(recovery.deadLettered)", "unclaimed": "\(recovery.unclaimed)",
+                                "dropped": "\(recovery.dropped)",
+                            ])
+                    }
                 }
                 pause.reset()
-                if recovery.recovered > 0 || recovery.dropped > 0 {
-                    logger.warning(
-                        "recovered tasks of lost workers",
-                        metadata: [
-                            "retried": "\(recovery.retried)", "dead": "\(recovery.deadLettered)",
-                            "unclaimed": "\(recovery.unclaimed)", "dropped": "\(recovery.dropped)",
-                        ])
-                }
                 try? await Task.sleep(for: .milliseconds(timing.recoveryIntervalMilliseconds))
             } catch {
                 logger.warning("recovery failed, retrying", metadata: ["error": "\(error)"])
@@ -375,29 +410,35 @@ public final class Worker: Service, Sendable {
         }
     }
 
+    /// Moves due delayed and retrying tasks of each of the worker's queues to pending, and keeps the queues
+    /// registered.
     private func runScheduler() async {
         let executor = BlockingExecutor(label: "taskgate.worker.scheduler")
-        let queue = configuration.queue
+        let queues = configuration.queues.map(\.name)
         let interval = configuration.schedulerIntervalMilliseconds
         let store = self.store
         var pause = Backoff()
         let registry = self.registry
-        // The queue is registered at start and again every minute (see QueueRegistry: that repairs a lost entry).
+        // The queues are registered at start and again every minute (see QueueRegistry: that repairs a lost entry).
         var registration = ContinuousClock.now
         while !isStopping {
             if let registry, ContinuousClock.now >= registration {
-                let registered = await executor.run { () -> Bool in (try? registry.register([queue])) != nil }
+                let registered = await executor.run { () -> Bool in (try? registry.register(queues)) != nil }
                 registration = ContinuousClock.now + (registered ? QueueRegistry.repairInterval : .seconds(1))
             }
             do throws(TaskStoreError) {
-                let promotion = try await executor.run { () throws(TaskStoreError) -> Promotion in
-                    try store.promoteDue(in: queue, limit: 100)
+                var wait = interval
+                for queue in queues {
+                    let promotion = try await executor.run { () throws(TaskStoreError) -> Promotion in
+                        try store.promoteDue(in: queue, limit: 100)
+                    }
+                    if promotion.promoted > 0 {
+                        logger.debug(
+                            "promoted due tasks", metadata: ["queue": "\(queue)", "count": "\(promotion.promoted)"])
+                    }
+                    wait = min(wait, promotion.nextDueInMilliseconds ?? interval)
                 }
                 pause.reset()
-                if promotion.promoted > 0 {
-                    logger.debug("promoted due tasks", metadata: ["count": "\(promotion.promoted)"])
-                }
-                let wait = min(interval, promotion.nextDueInMilliseconds ?? interval)
                 if wait > 0 { try? await Task.sleep(for: .milliseconds(wait)) }
             } catch {
                 logger.warning("scheduler failed, retrying", metadata: ["error": "\(error)"])

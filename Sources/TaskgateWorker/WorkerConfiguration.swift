@@ -7,8 +7,13 @@ public struct WorkerConfiguration: Sendable {
     public var redis: RedisConfiguration
     /// How keys are named (must match the gateway's).
     public var keys: KeySpace
-    /// The queue to take tasks from.
-    public var queue: QueueName
+    /// The queues to take tasks from, with their weights; never empty.
+    public var queues: [WeightedQueue]
+    /// Whether the queues are served in strict order (a queue's tasks only while the queues before it are
+    /// empty or held) instead of by weight.
+    public var strictPriority: Bool
+    /// The first queue (the only one, for most workers).
+    public var queue: QueueName { queues[0].name }
     /// Tasks run at once by this process.
     public var concurrency: Int
     /// Backoff between a failure and the next attempt.
@@ -26,9 +31,11 @@ public struct WorkerConfiguration: Sendable {
     /// The per-attempt limit of tasks submitted without `timeout_seconds`, in milliseconds; `nil`: none.
     public var defaultTimeoutMilliseconds: Int?
 
-    /// Creates a configuration with the defaults a user would expect.
+    /// Creates a configuration with the defaults a user would expect: `queues`, when given, replace `queue`
+    /// (duplicates are dropped, the first kept).
     public init(
-        redis: RedisConfiguration, keys: KeySpace = .standard, queue: QueueName = .default, concurrency: Int = 1,
+        redis: RedisConfiguration, keys: KeySpace = .standard, queue: QueueName = .default,
+        queues: [WeightedQueue] = [], strictPriority: Bool = false, concurrency: Int = 1,
         retryPolicy: RetryPolicy = .standard, retentionMilliseconds: Int = 86_400_000,
         gracePeriod: Duration = .seconds(30), claimBlockMilliseconds: Int = 1_000,
         schedulerIntervalMilliseconds: Int = 250, leaseTiming: LeaseTiming = .standard,
@@ -36,7 +43,10 @@ public struct WorkerConfiguration: Sendable {
     ) {
         self.redis = redis
         self.keys = keys
-        self.queue = queue
+        var seen = Set<QueueName>()
+        let distinct = queues.filter { seen.insert($0.name).inserted }
+        self.queues = distinct.isEmpty ? [WeightedQueue(queue)] : distinct
+        self.strictPriority = strictPriority
         self.concurrency = max(1, concurrency)
         self.retryPolicy = retryPolicy
         self.retentionMilliseconds = max(1, retentionMilliseconds)

@@ -4,7 +4,7 @@ import Logging
 import TaskgateCore
 import TaskgateWorker
 
-/// `taskgate worker`: runs tasks from one queue with a shell command, persistent processes or an HTTP endpoint.
+/// `taskgate worker`: runs tasks from one queue or several (by weight or priority) with a shell command, persistent processes or an HTTP endpoint.
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
@@ -13,8 +13,16 @@ struct WorkerCommand: AsyncParsableCommand {
             "Every worker also delivers the completion callbacks (callback_url) of its queue's tasks; "
             + "--callbacks-only runs a worker that does nothing else (for queues served through the pull API).")
 
-    @Option(help: "Queue to take tasks from. [TASKGATE_QUEUE, default default]")
-    var queue: String?
+    @Option(
+        help: ArgumentHelp(
+            "Queue to take tasks from, as NAME or NAME=WEIGHT (1-1000); repeatable: several queues share the slots by weight.",
+            discussion: "[TASKGATE_QUEUE, comma-separated; default default]"))
+    var queue: [String] = []
+    @Flag(
+        help:
+            "Serve the --queue queues in the order given: a queue's tasks only while those before it are empty or held. [TASKGATE_STRICT_PRIORITY=1]"
+    )
+    var strictPriority = false
     @Option(help: "Tasks run at once. [TASKGATE_CONCURRENCY, default 1]")
     var concurrency: Int?
     @Option(name: .customLong("exec"), help: "Shell command run for each task through /bin/sh -c. [TASKGATE_EXEC]")
@@ -95,10 +103,8 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try common.bootstrap()
         let kind = try callbacksOnly ? nil : handlerKind()
-        let queueName = Settings.string(queue, "TASKGATE_QUEUE", default: "default")
-        guard let queue = QueueName(queueName) else {
-            throw ValidationError("queue must match [A-Za-z0-9._-]{1,64}, got \(queueName)")
-        }
+        let queues = try weightedQueues()
+        let queue = queues[0].name
         let base = try Settings.double(backoffBaseSeconds, "TASKGATE_BACKOFF_BASE_SECONDS", default: 2, minimum: 0)
         let maxBackoff = try Settings.double(
             backoffMaxSeconds, "TASKGATE_BACKOFF_MAX_SECONDS", default: 3600, minimum: 0)
@@ -112,7 +118,8 @@ struct WorkerCommand: AsyncParsableCommand {
         let maxResult = try Settings.int(
             maxResultBytes, "TASKGATE_MAX_RESULT_BYTES", default: 64 * 1024, range: 0...(16 << 20))
         let deliverer = CallbackDeliverer(
-            configuration: try callbackConfiguration(queue: queue, retentionSeconds: retention), logger: logger)
+            configuration: try callbackConfiguration(queues: queues.map(\.name), retentionSeconds: retention),
+            logger: logger)
         var defaultTimeout: Double?
         switch kind {
         case nil:
@@ -126,7 +133,8 @@ struct WorkerCommand: AsyncParsableCommand {
         let configuration = WorkerConfiguration(
             redis: try common.redis(),
             keys: try common.keys(),
-            queue: queue,
+            queues: queues,
+            strictPriority: strictPriority || Settings.string("TASKGATE_STRICT_PRIORITY") == "1",
             concurrency: concurrency,
             retryPolicy: .exponentialJitter(
                 baseMilliseconds: Int(base * 1000), maxMilliseconds: Int(maxBackoff * 1000)),
@@ -172,6 +180,30 @@ struct WorkerCommand: AsyncParsableCommand {
         await shutdown()
     }
 
+    /// The queues from `--queue` (or `TASKGATE_QUEUE`), each `NAME` or `NAME=WEIGHT`; `default` when none.
+    private func weightedQueues() throws -> [WeightedQueue] {
+        var specifications = queue
+        if specifications.isEmpty {
+            specifications = Settings.string(nil, "TASKGATE_QUEUE", default: "default").split(separator: ",").map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+        }
+        var queues: [WeightedQueue] = []
+        for specification in specifications {
+            guard let parsed = WeightedQueue(specification: specification) else {
+                throw ValidationError(
+                    "queue must match [A-Za-z0-9._-]{1,64}, with =WEIGHT (1-1000) after it or not, got \(specification)"
+                )
+            }
+            guard !queues.contains(where: { $0.name == parsed.name }) else {
+                throw ValidationError("queue \(parsed.name) is given twice")
+            }
+            queues.append(parsed)
+        }
+        guard !queues.isEmpty else { throw ValidationError("give at least one --queue") }
+        return queues
+    }
+
     /// How tasks are run.
     private enum HandlerKind {
         case exec(String)
@@ -204,7 +236,7 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     /// How this worker delivers its queue's completion callbacks.
-    private func callbackConfiguration(queue: QueueName, retentionSeconds: Double) throws -> CallbackConfiguration {
+    private func callbackConfiguration(queues: [QueueName], retentionSeconds: Double) throws -> CallbackConfiguration {
         var delays = CallbackConfiguration.standardRetryDelaysMilliseconds
         if let text = callbackRetryDelays ?? Settings.string("TASKGATE_CALLBACK_RETRY_DELAYS") {
             let parsed = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
@@ -214,7 +246,7 @@ struct WorkerCommand: AsyncParsableCommand {
             delays = parsed.map { Int(($0! * 1000).rounded()) }
         }
         return CallbackConfiguration(
-            redis: try common.redis(), keys: try common.keys(), queues: [queue],
+            redis: try common.redis(), keys: try common.keys(), queues: queues,
             allow: try Settings.callbackAllow(callbackAllow),
             signer: try signer(file: webhookSecretFile, "TASKGATE_WEBHOOK_SECRET"),
             retryDelaysMilliseconds: delays,
