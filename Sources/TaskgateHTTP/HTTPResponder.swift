@@ -19,9 +19,15 @@ public protocol HTTPResponder: Sendable {
 
     /// The response when the server's memory budget cannot hold a request's body (503 with `Retry-After`).
     func overloaded(_ head: HTTPRequest, retryAfterSeconds: Int) -> HTTPResponse
+
+    /// Hears of each response handed to libmicrohttpd: its status and the time since the request's head
+    /// arrived (for a stream, until its head was sent). Runs on the server's thread: keep it short.
+    func responded(_ head: HTTPRequest, status: Int, after elapsed: Duration)
 }
 
 extension HTTPResponder {
+    public func responded(_ head: HTTPRequest, status: Int, after elapsed: Duration) {}
+
     public func overloaded(_ head: HTTPRequest, retryAfterSeconds: Int) -> HTTPResponse {
         HTTPResponse(status: 503, headers: [("Retry-After", String(retryAfterSeconds))])
     }

@@ -23,18 +23,18 @@ enum MHDCallbacks {
             server.requestStarted()
             if let early = server.responder.preflight(head) {
                 exchange.answered = true
-                return queue(early, on: connection, server: server)
+                return queue(early, on: connection, server: server, for: exchange)
             }
             if let length = head.contentLength, length > server.configuration.maxBodyBytes {
                 exchange.answered = true
                 let response = server.responder.payloadTooLarge(head, limit: server.configuration.maxBodyBytes)
-                return queue(response, on: connection, server: server)
+                return queue(response, on: connection, server: server, for: exchange)
             }
             if let length = head.contentLength, length > 0 {
                 // Reserved before a byte is read: a body the budget cannot hold is refused, not buffered.
                 guard server.budget.reserve(length) else {
                     exchange.answered = true
-                    return queue(overloaded(head, server: server), on: connection, server: server)
+                    return queue(overloaded(head, server: server), on: connection, server: server, for: exchange)
                 }
                 exchange.reserved = length
             }
@@ -81,24 +81,24 @@ enum MHDCallbacks {
             // Called again after a resume: the deferred answer is there.
             if let reply = exchange.reply, let make = reply.answer() {
                 exchange.reply = nil
-                return queue(make(), on: connection, server: server)
+                return queue(make(), on: connection, server: server, for: exchange)
             }
             return .YES
         }
         exchange.answered = true
         if exchange.tooLarge {
             let response = server.responder.payloadTooLarge(exchange.head, limit: server.configuration.maxBodyBytes)
-            return queue(response, on: connection, server: server)
+            return queue(response, on: connection, server: server, for: exchange)
         }
         if exchange.overBudget {
-            return queue(overloaded(exchange.head, server: server), on: connection, server: server)
+            return queue(overloaded(exchange.head, server: server), on: connection, server: server, for: exchange)
         }
         let reply = HTTPReply(connection: connection)
         exchange.reply = reply
         server.responder.respond(to: exchange.request, reply: reply)
         if let make = reply.answerOrSuspend() {
             exchange.reply = nil
-            return queue(make(), on: connection, server: server)
+            return queue(make(), on: connection, server: server, for: exchange)
         }
         return .YES
     }
@@ -167,8 +167,9 @@ enum MHDCallbacks {
         stream.release()
     }
 
-    private static func queue(_ response: HTTPResponse, on connection: OpaquePointer, server: HTTPServer) -> MHD_Result
-    {
+    private static func queue(
+        _ response: HTTPResponse, on connection: OpaquePointer, server: HTTPServer, for exchange: HTTPExchange
+    ) -> MHD_Result {
         let created: OpaquePointer?
         if let stream = response.stream {
             stream.attach(connection)
@@ -194,6 +195,7 @@ enum MHDCallbacks {
         }
         let result = MHD_queue_response(connection, UInt32(response.status), created)
         MHD_destroy_response(created)
+        server.responder.responded(exchange.head, status: response.status, after: .now - exchange.started)
         return result
     }
 }

@@ -66,6 +66,14 @@ public struct Router: Sendable {
         return (deferred, index.parameters)
     }
 
+    /// The pattern of the route that answers a method and path (`/tasks/:id`), `nil` when none does; a `HEAD`
+    /// answered by a `GET` route gets that route's pattern. For metrics: a label per route, not per path.
+    public func pattern(method: String, path: String) -> String? {
+        if let index = routeIndex(method: method, path: path) { return routes[index.route].pattern }
+        if method == "HEAD", let index = routeIndex(method: "GET", path: path) { return routes[index.route].pattern }
+        return nil
+    }
+
     private func routeIndex(method: String, path: String) -> (route: Int, parameters: [String: String])? {
         var segments: [Substring]?
         let staticOnly = staticPaths.contains(path)

@@ -10,18 +10,28 @@ public final class RedisConnectionPool: Sendable {
     public let configuration: RedisConfiguration
     private let maxIdle: Int
     private let idle = Mutex<[RedisConnection]>([])
+    private let onError: (@Sendable (RedisError) -> Void)?
 
-    /// Creates an empty pool that keeps at most `maxIdle` idle connections.
-    public init(configuration: RedisConfiguration, maxIdle: Int = 16) {
+    /// Creates an empty pool that keeps at most `maxIdle` idle connections; `onError` hears of every error a
+    /// connection or a command through the pool meets (for a metric).
+    public init(
+        configuration: RedisConfiguration, maxIdle: Int = 16, onError: (@Sendable (RedisError) -> Void)? = nil
+    ) {
         self.configuration = configuration
         self.maxIdle = maxIdle
+        self.onError = onError
     }
 
     /// Runs `body` with a connection of its own and returns the connection afterwards, unless it broke.
     public func withConnection<T>(_ body: (RedisConnection) throws(RedisError) -> T) throws(RedisError) -> T {
-        let connection = try borrow()
-        defer { giveBack(connection) }
-        return try body(connection)
+        do {
+            let connection = try borrow()
+            defer { giveBack(connection) }
+            return try body(connection)
+        } catch {
+            onError?(error)
+            throw error
+        }
     }
 
     /// ``withConnection(_:)``, and once more on a fresh connection when the first one broke (a stale pooled

@@ -25,6 +25,7 @@ public final class RedisPipeline: Sendable {
     }
 
     private let configuration: RedisConfiguration
+    private let onError: (@Sendable (RedisError) -> Void)?
     private let label: String
     private let maxBatch: Int
     private let writers: Int
@@ -34,9 +35,14 @@ public final class RedisPipeline: Sendable {
 
     /// Creates a pipeline of `writers` connections, each with a writer thread, sending at most `maxBatch`
     /// scripts per round; call ``start()`` before use. With two writers, one connection's round is under way in
-    /// Redis while the other's replies are read, so neither side waits for the other.
-    public init(configuration: RedisConfiguration, label: String, writers: Int = 2, maxBatch: Int = 256) {
+    /// Redis while the other's replies are read, so neither side waits for the other. `onError` hears of each
+    /// round that failed (for a metric).
+    public init(
+        configuration: RedisConfiguration, label: String, writers: Int = 2, maxBatch: Int = 256,
+        onError: (@Sendable (RedisError) -> Void)? = nil
+    ) {
         self.configuration = configuration
+        self.onError = onError
         self.label = label
         self.writers = max(1, writers)
         self.maxBatch = max(1, maxBatch)
@@ -153,6 +159,7 @@ public final class RedisPipeline: Sendable {
             } catch {
                 connection = nil
                 if error.code == .io && attempt == 0 { continue }
+                onError?(error)
                 batch.forEach { $0.completion(.failure(error)) }
                 return
             }

@@ -22,11 +22,11 @@ public final class PipelinedEnqueuer: TaskEnqueuing {
     private let commits: GroupCommit<Entry>
 
     /// Creates an enqueuer with a pipeline of its own; call ``start()`` before use.
-    public init(store: RedisTaskStore, redis: RedisConfiguration) {
+    public init(store: RedisTaskStore, redis: RedisConfiguration, onError: (@Sendable (RedisError) -> Void)? = nil) {
         // One batch per queue in flight: while it is in Redis, the next gathers, so batches grow with the
         // load (two in flight made batches half as big and cost Redis and the gateway more per request).
         // One connection then does: batches of different queues share its rounds.
-        let pipeline = RedisPipeline(configuration: redis, label: "taskgate.enqueuer", writers: 1)
+        let pipeline = RedisPipeline(configuration: redis, label: "taskgate.enqueuer", writers: 1, onError: onError)
         self.store = store
         self.pipeline = pipeline
         self.commits = GroupCommit(maxBatch: 256, maxInFlight: 1) { batch, _, done in
