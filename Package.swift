@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -42,6 +44,15 @@ let package = Package(
             ]
         ),
         .target(
+            name: "TaskgateMetrics",
+            dependencies: [
+                "TaskgateHTTP",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "TaskgateCore",
             dependencies: [
                 "TaskgateRedis",
@@ -53,8 +64,10 @@ let package = Package(
             dependencies: [
                 "TaskgateCore",
                 "TaskgateHTTP",
+                "TaskgateMetrics",
                 "TaskgateRedis",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -62,7 +75,10 @@ let package = Package(
             name: "TaskgateWorker",
             dependencies: [
                 "TaskgateCore",
+                "TaskgateHTTP",
+                "TaskgateMetrics",
                 "TaskgateRedis",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
@@ -75,6 +91,7 @@ let package = Package(
             name: "taskgate",
             dependencies: [
                 "TaskgateGateway",
+                "TaskgateMetrics",
                 "TaskgateWorker",
                 "TaskgateCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

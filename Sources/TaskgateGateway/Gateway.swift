@@ -15,15 +15,21 @@ public final class Gateway: Service, Sendable {
     public let enqueuer: PipelinedEnqueuer
     /// The one Redis subscriber that feeds every event stream and long-poll.
     public let events: EventHub
+    /// The metrics `GET /metrics` serves.
+    public let metrics: GatewayMetrics
     private let responder: GatewayResponder
     private let logger: Logger
 
     /// Builds the gateway the `taskgate serve` binary runs; tests build the very same one.
     public init(configuration: GatewayConfiguration, logger: Logger) {
+        let metrics = GatewayMetrics()
         let pool = RedisConnectionPool(
-            configuration: configuration.redis, maxIdle: max(4, configuration.http.threads * 2))
+            configuration: configuration.redis, maxIdle: max(4, configuration.http.threads * 2),
+            onError: { metrics.redisError($0) })
         let store = RedisTaskStore(pool: pool, keys: configuration.keys)
-        let enqueuer = PipelinedEnqueuer(store: store, redis: configuration.redis)
+        let enqueuer = PipelinedEnqueuer(
+            store: store, redis: configuration.redis, onError: { metrics.redisError($0) })
+        self.metrics = metrics
         self.pool = pool
         self.enqueuer = enqueuer
         self.logger = logger
@@ -38,7 +44,8 @@ public final class Gateway: Service, Sendable {
                 retryAfterSeconds: GatewayResponder.retryAfterSeconds),
             callbackAllow: configuration.callbackAllow,
             operations: GatewayResponder.Operations(
-                pool: pool, keys: configuration.keys, retentionMilliseconds: configuration.pull.retentionMilliseconds))
+                pool: pool, keys: configuration.keys, retentionMilliseconds: configuration.pull.retentionMilliseconds),
+            metrics: metrics)
         self.responder = responder
         self.server = HTTPServer(
             configuration: configuration.http, responder: responder, logger: logger, budget: budget)

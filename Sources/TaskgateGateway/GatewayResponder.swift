@@ -14,6 +14,9 @@ public final class GatewayResponder: HTTPResponder {
     private let tokens: BearerTokens?
     private let pull: PullAPI
     private let notifications: NotificationsAPI?
+    private let metrics: GatewayMetrics?
+    /// The methods a request-count label names; any other is counted as `other` (labels stay few).
+    private static let countedMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
     /// Paths open without a token: the probes an orchestrator calls.
     private static let openPaths: Set<String> = ["/healthz", "/readyz"]
     /// Seconds a client is asked to wait in `Retry-After` when Redis is unavailable.
@@ -26,7 +29,7 @@ public final class GatewayResponder: HTTPResponder {
         store: any TaskStore, enqueuer: (any TaskEnqueuing)? = nil, logger: Logger, tokens: BearerTokens? = nil,
         idempotencyWindowMilliseconds: Int = 86_400_000, pull: PullConfiguration = PullConfiguration(),
         notifications: NotificationsAPI? = nil, callbackAllow: CallbackAllowList = .none,
-        operations: Operations? = nil
+        operations: Operations? = nil, metrics: GatewayMetrics? = nil
     ) {
         let registry = operations?.registry
         let pullAPI = PullAPI(
@@ -40,25 +43,26 @@ public final class GatewayResponder: HTTPResponder {
         self.logger = logger
         self.tokens = tokens
         self.notifications = notifications
+        self.metrics = metrics
         var router = Router()
         router.add(
             "POST", "/tasks",
             { request, _ in
                 Self.createTask(
                     request, store: store, window: idempotencyWindowMilliseconds, callbackAllow: callbackAllow,
-                    registry: registry, logger: logger)
+                    registry: registry, metrics: metrics, logger: logger)
             },
             deferred: { request, _, reply in
                 guard let enqueuer else {
                     reply.send(
                         Self.createTask(
                             request, store: store, window: idempotencyWindowMilliseconds,
-                            callbackAllow: callbackAllow, registry: registry, logger: logger))
+                            callbackAllow: callbackAllow, registry: registry, metrics: metrics, logger: logger))
                     return
                 }
                 Self.enqueue(
                     request, through: enqueuer, window: idempotencyWindowMilliseconds, callbackAllow: callbackAllow,
-                    registry: registry, logger: logger, reply: reply)
+                    registry: registry, metrics: metrics, logger: logger, reply: reply)
             })
         router.add(
             "GET", "/tasks/:id",
@@ -120,6 +124,13 @@ public final class GatewayResponder: HTTPResponder {
                 return Problem.store(error, retryAfterSeconds: Self.retryAfterSeconds).response
             }
         }
+        if let metrics {
+            // Queue figures come from the registry's queues when the operator's seam is there.
+            let inspector = operations?.inspector
+            router.add("GET", "/metrics") { _, _ in
+                metrics.scrape(inspector: inspector, retryAfterSeconds: Self.retryAfterSeconds)
+            }
+        }
         if let operations {
             QueuesAPI(
                 inspector: operations.inspector, control: operations.control, retryAfterSeconds: Self.retryAfterSeconds
@@ -128,7 +139,7 @@ public final class GatewayResponder: HTTPResponder {
                 control: operations.tasks, store: store, batchStore: operations.batchStore,
                 callbackAllow: callbackAllow,
                 registry: operations.registry, idempotencyWindowMilliseconds: idempotencyWindowMilliseconds,
-                retryAfterSeconds: Self.retryAfterSeconds
+                retryAfterSeconds: Self.retryAfterSeconds, metrics: metrics
             ).register(on: &router)
         }
         self.router = router
@@ -199,7 +210,7 @@ public final class GatewayResponder: HTTPResponder {
     /// `POST /tasks` through the pipelined enqueuer: the request waits for its batch without holding a thread.
     private static func enqueue(
         _ request: HTTPRequest, through enqueuer: any TaskEnqueuing, window: Int, callbackAllow: CallbackAllowList,
-        registry: QueueRegistry?, logger: Logger, reply: HTTPReply
+        registry: QueueRegistry?, metrics: GatewayMetrics?, logger: Logger, reply: HTTPReply
     ) {
         let parsed: (TaskSubmission, IdempotencyKey?)
         switch Self.submission(from: request, callbackAllow: callbackAllow) {
@@ -211,8 +222,16 @@ public final class GatewayResponder: HTTPResponder {
         // Registered before its first task is stored (a no-op after that): see QueueRegistry.
         registry?.use(parsed.0.queue)
         enqueuer.enqueue(parsed.0, idempotencyKey: parsed.1, idempotencyWindowMilliseconds: window) { outcome in
-            reply.send { Self.answer(outcome(), logger: logger) }
+            reply.send { Self.answer(outcome(), metrics: metrics, logger: logger) }
         }
+    }
+
+    public func responded(_ head: HTTPRequest, status: Int, after elapsed: Duration) {
+        guard let metrics else { return }
+        let method = Self.countedMethods.contains(head.method) ? head.method : "other"
+        metrics.answered(
+            route: router.pattern(method: head.method, path: head.path) ?? "unmatched", method: method,
+            status: status, after: elapsed)
     }
 
     public func payloadTooLarge(_ head: HTTPRequest, limit: Int) -> HTTPResponse {
@@ -277,7 +296,7 @@ public final class GatewayResponder: HTTPResponder {
 
     private static func createTask(
         _ request: HTTPRequest, store: any TaskStore, window: Int, callbackAllow: CallbackAllowList,
-        registry: QueueRegistry?, logger: Logger
+        registry: QueueRegistry?, metrics: GatewayMetrics?, logger: Logger
     ) -> HTTPResponse {
         switch submission(from: request, callbackAllow: callbackAllow) {
         case .failure(let problem):
@@ -292,7 +311,7 @@ public final class GatewayResponder: HTTPResponder {
             } catch {
                 outcome = .failure(error)
             }
-            return answer(outcome, logger: logger)
+            return answer(outcome, metrics: metrics, logger: logger)
         }
     }
 
@@ -318,9 +337,12 @@ public final class GatewayResponder: HTTPResponder {
     }
 
     /// The answer to a `POST /tasks` once the store has spoken.
-    private static func answer(_ outcome: Result<EnqueueOutcome, TaskStoreError>, logger: Logger) -> HTTPResponse {
+    private static func answer(
+        _ outcome: Result<EnqueueOutcome, TaskStoreError>, metrics: GatewayMetrics?, logger: Logger
+    ) -> HTTPResponse {
         switch outcome {
         case .success(.created(let record)):
+            metrics?.accepted(record.queue)
             return taskCreated(record, status: 202)
         case .success(.replayed(let record)):
             var response = taskCreated(record, status: 200)

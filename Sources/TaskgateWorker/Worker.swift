@@ -16,6 +16,8 @@ import TaskgateRedis
 public final class Worker: Service, Sendable {
     /// What the worker was built with.
     public let configuration: WorkerConfiguration
+    /// What the worker counts (served by `taskgate worker --metrics-port`).
+    public let metrics: WorkerMetrics
     private let handlers: HandlerRegistry
     private let store: any TaskStore
     private let pipeline: RedisPipeline?
@@ -62,6 +64,7 @@ public final class Worker: Service, Sendable {
         registry: QueueRegistry?, logger: Logger
     ) {
         self.configuration = configuration
+        self.metrics = WorkerMetrics(queues: configuration.queues.map(\.name), slots: configuration.concurrency)
         self.handlers = handlers
         self.store = store
         self.pipeline = pipeline
@@ -245,10 +248,13 @@ public final class Worker: Service, Sendable {
             }
             return try await handler.handle(context)
         }
-        let deadline = timeout.map { ContinuousClock.now + .milliseconds($0) }
+        let began = ContinuousClock.now
+        let deadline = timeout.map { began + .milliseconds($0) }
+        metrics.started(record.queue)
         running.withLock { $0[slot] = RunningAttempt(lease: lease, attempt: attempt, deadline: deadline) }
         if let deadline { deadlines.set(slot, deadline: deadline) }
         var outcome = await attempt.result
+        metrics.ended(type: record.type, after: .now - began)
         if deadline != nil { deadlines.clear(slot) }
         let (lost, timedOut) = running.withLock { running -> (Bool, Bool) in
             let ended = running.removeValue(forKey: slot)
@@ -276,6 +282,7 @@ public final class Worker: Service, Sendable {
         switch outcome {
         case .success(let result):
             logger.debug("task succeeded", metadata: LogFields.task(id, attempt: record.attempts))
+            metrics.succeeded(record.queue)
             // The slot moves on at once; the completion rides the next pipeline round with other claims and
             // reports. Should it not land, it is recorded again with backoff (or recovery puts the task back).
             store.completeEventually(lease, result: result, retentionMilliseconds: retention) { error in
@@ -298,9 +305,13 @@ public final class Worker: Service, Sendable {
             let backoff = failure?.retryAfterMilliseconds ?? policy.delayMilliseconds(forRetry: record.retries + 1)
             logger.info(
                 "task failed", metadata: LogFields.task(id, attempt: record.attempts, ["error": "\(message)"]))
+            metrics.failed(record.queue)
+            let metrics = self.metrics
             await finish(lease, what: "fail") { store throws(TaskStoreError) in
-                try await store.recordFailure(
+                let outcome = try await store.recordFailure(
                     lease, error: message, backoffMilliseconds: backoff, retentionMilliseconds: retention)
+                metrics.recorded(outcome, on: record.queue)
+                return outcome
             }
         }
     }
@@ -391,6 +402,7 @@ public final class Worker: Service, Sendable {
                             in: queue, limit: 100, unleasedGraceMilliseconds: timing.leaseMilliseconds,
                             retentionMilliseconds: retention)
                     }
+                    metrics.recovered(recovery.recovered, on: queue)
                     if recovery.recovered > 0 || recovery.dropped > 0 {
                         logger.warning(
                             "recovered tasks of lost workers",

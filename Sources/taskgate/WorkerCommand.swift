@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import TaskgateCore
+import TaskgateMetrics
 import TaskgateWorker
 
 /// `taskgate worker`: runs tasks from one queue or several (by weight or priority) with a shell command, persistent processes or an HTTP endpoint.
@@ -98,6 +99,13 @@ struct WorkerCommand: AsyncParsableCommand {
     var callbackTimeoutSeconds: Double?
     @Option(help: "Callback deliveries under way at once. [TASKGATE_CALLBACK_CONCURRENCY, default 16]")
     var callbackConcurrency: Int?
+    @Option(
+        help:
+            "Serve Prometheus metrics at http://HOST:PORT/metrics (0: any free port, logged). [TASKGATE_METRICS_PORT; unset, none]"
+    )
+    var metricsPort: Int?
+    @Option(help: "Address the metrics port listens on. [TASKGATE_METRICS_HOST, default 0.0.0.0]")
+    var metricsHost: String?
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
@@ -171,6 +179,8 @@ struct WorkerCommand: AsyncParsableCommand {
         logger: Logger, shutdown: @Sendable () async -> Void = {}
     ) async throws {
         let worker = Worker(configuration: configuration, handlers: HandlerRegistry(fallback: handler), logger: logger)
+        let metricsServer = try startMetrics(worker.metrics, logger: logger)
+        defer { metricsServer?.stop() }
         do {
             try await common.run([worker, deliverer], logger: logger)
         } catch {
@@ -202,6 +212,28 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         guard !queues.isEmpty else { throw ValidationError("give at least one --queue") }
         return queues
+    }
+
+    /// Starts the metrics server when `--metrics-port` (or `TASKGATE_METRICS_PORT`) asks for one.
+    private func startMetrics(_ metrics: WorkerMetrics, logger: Logger) throws -> MetricsServer? {
+        var port = metricsPort
+        if port == nil, let text = Settings.string("TASKGATE_METRICS_PORT") {
+            guard let value = Int(text) else {
+                throw ValidationError("TASKGATE_METRICS_PORT must be a port, got \(text)")
+            }
+            port = value
+        }
+        guard let port else { return nil }
+        guard (0...65535).contains(port) else { throw ValidationError("--metrics-port must be 0-65535, got \(port)") }
+        let host = Settings.string(metricsHost, "TASKGATE_METRICS_HOST", default: "0.0.0.0")
+        let server = MetricsServer(host: host, port: port, exposition: metrics.exposition, logger: logger)
+        do {
+            try server.start()
+        } catch {
+            throw ValidationError("cannot serve metrics on \(host):\(port): \(error)")
+        }
+        logger.info("serving metrics", metadata: ["url": "http://\(host):\(server.port)/metrics"])
+        return server
     }
 
     /// How tasks are run.

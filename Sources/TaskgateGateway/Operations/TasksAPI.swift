@@ -15,6 +15,8 @@ struct TasksAPI: Sendable {
     let registry: QueueRegistry
     let idempotencyWindowMilliseconds: Int
     let retryAfterSeconds: Int
+    /// Counts the tasks a batch stores.
+    let metrics: GatewayMetrics?
 
     /// The most tasks one `POST /tasks/batch` takes.
     static let maxBatch = 1_000
@@ -116,6 +118,7 @@ struct TasksAPI: Sendable {
             let outcome = outcomes.removeFirst()
             switch outcome {
             case .success(.created(let record)):
+                metrics?.accepted(record.queue)
                 results.append(Self.result(202, record))
             case .success(.replayed(let record)):
                 results.append(
