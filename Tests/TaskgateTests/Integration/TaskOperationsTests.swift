@@ -166,6 +166,63 @@ import Testing
         #expect(try fixture.task(id)["state"] as? String == "cancelled")
     }
 
+    @Test func cancelOfARunningHTTPPushAbandonsItAndItsLateAnswerIsIgnored() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        let cancelled = DispatchSemaphore(value: 0)
+        // The first push hangs until the test has cancelled its task and seen the worker go on; then it answers.
+        let receiver = try TestHTTPReceiver { _, number in
+            if number == 1 { cancelled.wait() }
+            return TestHTTPReceiver.Answer(status: 200, body: number == 1 ? "late" : "on time")
+        }
+        let worker = try TaskgateProcess.worker(
+            ns, handler: ["--http-target", receiver.url()], extra: ["--queue", "ops", "--concurrency", "1"])
+        defer {
+            cancelled.signal()
+            worker.stop()
+            receiver.stop()
+            fixture.stop()
+            ns.cleanUp()
+        }
+        let id = try fixture.submit(#"{"queue":"ops","payload":1}"#)
+        try await eventually("the push to arrive") { receiver.requests.count == 1 }
+        #expect(try fixture.task(id)["state"] as? String == "active")
+        #expect(try fixture.client.post("/tasks/\(id)/cancel", json: "").status == 200)
+        try await eventually("the worker to stop the push") { worker.output.contains("task cancelled by an operator") }
+        // Its one slot is free again: the next task is pushed and succeeds while the first push still hangs.
+        let next = try fixture.submit(#"{"queue":"ops","payload":2}"#)
+        try await eventually("the next task to succeed") { try fixture.task(next)["state"] as? String == "succeeded" }
+        cancelled.signal()
+        let late = try fixture.submit(#"{"queue":"ops","payload":3}"#)
+        try await eventually("a third task to succeed after the late answer") {
+            try fixture.task(late)["state"] as? String == "succeeded"
+        }
+        let first = try fixture.task(id)
+        #expect(first["state"] as? String == "cancelled")
+        #expect(first["result"] is NSNull)
+    }
+
+    @Test func requeueCancelAndDeleteEachPublishTheirEventInTheirStep() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        defer { fixture.stop(); ns.cleanUp() }
+        let dead = try deadTask(ns)
+        let waiting = try fixture.submit(#"{"queue":"ops","payload":1,"delay_seconds":3600}"#)
+        let doomed = try fixture.submit(#"{"queue":"ops","payload":2,"delay_seconds":3600}"#)
+        let stream = try EventStreamClient(port: fixture.gateway.port, path: "/queues/ops/events")
+        try stream.readHead()
+        #expect(stream.status == 200)
+        #expect(try fixture.client.post("/tasks/\(dead)/requeue", json: "").status == 200)
+        #expect(try fixture.client.post("/tasks/\(waiting)/cancel", json: "").status == 200)
+        #expect(try fixture.client.request("DELETE", "/tasks/\(doomed)").status == 200)
+        var seen: [StreamEvent] = []
+        while seen.count < 3, let event = try await offThePool({ try stream.next() }) { seen.append(event) }
+        #expect(seen.map(\.name) == ["requeued", "cancelled", "deleted"])
+        #expect(seen.map { $0.json["id"] as? String } == [dead.rawValue, waiting, doomed])
+        #expect(seen.map { $0.json["state"] as? String } == ["pending", "cancelled", "scheduled"])
+        #expect(seen[1].json["was"] as? String == "scheduled")
+    }
+
     @Test func aCancelRacingACompletionLeavesExactlyOneFinalState() throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }
