@@ -85,15 +85,36 @@ import Testing
         #expect(task["result"] as? String == "late but ok")
     }
 
+    /// A TCP socket bound to a free loopback port with no listen(): a connection to it is refused.
+    private static func boundButNotListening() throws -> (Int32, Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else { throw TestFailure("cannot bind: errno \(errno)") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
+
     @Test func aRefusedConnectionAndARedirectAreFailures() async throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)
         let receiver = try TestHTTPReceiver { _, _ in .init(status: 302, headers: [("Location", "/elsewhere")]) }
-        let closed = try TestHTTPReceiver { _, _ in .init(status: 200) }
-        closed.stop()  // nothing listens on its port any more
+        // A port bound but not listening refuses connections, and stays ours (a stopped listener's port could be
+        // taken by another test's server meanwhile).
+        let (closedSocket, closedPort) = try Self.boundButNotListening()
+        let closedURL = "http://127.0.0.1:\(closedPort)/hook"
         let worker = try TaskgateProcess.worker(
-            ns, handler: ["--http-target", receiver.url(), "--http-target", "refused=\(closed.url())"])
-        defer { worker.stop(); receiver.stop(); fixture.stop(); ns.cleanUp() }
+            ns, handler: ["--http-target", receiver.url(), "--http-target", "refused=\(closedURL)"])
+        defer { worker.stop(); receiver.stop(); fixture.stop(); ns.cleanUp(); close(closedSocket) }
 
         let redirected = try fixture.submit(#"{"payload":1,"max_retries":0}"#)
         let refused = try fixture.submit(#"{"payload":1,"type":"refused","max_retries":0}"#)
@@ -101,7 +122,7 @@ import Testing
             try state(fixture, redirected) == "dead" && state(fixture, refused) == "dead"
         }
         #expect(try fixture.task(redirected)["last_error"] as? String == "HTTP 302 from \(receiver.url())")
-        #expect((try fixture.task(refused)["last_error"] as? String)?.hasPrefix("POST \(closed.url()) failed") == true)
+        #expect((try fixture.task(refused)["last_error"] as? String)?.hasPrefix("POST \(closedURL) failed") == true)
         // The redirect was not followed.
         #expect(receiver.requests.map(\.path) == ["/hook"])
     }
