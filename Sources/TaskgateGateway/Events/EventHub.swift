@@ -118,9 +118,15 @@ public final class EventHub: Sendable {
     /// One lock per message; nothing is allocated for a line no one listens to.
     private func deliver(channel: String, message: [UInt8]) {
         var matches: [(line: ArraySlice<UInt8>, parsed: TaskEvent?, listeners: [any EventListener])] = []
+        var queueEvents: [(line: ArraySlice<UInt8>, listeners: [any EventListener])] = []
         state.withLock { state in
             guard let entry = state.channels[channel] else { return }
             for line in message.split(separator: UInt8(ascii: "\n")) {
+                if QueueEvent.isQueueEvent(line) {
+                    // A queue's own event (pause, resume, limits): for the queue's listeners only.
+                    if !entry.all.isEmpty { queueEvents.append((line, Array(entry.all.values))) }
+                    continue
+                }
                 var parsed: TaskEvent?
                 var id = TaskEvent.leadingID(line)
                 if id == nil {
@@ -136,6 +142,10 @@ public final class EventHub: Sendable {
         for match in matches {
             guard let event = match.parsed ?? TaskEvent(json: Array(match.line)) else { continue }
             match.listeners.forEach { $0.receive(event) }
+        }
+        for match in queueEvents {
+            guard let event = QueueEvent(json: Array(match.line)) else { continue }
+            match.listeners.forEach { $0.receive(queueEvent: event) }
         }
     }
 

@@ -6,10 +6,16 @@ import TaskgateCore
 protocol EventListener: AnyObject, Sendable {
     /// One event of the task (or queue) listened to, in the order Redis published it.
     func receive(_ event: TaskEvent)
+    /// A change to the queue's settings (pause, resume, limits); only listeners to a whole queue get these.
+    func receive(queueEvent event: QueueEvent)
     /// Events may have been missed (the subscriber reconnected): look at the record again.
     func resync()
     /// Every 15 s while open (stream keep-alives).
     func tick()
     /// The gateway is stopping: end now.
     func close()
+}
+
+extension EventListener {
+    func receive(queueEvent event: QueueEvent) {}
 }

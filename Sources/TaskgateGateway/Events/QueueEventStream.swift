@@ -5,7 +5,9 @@ import TaskgateHTTP
 /// `GET /queues/{queue}/events`: every event of one queue as it is published, for dashboards and operators.
 ///
 /// A live feed: it starts with what happens after it opened and has no snapshot, so a client that must not
-/// miss a change reads the records (or each task's own stream). The `id:` of an event is `<task id>/<seq>`.
+/// miss a change reads the records (or each task's own stream). The `id:` of a task's event is
+/// `<task id>/<seq>`. A change to the queue's settings comes as an event named `paused`, `resumed` or `limits`
+/// with the settings after it as data, and no `id:` (it is not a task's).
 final class QueueEventStream: EventListener {
     let stream: HTTPStream
     private let queue: QueueName
@@ -31,6 +33,10 @@ final class QueueEventStream: EventListener {
             ServerSentEvent.event(
                 id: event.id.rawValue + "/" + String(event.sequence), name: event.kind, data: event.json))
         if !written { end() }
+    }
+
+    func receive(queueEvent event: QueueEvent) {
+        if !stream.write(ServerSentEvent.event(name: event.kind, data: event.json)) { end() }
     }
 
     /// Nothing to catch up on: the feed is live only.

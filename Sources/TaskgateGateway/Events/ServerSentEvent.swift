@@ -14,6 +14,18 @@ enum ServerSentEvent {
         return bytes
     }
 
+    /// One event without an `id:` line (a client's last event id stays as it was).
+    static func event(name: String, data: [UInt8]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24 + name.utf8.count + data.count)
+        bytes += "event: ".utf8
+        bytes += name.utf8
+        bytes += "\ndata: ".utf8
+        bytes += data
+        bytes += "\n\n".utf8
+        return bytes
+    }
+
     /// The opening of a stream: how long a client waits before reconnecting, and a comment naming it.
     static func opening(_ comment: String) -> [UInt8] {
         Array("retry: 1000\n: \(comment)\n\n".utf8)
