@@ -37,6 +37,8 @@ lines.on('line', (line) => {
   let result;
   try {
     const task = JSON.parse(line);
+    // --cancel-lines: stop that task; this one runs a task at a time, so it is over already.
+    if ('cancel' in task) return;
     id = task.id;
     result = handle(task);
   } catch (error) {

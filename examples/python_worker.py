@@ -27,6 +27,8 @@ def main():
         task_id = None
         try:
             task = loads(line)
+            if "cancel" in task:  # --cancel-lines: stop that task; this one runs a task at a time, so it is over
+                continue
             task_id = task["id"]
             answer = {"id": task_id, "ok": True, "result": handle(task)}
         except Exception as error:  # any failure of this task answers ok:false; the process goes on

@@ -36,6 +36,11 @@ struct WorkerCommand: AsyncParsableCommand {
     var persistentCommand: String?
     @Option(help: "Persistent processes to run, at most --concurrency. [TASKGATE_PROCESSES, default --concurrency]")
     var processes: Int?
+    @Flag(
+        help:
+            "The persistent processes understand cancel lines: a stopped task's process gets {\"cancel\":\"<id>\"} and is replaced only if it has not answered that task within 5 s (without it, the process is replaced at once). [TASKGATE_CANCEL_LINES=1]"
+    )
+    var cancelLines = false
     @Option(
         name: .customLong("http-target"),
         help:
@@ -163,7 +168,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 throw ValidationError("--processes (\(count)) cannot exceed --concurrency (\(concurrency))")
             }
             let pool = PersistentProcessPool(
-                command: command, processes: count, queue: queue, maxResultBytes: maxResult, logger: logger)
+                command: command, processes: count, queue: queue, maxResultBytes: maxResult,
+                cancelLines: cancelLines || Settings.string("TASKGATE_CANCEL_LINES") == "1", logger: logger)
             try await run(configuration, pool, deliverer, logger: logger) { await pool.shutdown() }
         case .http(let targets):
             let handler = HTTPTargetHandler(

@@ -42,6 +42,8 @@ final class PersistentChild: Sendable {
         var closeInputRequested = false
         /// Bytes of an over-long answer line being skipped up to its newline.
         var skippingLine = false
+        /// Tasks told to stop with a cancel line and not answered yet: it takes no new task meanwhile.
+        var cancelling: [String] = []
     }
     let state = Mutex(State())
 
@@ -132,6 +134,17 @@ final class PersistentChild: Sendable {
             let first = state.pendingInput.isEmpty
             state.inFlight.append(call)
             state.pendingInput.append(contentsOf: call.line)
+            return first ? .queuedFirst : .queued
+        }
+    }
+
+    /// Queues a cancel line for task `id` (`{"cancel":"<id>"}`): the process is to stop that task and answer it.
+    func sendCancel(_ id: String) -> Submission {
+        state.withLock { state in
+            guard !state.retiring, !state.ended, !state.inputClosed else { return .refused }
+            let first = state.pendingInput.isEmpty
+            state.cancelling.append(id)
+            state.pendingInput.append(contentsOf: PersistentProtocol.cancelLine(id))
             return first ? .queuedFirst : .queued
         }
     }

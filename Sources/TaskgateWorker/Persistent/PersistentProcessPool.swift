@@ -11,9 +11,11 @@ import TaskgateCore
 /// Each task goes to the least busy process; with fewer processes than slots, several tasks are in flight on one
 /// process. A process that exits fails the tasks it was running, and one that writes a malformed answer fails
 /// that task alone and is replaced: it gets no new task and its input is closed once it has answered the rest.
-/// An attempt stopped by the worker (time-out, lost lease, shutdown) takes its process down, since it cannot be
-/// told to drop just that task: SIGTERM to its process group, SIGKILL after ``killGracePeriod``; other tasks in
-/// flight on it fail too (only with a pool smaller than the slots). A replaced process's slot starts a new one at
+/// An attempt stopped by the worker (an operator's cancel, time-out, lost lease, shutdown) takes its process down
+/// (SIGTERM to its process group, SIGKILL after ``killGracePeriod``; other tasks in flight on it fail too, only
+/// with a pool smaller than the slots), unless the pool runs with ``cancelLines``: then the process gets a
+/// cancel line for that task (`{"cancel":"<id>"}`), takes no new task until it has answered that task, and is
+/// killed and replaced only if it has not answered within ``killGracePeriod``. A replaced process's slot starts a new one at
 /// once when the old one had answered well, else after a backoff that doubles up to 10 s. Standard error goes
 /// to the worker's log, and its last lines into the failure of the tasks a dying process takes with it.
 public final class PersistentProcessPool: TaskHandler, PersistentIOEvents {
@@ -23,8 +25,10 @@ public final class PersistentProcessPool: TaskHandler, PersistentIOEvents {
     public let processes: Int
     /// The most bytes of a result kept.
     public let maxResultBytes: Int
-    /// How long a stopped process has between SIGTERM and SIGKILL.
+    /// How long a stopped process has between SIGTERM and SIGKILL, and to answer a cancelled task.
     public let killGracePeriod: Duration
+    /// Whether the processes understand cancel lines (opt-in: a process that does not would read one as a task).
+    public let cancelLines: Bool
     private let queue: QueueName
     private let logger: Logger
     private let loop: PersistentIOLoop
@@ -41,8 +45,9 @@ public final class PersistentProcessPool: TaskHandler, PersistentIOEvents {
     /// Starts `processes` copies of `command`.
     public init(
         command: String, processes: Int, queue: QueueName, maxResultBytes: Int = 64 * 1024,
-        killGracePeriod: Duration = .seconds(5), logger: Logger
+        killGracePeriod: Duration = .seconds(5), cancelLines: Bool = false, logger: Logger
     ) {
+        self.cancelLines = cancelLines
         self.command = command
         self.processes = max(1, processes)
         self.maxResultBytes = maxResultBytes
@@ -110,7 +115,10 @@ public final class PersistentProcessPool: TaskHandler, PersistentIOEvents {
                 var leastLoad = Int.max
                 for case let candidate? in state.slots {
                     let (accepting, load) = candidate.state.withLock { child in
-                        (!child.retiring && !child.ended && !child.inputClosed, child.inFlight.count)
+                        (
+                            !child.retiring && !child.ended && !child.inputClosed && child.cancelling.isEmpty,
+                            child.inFlight.count
+                        )
                     }
                     if accepting && load < leastLoad {
                         least = candidate
@@ -150,7 +158,40 @@ public final class PersistentProcessPool: TaskHandler, PersistentIOEvents {
         call.resolve(.failure(TaskFailure(.timedOut, "stopped")))
         guard let child else { return }
         child.state.withLock { $0.inFlight.removeAll { $0 === call } }
-        replace(child, reason: "task \(call.id) was stopped (time-out, lost lease or shutdown)", terminate: true)
+        let reason = "task \(call.id) was stopped (cancel, time-out, lost lease or shutdown)"
+        guard cancelLines, !state.withLock({ $0.stopped }) else {
+            replace(child, reason: reason, terminate: true)
+            return
+        }
+        switch child.sendCancel(call.id) {
+        case .refused:
+            replace(child, reason: reason, terminate: true)
+            return
+        case .queuedFirst:
+            loop.poke()
+        case .queued:
+            break
+        }
+        let grace = killGracePeriod
+        let (seconds, attoseconds) = grace.components
+        let delay = DispatchTimeInterval.nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
+        DispatchQueue.global().asyncAfter(deadline: .now() + delay) {
+            guard child.state.withLock({ $0.cancelling.contains(call.id) }) else { return }
+            self.logger.warning(
+                "persistent process did not answer a cancelled task; replacing it",
+                metadata: ["pid": "\(child.pid)", "id": "\(call.id)"])
+            self.replace(
+                child, reason: "it did not answer task \(call.id) within \(grace) of its cancel", terminate: true)
+        }
+    }
+
+    /// Hands the tasks waiting for a process to the processes that take tasks now.
+    private func drainBacklog() {
+        let waiting = state.withLock { state -> [PendingCall] in
+            defer { state.backlog.removeAll() }
+            return state.backlog
+        }
+        waiting.forEach(dispatch)
     }
 
     // MARK: - Process lifecycle
@@ -174,11 +215,7 @@ public final class PersistentProcessPool: TaskHandler, PersistentIOEvents {
             }
             loop.add(child)
             logger.debug("persistent process started", metadata: ["pid": "\(child.pid)", "slot": "\(slot)"])
-            let waiting = state.withLock { state -> [PendingCall] in
-                defer { state.backlog.removeAll() }
-                return state.backlog
-            }
-            waiting.forEach(dispatch)
+            drainBacklog()
         } catch {
             logger.error("cannot start persistent process", metadata: ["error": "\(error)"])
             restart(slot: slot, healthy: false)
@@ -223,6 +260,18 @@ public final class PersistentProcessPool: TaskHandler, PersistentIOEvents {
 
     func answered(_ child: PersistentChild, line: [UInt8]) {
         let answer = PersistentProtocol.answer(line)
+        // The answer to a task it was told to stop: its attempt is over already; the process takes tasks again.
+        let (wasCancelled, free) = child.state.withLock { state -> (Bool, Bool) in
+            guard let id = answer.id, let index = state.cancelling.firstIndex(of: id) else { return (false, false) }
+            state.cancelling.remove(at: index)
+            if state.retiring && state.inFlight.isEmpty { state.closeInputRequested = true }
+            return (true, state.cancelling.isEmpty)
+        }
+        if wasCancelled {
+            logger.debug("persistent process answered a cancelled task", metadata: ["pid": "\(child.pid)"])
+            if free { drainBacklog() }
+            return
+        }
         let call = child.state.withLock { state -> PendingCall? in
             let index =
                 answer.id.flatMap { id in state.inFlight.firstIndex { $0.id == id } } ?? state.inFlight.indices.first

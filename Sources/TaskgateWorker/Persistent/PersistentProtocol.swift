@@ -35,6 +35,17 @@ enum PersistentProtocol {
         return json.bytes
     }
 
+    /// The line that tells a process to stop a task (with `--cancel-lines`), newline included:
+    /// `{"cancel":"<id>"}`. The process answers that task as it answers any (an error answer, say); it must
+    /// not answer the cancel line itself, and ignores one for a task it is not running.
+    static func cancelLine(_ id: String) -> [UInt8] {
+        var json = JSONWriter(capacity: 24 + id.utf8.count)
+        json.writeRaw(#"{"cancel":"#)
+        json.writeString(id)
+        json.writeRaw("}\n")
+        return json.bytes
+    }
+
     /// Reads one answer line (without its newline).
     static func answer(_ line: [UInt8]) -> Answer {
         let value: JSONValue

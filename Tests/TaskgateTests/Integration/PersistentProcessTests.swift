@@ -166,6 +166,67 @@ import Testing
         #expect(try fixture.task(next)["retries"] as? Int == 0)
     }
 
+    /// A process that runs each task on a thread of its own and stops one when its cancel line comes (when
+    /// `answersCancels`), answering it `ok:false`; every answer names the process's pid.
+    private func cancellableScript(answersCancels: Bool) throws -> (command: String, directory: URL) {
+        try script(
+            #"""
+            import json, os, sys, threading
+            ANSWERS = \#(answersCancels ? "True" : "False")
+            lock = threading.Lock()
+            stops = {}
+            def say(answer):
+                with lock:
+                    print(json.dumps(answer), flush=True)
+            def run(task, stop):
+                if task["type"] == "hang":
+                    stop.wait()
+                    say({"id": task["id"], "ok": False, "error": "stopped at pid %d" % os.getpid()})
+                else:
+                    say({"id": task["id"], "ok": True, "result": "pid %d" % os.getpid()})
+            for line in sys.stdin:
+                message = json.loads(line)
+                if "cancel" in message:
+                    if ANSWERS and message["cancel"] in stops:
+                        stops.pop(message["cancel"]).set()
+                    continue
+                stops[message["id"]] = threading.Event()
+                threading.Thread(target=run, args=(message, stops[message["id"]]), daemon=True).start()
+            """#)
+    }
+
+    @Test(arguments: [true, false])
+    func withCancelLinesACancelledTaskIsStoppedInItsProcessOrTheProcessIsReplaced(answers: Bool) async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        let (command, directory) = try cancellableScript(answersCancels: answers)
+        let worker = try TaskgateProcess.worker(
+            ns, handler: ["--exec-persistent", command, "--cancel-lines"], extra: ["--processes", "1"])
+        defer { worker.stop(); fixture.stop(); ns.cleanUp(); try? FileManager.default.removeItem(at: directory) }
+        let first = try fixture.submit(#"{"payload":1,"type":"quick"}"#)
+        try await eventually("a first task to succeed") { try state(fixture, first) == "succeeded" }
+        let pid = try #require(try fixture.task(first)["result"] as? String)
+        let hanging = try fixture.submit(#"{"payload":2,"type":"hang"}"#)
+        try await eventually("the hanging task to start") { try state(fixture, hanging) == "active" }
+        #expect(try fixture.client.post("/tasks/\(hanging)/cancel", json: "").status == 200)
+        let next = try fixture.submit(#"{"payload":3,"type":"quick"}"#)
+        try await eventually(timeout: 30, "the next task to succeed") { try state(fixture, next) == "succeeded" }
+        #expect(try state(fixture, hanging) == "cancelled")
+        let nextPid = try #require(try fixture.task(next)["result"] as? String)
+        if answers {
+            // It stopped the task when told and answered it: the same process goes on.
+            #expect(nextPid == pid)
+            try await eventually("the worker to note the answer") {
+                worker.output.contains("persistent process answered a cancelled task")
+            }
+            #expect(!worker.output.contains("did not answer a cancelled task"))
+        } else {
+            // It never answered: after the grace period it was killed and another process took the next task.
+            #expect(nextPid != pid)
+            #expect(worker.output.contains("did not answer a cancelled task"))
+        }
+    }
+
     @Test func anErrorAnswerWithRetryAfterIsHonoured() async throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)
