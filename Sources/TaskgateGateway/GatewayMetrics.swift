@@ -30,9 +30,15 @@ public final class GatewayMetrics: Sendable {
         let method: String
     }
 
+    /// A route's request counter and latency timer.
+    private struct RequestHandles {
+        let counter: Counter
+        let timer: Timer
+    }
+
     /// The metric objects made so far, so an answer costs a dictionary look-up, not a registry one.
     private struct Made {
-        var requests: [RequestKey: Counter] = [:]
+        var requests: [RequestKey: RequestHandles] = [:]
         var latencies: [LatencyKey: Timer] = [:]
         var accepted: [QueueName: Counter] = [:]
         var redisErrors: [String: Counter] = [:]
@@ -47,29 +53,37 @@ public final class GatewayMetrics: Sendable {
         ])
     }
 
-    /// Counts an answer to a request on `route` (the route's pattern, or `unmatched`).
+    /// Counts an answer to a request on `route` (the route's pattern, or `unmatched`): one dictionary look-up
+    /// under a lock, then a counter's atomic add and the histogram's own lock.
     func answered(route: String, method: String, status: Int, after elapsed: Duration) {
+        let key = RequestKey(route: route, method: method, status: status)
+        let handles = made.withLock { $0.requests[key] } ?? makeHandles(key)
+        handles.counter.increment()
+        let (seconds, attoseconds) = elapsed.components
+        handles.timer.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+
+    /// The counter and timer of a route, method and status seen for the first time.
+    private func makeHandles(_ key: RequestKey) -> RequestHandles {
         let factory = exposition.factory
-        let (counter, timer) = made.withLock { made -> (Counter, Timer) in
-            let key = RequestKey(route: route, method: method, status: status)
-            let counter =
-                made.requests[key]
-                ?? Counter(
-                    label: "taskgate_http_requests_total",
-                    dimensions: [("route", route), ("method", method), ("status", String(status))], factory: factory)
-            made.requests[key] = counter
-            let latencyKey = LatencyKey(route: route, method: method)
+        return made.withLock { made in
+            if let handles = made.requests[key] { return handles }
+            let latencyKey = LatencyKey(route: key.route, method: key.method)
             let timer =
                 made.latencies[latencyKey]
                 ?? Timer(
                     label: "taskgate_http_request_duration_seconds",
-                    dimensions: [("route", route), ("method", method)], factory: factory)
+                    dimensions: [("route", key.route), ("method", key.method)], factory: factory)
             made.latencies[latencyKey] = timer
-            return (counter, timer)
+            let handles = RequestHandles(
+                counter: Counter(
+                    label: "taskgate_http_requests_total",
+                    dimensions: [("route", key.route), ("method", key.method), ("status", String(key.status))],
+                    factory: factory),
+                timer: timer)
+            made.requests[key] = handles
+            return handles
         }
-        counter.increment()
-        let (seconds, attoseconds) = elapsed.components
-        timer.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
     /// Counts a task stored by `POST /tasks` or a batch (not a replay).
