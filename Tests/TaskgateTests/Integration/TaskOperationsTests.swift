@@ -223,6 +223,34 @@ import Testing
         #expect(seen[1].json["was"] as? String == "scheduled")
     }
 
+    @Test func pauseLimitsAndResumeArePublishedOnTheQueuesStream() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        defer { fixture.stop(); ns.cleanUp() }
+        let stream = try EventStreamClient(port: fixture.gateway.port, path: "/queues/ops/events")
+        try stream.readHead()
+        let other = try EventStreamClient(port: fixture.gateway.port, path: "/queues/other/events")
+        try other.readHead()
+        #expect(try fixture.client.post("/queues/ops/pause", json: "").status == 200)
+        #expect(
+            try fixture.client.request(
+                "PUT", "/queues/ops/limits", headers: ["Content-Type": "application/json"],
+                body: Data(#"{"max_per_second":5,"max_active":2}"#.utf8)
+            ).status == 200)
+        #expect(try fixture.client.post("/queues/ops/resume", json: "").status == 200)
+        let task = try fixture.submit(#"{"queue":"other","payload":1}"#)
+        var seen: [StreamEvent] = []
+        while seen.count < 3, let event = try await offThePool({ try stream.next() }) { seen.append(event) }
+        #expect(seen.map(\.name) == ["paused", "limits", "resumed"])
+        #expect(seen.allSatisfy { $0.id == nil && $0.json["queue"] as? String == "ops" })
+        #expect(seen.map { $0.json["paused"] as? Bool } == [true, true, false])
+        #expect(seen[1].json["max_active"] as? Int == 2)
+        // Another queue's stream got none of them: its first event is its own task's.
+        let first = try await offThePool { try other.next() }
+        #expect(first?.name == "created")
+        #expect(first?.json["id"] as? String == task)
+    }
+
     @Test func aCancelRacingACompletionLeavesExactlyOneFinalState() throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }
