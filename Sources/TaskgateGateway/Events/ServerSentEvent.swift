@@ -1,23 +1,15 @@
 /// The text of Server-Sent Events (`text/event-stream`): `id:`, `event:` and `data:` lines and a blank line.
 enum ServerSentEvent {
-    /// One event; `data` must hold no line break (compact JSON holds none).
-    static func event(id: String, name: String, data: [UInt8]) -> [UInt8] {
+    /// One event; `data` must hold no line break (compact JSON holds none). Without an `id` there is no `id:`
+    /// line, and a client's last event id stays as it was.
+    static func event(id: String? = nil, name: String, data: [UInt8]) -> [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(32 + id.utf8.count + name.utf8.count + data.count)
-        bytes += "id: ".utf8
-        bytes += id.utf8
-        bytes += "\nevent: ".utf8
-        bytes += name.utf8
-        bytes += "\ndata: ".utf8
-        bytes += data
-        bytes += "\n\n".utf8
-        return bytes
-    }
-
-    /// One event without an `id:` line (a client's last event id stays as it was).
-    static func event(name: String, data: [UInt8]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(24 + name.utf8.count + data.count)
+        bytes.reserveCapacity(32 + (id?.utf8.count ?? 0) + name.utf8.count + data.count)
+        if let id {
+            bytes += "id: ".utf8
+            bytes += id.utf8
+            bytes += "\n".utf8
+        }
         bytes += "event: ".utf8
         bytes += name.utf8
         bytes += "\ndata: ".utf8
