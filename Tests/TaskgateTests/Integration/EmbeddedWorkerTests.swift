@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import TaskgateCore
 import TaskgateWorker
 import Testing
@@ -42,6 +43,46 @@ import Testing
         #expect(failed.lastError == "payload must be an integer")
         #expect(try store.task(orphan.id)?.lastError == "no handler for task type resize")
 
+        worker.beginShutdown()
+        try await running.value
+    }
+
+    @Test func anOperatorsCancelCancelsTheSwiftHandlersTaskAndTheWorkerGoesOn() async throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let started = Atomic<Bool>(false)
+        let stopped = Atomic<Bool>(false)
+        var handlers = HandlerRegistry()
+        handlers.register("wait") { _ in
+            started.store(true, ordering: .releasing)
+            do {
+                try await Task.sleep(for: .seconds(3600))
+            } catch {
+                stopped.store(true, ordering: .releasing)
+                throw error
+            }
+            return "never"
+        }
+        handlers.register("quick") { _ in "done" }
+        var logger = Logger(label: "test-worker")
+        logger.logLevel = .critical
+        let worker = Worker(
+            configuration: WorkerConfiguration(
+                redis: ns.server.configuration, keys: ns.keys, concurrency: 1, claimBlockMilliseconds: 100),
+            handlers: handlers, logger: logger)
+        let running = Task { try await worker.run() }
+        defer { worker.beginShutdown() }
+        let store = ns.store
+        let waiting = try store.enqueue(TaskSubmission(payload: .null, type: "wait"))
+        try await eventually("the handler to start") { started.load(ordering: .acquiring) }
+        _ = try TaskControl(pool: ns.pool, keys: ns.keys).cancel(waiting.id)
+        // Told on the cancellations channel, the worker cancels the handler's task: its sleep throws at once.
+        try await eventually("the handler's task to be cancelled") { stopped.load(ordering: .acquiring) }
+        let next = try store.enqueue(TaskSubmission(payload: .null, type: "quick"))
+        try await eventually("the one slot to run the next task") { try store.task(next.id)?.state == .succeeded }
+        let record = try #require(try store.task(waiting.id))
+        #expect(record.state == .cancelled)
+        #expect(record.result == nil)
         worker.beginShutdown()
         try await running.value
     }
