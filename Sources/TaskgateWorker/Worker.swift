@@ -19,12 +19,12 @@ public final class Worker: Service, Sendable {
     /// What the worker counts (served by `taskgate worker --metrics-port`).
     public let metrics: WorkerMetrics
     private let handlers: HandlerRegistry
-    private let store: any TaskStore
+    let store: any TaskStore
     private let pipeline: RedisPipeline?
-    private let registry: QueueRegistry?
-    private let logger: Logger
+    let registry: QueueRegistry?
+    let logger: Logger
     private let stopping = Atomic<Bool>(false)
-    private let running = Mutex<[Int: RunningAttempt]>([:])
+    let running = Mutex<[Int: RunningAttempt]>([:])
     private let handoff = ClaimHandoff()
     private let deadlines = AttemptDeadlines()
     /// The fetchers of a worker on several queues (`nil` on one queue: its fetchers claim directly).
@@ -32,7 +32,7 @@ public final class Worker: Service, Sendable {
 
     /// A task a slot is running: the lease to extend and the attempt to stop when the lease is lost or its time
     /// is up.
-    private struct RunningAttempt: Sendable {
+    struct RunningAttempt: Sendable {
         let lease: Lease
         let attempt: Task<String, any Error>
         var deadline: ContinuousClock.Instant?
@@ -148,7 +148,7 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    private var isStopping: Bool { stopping.load(ordering: .acquiring) }
+    var isStopping: Bool { stopping.load(ordering: .acquiring) }
 
     private func makeMultiQueueFetcher() -> MultiQueueFetcher {
         let executor = BlockingExecutor(label: "taskgate.worker.put-back")
@@ -349,114 +349,6 @@ public final class Worker: Service, Sendable {
             }
         }
         logger.error("\(what) gave up; recovery will put the task back", metadata: LogFields.task(lease.id))
-    }
-
-    /// Extends the leases of running tasks; a task whose lease was lost is stopped, since another attempt owns it.
-    private func runHeartbeat() async {
-        let executor = BlockingExecutor(label: "taskgate.worker.heartbeat")
-        let timing = configuration.leaseTiming
-        let store = self.store
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: .milliseconds(timing.heartbeatMilliseconds))
-            } catch {
-                return
-            }
-            let leases = running.withLock { $0.values.map(\.lease) }
-            guard !leases.isEmpty else { continue }
-            do throws(TaskStoreError) {
-                let lost = try await executor.run { () throws(TaskStoreError) -> [Lease] in
-                    try store.extend(leases, leaseMilliseconds: timing.leaseMilliseconds)
-                }
-                for lease in lost {
-                    // A task that finished since the heartbeat looked has no lease left either: not a loss.
-                    let attempt = running.withLock { running -> Task<String, any Error>? in
-                        guard let slot = running.first(where: { $0.value.lease == lease })?.key else { return nil }
-                        running[slot]?.lost = true
-                        return running[slot]?.attempt
-                    }
-                    guard let attempt else { continue }
-                    logger.warning("lease lost; stopping the task", metadata: LogFields.task(lease.id))
-                    attempt.cancel()
-                }
-            } catch {
-                logger.warning("heartbeat failed, retrying", metadata: ["error": "\(error)"])
-            }
-        }
-    }
-
-    /// Puts back the tasks of workers that died: expired leases, and claims that never got a lease (on each of
-    /// the worker's queues in turn).
-    private func runRecovery() async {
-        let executor = BlockingExecutor(label: "taskgate.worker.recovery")
-        let queues = configuration.queues.map(\.name)
-        let timing = configuration.leaseTiming
-        let retention = configuration.retentionMilliseconds
-        let store = self.store
-        var pause = Backoff()
-        while !isStopping {
-            do throws(TaskStoreError) {
-                for queue in queues {
-                    let recovery = try await executor.run { () throws(TaskStoreError) -> Recovery in
-                        try store.recover(
-                            in: queue, limit: 100, unleasedGraceMilliseconds: timing.leaseMilliseconds,
-                            retentionMilliseconds: retention)
-                    }
-                    metrics.recovered(recovery.recovered, on: queue)
-                    if recovery.recovered > 0 || recovery.dropped > 0 {
-                        logger.warning(
-                            "recovered tasks of lost workers",
-                            metadata: [
-                                "queue": "\(queue)", "retried": "\(recovery.retried)",
-                                "dead": "\(recovery.deadLettered)", "unclaimed": "\(recovery.unclaimed)",
-                                "dropped": "\(recovery.dropped)",
-                            ])
-                    }
-                }
-                pause.reset()
-                try? await Task.sleep(for: .milliseconds(timing.recoveryIntervalMilliseconds))
-            } catch {
-                logger.warning("recovery failed, retrying", metadata: ["error": "\(error)"])
-                await pause.wait()
-            }
-        }
-    }
-
-    /// Moves due delayed and retrying tasks of each of the worker's queues to pending, and keeps the queues
-    /// registered.
-    private func runScheduler() async {
-        let executor = BlockingExecutor(label: "taskgate.worker.scheduler")
-        let queues = configuration.queues.map(\.name)
-        let interval = configuration.schedulerIntervalMilliseconds
-        let store = self.store
-        var pause = Backoff()
-        let registry = self.registry
-        // The queues are registered at start and again every minute (see QueueRegistry: that repairs a lost entry).
-        var registration = ContinuousClock.now
-        while !isStopping {
-            if let registry, ContinuousClock.now >= registration {
-                let registered = await executor.run { () -> Bool in (try? registry.register(queues)) != nil }
-                registration = ContinuousClock.now + (registered ? QueueRegistry.repairInterval : .seconds(1))
-            }
-            do throws(TaskStoreError) {
-                var wait = interval
-                for queue in queues {
-                    let promotion = try await executor.run { () throws(TaskStoreError) -> Promotion in
-                        try store.promoteDue(in: queue, limit: 100)
-                    }
-                    if promotion.promoted > 0 {
-                        logger.debug(
-                            "promoted due tasks", metadata: ["queue": "\(queue)", "count": "\(promotion.promoted)"])
-                    }
-                    wait = min(wait, promotion.nextDueInMilliseconds ?? interval)
-                }
-                pause.reset()
-                if wait > 0 { try? await Task.sleep(for: .milliseconds(wait)) }
-            } catch {
-                logger.warning("scheduler failed, retrying", metadata: ["error": "\(error)"])
-                await pause.wait()
-            }
-        }
     }
 
     /// Stops the running attempt of a task an operator cancelled; its outcome is discarded (the task is

@@ -1,0 +1,113 @@
+import TaskgateCore
+
+/// The worker's loops beside its slots: heartbeats that keep the leases of running tasks, recovery of the tasks
+/// of lost workers, and the scheduler that promotes due tasks and keeps the queues registered.
+extension Worker {
+    /// Extends the leases of running tasks; a task whose lease was lost is stopped, since another attempt owns it.
+    func runHeartbeat() async {
+        let executor = BlockingExecutor(label: "taskgate.worker.heartbeat")
+        let timing = configuration.leaseTiming
+        let store = self.store
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: .milliseconds(timing.heartbeatMilliseconds))
+            } catch {
+                return
+            }
+            let leases = running.withLock { $0.values.map(\.lease) }
+            guard !leases.isEmpty else { continue }
+            do throws(TaskStoreError) {
+                let lost = try await executor.run { () throws(TaskStoreError) -> [Lease] in
+                    try store.extend(leases, leaseMilliseconds: timing.leaseMilliseconds)
+                }
+                for lease in lost {
+                    // A task that finished since the heartbeat looked has no lease left either: not a loss.
+                    let attempt = running.withLock { running -> Task<String, any Error>? in
+                        guard let slot = running.first(where: { $0.value.lease == lease })?.key else { return nil }
+                        running[slot]?.lost = true
+                        return running[slot]?.attempt
+                    }
+                    guard let attempt else { continue }
+                    logger.warning("lease lost; stopping the task", metadata: LogFields.task(lease.id))
+                    attempt.cancel()
+                }
+            } catch {
+                logger.warning("heartbeat failed, retrying", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Puts back the tasks of workers that died: expired leases, and claims that never got a lease (on each of
+    /// the worker's queues in turn).
+    func runRecovery() async {
+        let executor = BlockingExecutor(label: "taskgate.worker.recovery")
+        let queues = configuration.queues.map(\.name)
+        let timing = configuration.leaseTiming
+        let retention = configuration.retentionMilliseconds
+        let store = self.store
+        var pause = Backoff()
+        while !isStopping {
+            do throws(TaskStoreError) {
+                for queue in queues {
+                    let recovery = try await executor.run { () throws(TaskStoreError) -> Recovery in
+                        try store.recover(
+                            in: queue, limit: 100, unleasedGraceMilliseconds: timing.leaseMilliseconds,
+                            retentionMilliseconds: retention)
+                    }
+                    metrics.recovered(recovery.recovered, on: queue)
+                    if recovery.recovered > 0 || recovery.dropped > 0 {
+                        logger.warning(
+                            "recovered tasks of lost workers",
+                            metadata: [
+                                "queue": "\(queue)", "retried": "\(recovery.retried)",
+                                "dead": "\(recovery.deadLettered)", "unclaimed": "\(recovery.unclaimed)",
+                                "dropped": "\(recovery.dropped)",
+                            ])
+                    }
+                }
+                pause.reset()
+                try? await Task.sleep(for: .milliseconds(timing.recoveryIntervalMilliseconds))
+            } catch {
+                logger.warning("recovery failed, retrying", metadata: ["error": "\(error)"])
+                await pause.wait()
+            }
+        }
+    }
+
+    /// Moves due delayed and retrying tasks of each of the worker's queues to pending, and keeps the queues
+    /// registered.
+    func runScheduler() async {
+        let executor = BlockingExecutor(label: "taskgate.worker.scheduler")
+        let queues = configuration.queues.map(\.name)
+        let interval = configuration.schedulerIntervalMilliseconds
+        let store = self.store
+        var pause = Backoff()
+        let registry = self.registry
+        // The queues are registered at start and again every minute (see QueueRegistry: that repairs a lost entry).
+        var registration = ContinuousClock.now
+        while !isStopping {
+            if let registry, ContinuousClock.now >= registration {
+                let registered = await executor.run { () -> Bool in (try? registry.register(queues)) != nil }
+                registration = ContinuousClock.now + (registered ? QueueRegistry.repairInterval : .seconds(1))
+            }
+            do throws(TaskStoreError) {
+                var wait = interval
+                for queue in queues {
+                    let promotion = try await executor.run { () throws(TaskStoreError) -> Promotion in
+                        try store.promoteDue(in: queue, limit: 100)
+                    }
+                    if promotion.promoted > 0 {
+                        logger.debug(
+                            "promoted due tasks", metadata: ["queue": "\(queue)", "count": "\(promotion.promoted)"])
+                    }
+                    wait = min(wait, promotion.nextDueInMilliseconds ?? interval)
+                }
+                pause.reset()
+                if wait > 0 { try? await Task.sleep(for: .milliseconds(wait)) }
+            } catch {
+                logger.warning("scheduler failed, retrying", metadata: ["error": "\(error)"])
+                await pause.wait()
+            }
+        }
+    }
+}
