@@ -42,7 +42,9 @@ import Testing
         let weights = ["critical": 6, "default": 3, "low": 1]
         let queues = weights.keys.sorted().map { WeightedQueue(QueueName($0)!, weight: weights[$0]!) }
         // Every queue holds 10,000 tasks, so none runs dry while the worker runs the first 10,000.
-        for queue in queues { try Self.fill(store, queue.name, 10_000) }
+        // Stored on a thread of its own: 30,000 tasks would hold one of the few threads every test's async code
+        // shares for as long.
+        try await offThePool { for queue in queues { try Self.fill(store, queue.name, 10_000) } }
         let total = 10_000
         let counts = Mutex<[String: Int]>([:])
         let done = Atomic<Bool>(false)
