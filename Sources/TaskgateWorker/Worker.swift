@@ -41,13 +41,16 @@ public final class Worker: Service, Sendable {
     }
 
     /// Creates a worker over Redis; claims and reports of all its slots share round trips through one pipeline.
-    public convenience init(configuration: WorkerConfiguration, handlers: HandlerRegistry, logger: Logger) {
+    /// It counts into `metrics` when given (one made for its queues and slots otherwise).
+    public convenience init(
+        configuration: WorkerConfiguration, handlers: HandlerRegistry, metrics: WorkerMetrics? = nil, logger: Logger
+    ) {
         let pool = RedisConnectionPool(configuration: configuration.redis, maxIdle: configuration.concurrency + 2)
         let pipeline = RedisPipeline(configuration: configuration.redis, label: "taskgate.worker.pipeline")
         self.init(
             configuration: configuration, handlers: handlers,
             store: RedisTaskStore(pool: pool, keys: configuration.keys, pipeline: pipeline), pipeline: pipeline,
-            registry: QueueRegistry(pool: pool, keys: configuration.keys), logger: logger)
+            registry: QueueRegistry(pool: pool, keys: configuration.keys), metrics: metrics, logger: logger)
     }
 
     /// Creates a worker over any task store.
@@ -55,16 +58,17 @@ public final class Worker: Service, Sendable {
         configuration: WorkerConfiguration, handlers: HandlerRegistry, store: any TaskStore, logger: Logger
     ) {
         self.init(
-            configuration: configuration, handlers: handlers, store: store, pipeline: nil, registry: nil, logger: logger
-        )
+            configuration: configuration, handlers: handlers, store: store, pipeline: nil, registry: nil, metrics: nil,
+            logger: logger)
     }
 
     private init(
         configuration: WorkerConfiguration, handlers: HandlerRegistry, store: any TaskStore, pipeline: RedisPipeline?,
-        registry: QueueRegistry?, logger: Logger
+        registry: QueueRegistry?, metrics: WorkerMetrics?, logger: Logger
     ) {
         self.configuration = configuration
-        self.metrics = WorkerMetrics(queues: configuration.queues.map(\.name), slots: configuration.concurrency)
+        self.metrics =
+            metrics ?? WorkerMetrics(queues: configuration.queues.map(\.name), slots: configuration.concurrency)
         self.handlers = handlers
         self.store = store
         self.pipeline = pipeline

@@ -130,6 +130,10 @@ struct WorkerCommand: AsyncParsableCommand {
         let concurrency = try Settings.int(concurrency, "TASKGATE_CONCURRENCY", default: 1, range: 1...1024)
         let maxResult = try Settings.int(
             maxResultBytes, "TASKGATE_MAX_RESULT_BYTES", default: 64 * 1024, range: 0...(16 << 20))
+        // Bound before anything that holds an HTTP client is made: a port that cannot be served is a clear error.
+        let metrics = WorkerMetrics(queues: queues.map(\.name), slots: concurrency)
+        let metricsServer = try startMetrics(metrics, logger: logger)
+        defer { metricsServer?.stop() }
         let deliverer = CallbackDeliverer(
             configuration: try callbackConfiguration(queues: queues.map(\.name), retentionSeconds: retention),
             logger: logger)
@@ -161,7 +165,8 @@ struct WorkerCommand: AsyncParsableCommand {
             try await common.run([deliverer], logger: logger)
         case .exec(let command):
             try await run(
-                configuration, ExecHandler(command: command, maxResultBytes: maxResult), deliverer, logger: logger)
+                configuration, ExecHandler(command: command, maxResultBytes: maxResult), deliverer, metrics: metrics,
+                logger: logger)
         case .persistent(let command):
             let count = try Settings.int(processes, "TASKGATE_PROCESSES", default: concurrency, range: 1...1024)
             guard count <= concurrency else {
@@ -170,11 +175,13 @@ struct WorkerCommand: AsyncParsableCommand {
             let pool = PersistentProcessPool(
                 command: command, processes: count, queue: queue, maxResultBytes: maxResult,
                 cancelLines: cancelLines || Settings.string("TASKGATE_CANCEL_LINES") == "1", logger: logger)
-            try await run(configuration, pool, deliverer, logger: logger) { await pool.shutdown() }
+            try await run(configuration, pool, deliverer, metrics: metrics, logger: logger) { await pool.shutdown() }
         case .http(let targets):
             let handler = HTTPTargetHandler(
                 targets: targets, signer: try signer(), connectionsPerHost: concurrency, maxResultBytes: maxResult)
-            try await run(configuration, handler, deliverer, logger: logger) { await handler.shutdown() }
+            try await run(configuration, handler, deliverer, metrics: metrics, logger: logger) {
+                await handler.shutdown()
+            }
         }
     }
 
@@ -182,11 +189,11 @@ struct WorkerCommand: AsyncParsableCommand {
     /// `shutdown` (also on failure).
     private func run(
         _ configuration: WorkerConfiguration, _ handler: some TaskHandler, _ deliverer: CallbackDeliverer,
-        logger: Logger, shutdown: @Sendable () async -> Void = {}
+        metrics: WorkerMetrics, logger: Logger, shutdown: @Sendable () async -> Void = {}
     ) async throws {
-        let worker = Worker(configuration: configuration, handlers: HandlerRegistry(fallback: handler), logger: logger)
-        let metricsServer = try startMetrics(worker.metrics, logger: logger)
-        defer { metricsServer?.stop() }
+        let worker = Worker(
+            configuration: configuration, handlers: HandlerRegistry(fallback: handler), metrics: metrics, logger: logger
+        )
         do {
             try await common.run([worker, deliverer], logger: logger)
         } catch {
