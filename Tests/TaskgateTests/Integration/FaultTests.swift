@@ -214,6 +214,9 @@ import Testing
     @Test(arguments: [
         (["worker", "--redis-url", "redis://127.0.0.1:1/0"], "--exec"),
         (["worker", "--exec", "true", "--queue", "a b"], "queue must match"),
+        (["worker", "--exec", "true", "--queue", "a=0"], "queue must match"),
+        (["worker", "--exec", "true", "--queue", "a", "--queue", "a=2"], "queue a is given twice"),
+        (["worker", "--exec", "true", "--metrics-port", "70000"], "--metrics-port must be 0-65535"),
         (["serve", "--redis-url", "http://nope"], "redis://"),
         (["serve", "--host", "not-an-ip", "--port", "0"], "IPv4 or IPv6"),
         (["serve", "--max-body-bytes", "0"], "TASKGATE_MAX_BODY_BYTES"),

@@ -153,6 +153,15 @@ import Testing
         }
         #expect(ran.withLock { $0 } == ["c", "b", "a"])
         try await eventually("the worker to wait on every queue again") { try blockedOnEachQueue() }
+
+        // Redis goes away under the blocking claims and comes back empty: the worker reconnects and waits again.
+        server.stop()
+        try server.restart()
+        try await eventually(timeout: 30, "the worker to block on every queue of the new Redis") {
+            try blockedOnEachQueue()
+        }
+        let after = try ns.store.enqueue(TaskSubmission(payload: .null, type: "t", queue: names[1]))
+        try await eventually("a task after the restart to run") { try ns.store.task(after.id)?.state == .succeeded }
         worker.beginShutdown()
         try await running.value
     }
