@@ -65,15 +65,64 @@ public struct NotificationsAPI: Sendable {
         guard let queue = rawQueue.flatMap(QueueName.init) else {
             return reply.send(Self.unknownQueue(rawQueue))
         }
+        openQueueStream([queue], comment: "queue \(queue.rawValue)", reply: reply)
+    }
+
+    /// The most queues one `GET /events` follows: a page of `GET /queues` at its largest.
+    static let maxStreamQueues = QueueInspector.maxPage
+
+    /// `GET /events?queue=A&queue=B...`: the events of several queues on one connection, so that a page showing
+    /// many queues holds one stream, not one per queue (a browser opens at most six HTTP/1.1 connections to a
+    /// host). Cost: one subscription per queue (shared with every other listener of it); no read.
+    func events(_ request: HTTPRequest, reply: HTTPReply) {
+        switch Self.streamQueues(request) {
+        case .failure(let problem): reply.send(problem.response)
+        case .success(let queues):
+            openQueueStream(queues, comment: "queues " + queues.map(\.rawValue).joined(separator: " "), reply: reply)
+        }
+    }
+
+    /// `HEAD /events`: the head the stream would open with, or the problem it would get. Cost: one `PING`.
+    func eventsHead(_ request: HTTPRequest) -> HTTPResponse {
+        if case .failure(let problem) = Self.streamQueues(request) { return problem.response }
+        guard !hub.isStopping, (try? store.ping()) != nil else { return unavailable() }
+        return HTTPResponse(status: 200, headers: ServerSentEvent.headers)
+    }
+
+    /// The `queue` arguments of `GET /events`, each once in the order given, or the `400 invalid-parameter` for
+    /// none, a bad name or more than ``maxStreamQueues``.
+    static func streamQueues(_ request: HTTPRequest) -> Result<[QueueName], Problem> {
+        var queues: [QueueName] = []
+        var seen: Set<QueueName> = []
+        for argument in request.query where argument.name == "queue" {
+            guard let queue = QueueName(argument.value) else {
+                return .failure(
+                    Problem.invalidParameter(
+                        "queue", "queue must be a queue name ([A-Za-z0-9._-]{1,64}), got \(argument.value)"))
+            }
+            if seen.insert(queue).inserted { queues.append(queue) }
+        }
+        guard !queues.isEmpty else {
+            return .failure(Problem.invalidParameter("queue", "name at least one queue: /events?queue=NAME"))
+        }
+        guard queues.count <= maxStreamQueues else {
+            return .failure(
+                Problem.invalidParameter(
+                    "queue", "one stream follows at most \(maxStreamQueues) queues, got \(queues.count)"))
+        }
+        return .success(queues)
+    }
+
+    private func openQueueStream(_ queues: [QueueName], comment: String, reply: HTTPReply) {
         guard let stream = HTTPStream(limit: streamBufferBytes, budget: budget) else {
             return reply.send(Problem.overloaded(retryAfterSeconds: retryAfterSeconds).response)
         }
-        let listener = QueueEventStream(queue: queue, stream: stream, hub: hub)
+        let listener = QueueEventStream(queues: queues, stream: stream, hub: hub)
         guard listener.subscribe() else {
             stream.discard()
             return reply.send(unavailable())
         }
-        stream.write(ServerSentEvent.opening("queue \(queue.rawValue)"))
+        stream.write(ServerSentEvent.opening(comment))
         reply.send(HTTPResponse(status: 200, headers: ServerSentEvent.headers, stream: stream))
     }
 

@@ -2,28 +2,35 @@ import Synchronization
 import TaskgateCore
 import TaskgateHTTP
 
-/// `GET /queues/{queue}/events`: every event of one queue as it is published, for dashboards and operators.
+/// `GET /queues/{queue}/events` and `GET /events?queue=...`: every event of one queue, or of several on one
+/// connection, as it is published, for dashboards and operators.
 ///
 /// A live feed: it starts with what happens after it opened and has no snapshot, so a client that must not
 /// miss a change reads the records (or each task's own stream). The `id:` of a task's event is
 /// `<task id>/<seq>`. A change to the queue's settings comes as an event named `paused`, `resumed` or `limits`
-/// with the settings after it as data, and no `id:` (it is not a task's).
+/// with the settings after it as data, and no `id:` (it is not a task's). Every event's data names its queue.
 final class QueueEventStream: EventListener {
     let stream: HTTPStream
-    private let queue: QueueName
+    private let queues: [QueueName]
     private let hub: EventHub
-    private let registration = Mutex<EventHub.Registration?>(nil)
+    private let registrations = Mutex<[EventHub.Registration]>([])
 
-    init(queue: QueueName, stream: HTTPStream, hub: EventHub) {
-        self.queue = queue
+    init(queues: [QueueName], stream: HTTPStream, hub: EventHub) {
+        self.queues = queues
         self.stream = stream
         self.hub = hub
     }
 
-    /// Subscribes; `false` when the hub could not (Redis down, or stopping).
+    /// Subscribes to every queue's channel; `false` when the hub could not subscribe one of them (Redis down, or
+    /// stopping), and then none stays registered.
     func subscribe() -> Bool {
-        guard let registration = hub.register(self, queue: queue, task: nil) else { return false }
-        self.registration.withLock { $0 = registration }
+        for queue in queues {
+            guard let registration = hub.register(self, queue: queue, task: nil) else {
+                end()
+                return false
+            }
+            registrations.withLock { $0.append(registration) }
+        }
         stream.onClose { [weak self] in self?.end() }
         return true
     }
@@ -52,9 +59,9 @@ final class QueueEventStream: EventListener {
     }
 
     private func end() {
-        registration.withLock { current -> EventHub.Registration? in
-            defer { current = nil }
+        registrations.withLock { current -> [EventHub.Registration] in
+            defer { current = [] }
             return current
-        }.map(hub.unregister)
+        }.forEach(hub.unregister)
     }
 }

@@ -44,10 +44,10 @@ public enum QueueRepresentation {
         return .object(members)
     }
 
-    /// A page of `GET /queues`.
-    public static func page(_ summaries: [QueueSummary], next: QueueName?) -> JSONValue {
+    /// A page of `GET /queues`; `perMinute` adds each queue's chart of the last hour (`?per_minute=true`).
+    public static func page(_ summaries: [QueueSummary], next: QueueName?, perMinute: Bool = false) -> JSONValue {
         .object([
-            JSONMember("queues", .array(summaries.map { summary($0, perMinute: false) })),
+            JSONMember("queues", .array(summaries.map { summary($0, perMinute: perMinute) })),
             JSONMember("next_cursor", next.map { .string($0.rawValue) } ?? .null),
         ])
     }

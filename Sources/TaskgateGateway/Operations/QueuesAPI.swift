@@ -79,9 +79,17 @@ struct QueuesAPI: Sendable {
             }
             cursor = queue
         }
+        // The chart costs no Redis work: the counts hash every summary reads already holds the minute buckets.
+        var perMinute = false
+        if let text = request.queryValue("per_minute") {
+            guard let flag = Bool(text) else {
+                return Problem.invalidParameter("per_minute", "per_minute must be true or false, got \(text)").response
+            }
+            perMinute = flag
+        }
         do throws(TaskStoreError) {
             let page = try inspector.summaries(after: cursor, limit: limit)
-            return Self.json(QueueRepresentation.page(page.queues, next: page.next))
+            return Self.json(QueueRepresentation.page(page.queues, next: page.next, perMinute: perMinute))
         } catch {
             return Problem.store(error, retryAfterSeconds: retryAfterSeconds).response
         }
