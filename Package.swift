@@ -69,6 +69,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            // The dashboard's files, compiled into the binary as byte arrays (`PackageResources`): no files to ship
+            // beside it, no build step.
+            resources: [
+                .embedInCode("Dashboard/Assets/index.html"),
+                .embedInCode("Dashboard/Assets/app.js"),
+                .embedInCode("Dashboard/Assets/app.css"),
+                .embedInCode("Dashboard/Assets/icon.svg"),
             ]
         ),
         .target(

@@ -17,8 +17,11 @@ public final class GatewayResponder: HTTPResponder {
     private let metrics: GatewayMetrics?
     /// The methods a request-count label names; any other is counted as `other` (labels stay few).
     private static let countedMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
-    /// Paths open without a token: the probes an orchestrator calls.
-    private static let openPaths: Set<String> = ["/healthz", "/readyz"]
+    /// Paths open without a token: the probes an orchestrator calls, and the dashboard's files (which hold no data:
+    /// the page asks its user for a token and sends it with every API call).
+    /// `/whoami` is open too: it tells whether tokens are required and what the one sent may do, which a 401 from
+    /// any other path would tell as well.
+    private static let openPaths: Set<String> = Set(["/healthz", "/readyz", "/whoami"]).union(Dashboard.paths)
     /// Seconds a client is asked to wait in `Retry-After` when Redis is unavailable.
     public static let retryAfterSeconds = 1
 
@@ -98,6 +101,20 @@ public final class GatewayResponder: HTTPResponder {
                 guard let notifications else { return reply.send(Self.streamsNeedTheServer()) }
                 notifications.queueEvents(request, queue: parameters["queue"], reply: reply)
             })
+        router.add(
+            "GET", "/events",
+            { request, _ in
+                guard request.method == "HEAD", let notifications else { return Self.streamsNeedTheServer() }
+                return notifications.eventsHead(request)
+            },
+            deferred: { request, _, reply in
+                guard let notifications else { return reply.send(Self.streamsNeedTheServer()) }
+                notifications.events(request, reply: reply)
+            })
+        router.add("GET", "/whoami") { request, _ in
+            Self.json(200, Self.whoami(tokens: tokens, authorization: request.header("authorization")))
+        }
+        Dashboard.register(on: &router)
         router.add("GET", "/tasks/:id/retries") { _, parameters in
             Self.withTask(parameters["id"], store: store) { TaskRepresentation.retries($0) }
         }
@@ -260,6 +277,23 @@ public final class GatewayResponder: HTTPResponder {
                 status: 200, headers: [("Content-Type", "application/json")],
                 body: TaskRepresentation.claim([], leaseMilliseconds: PullAPI.defaultLeaseMilliseconds))
         }
+    }
+
+    /// `GET /whoami`: whether the gateway requires tokens, whether the request's token is one of them, and the
+    /// scopes it grants (all of them when none is required), so a client such as the dashboard can ask for a token
+    /// and hide what it may not do. Always `200`: a refused token reads `authenticated: false` with no scopes.
+    /// Cost: no Redis.
+    static func whoami(tokens: BearerTokens?, authorization: String?) -> JSONValue {
+        let granted = tokens == nil ? AccessScopes.everything : tokens?.scopes(authorization: authorization)
+        let scopes = granted ?? []
+        let names: [(String, AccessScopes)] = [
+            ("submit", .submit), ("read", .read), ("worker", .worker), ("admin", .admin),
+        ]
+        return .object([
+            JSONMember("tokens_required", .bool(tokens != nil)),
+            JSONMember("authenticated", .bool(granted != nil)),
+            JSONMember("scopes", .array(names.filter { scopes.contains($0.1) }.map { .string($0.0) })),
+        ])
     }
 
     /// A 401 answer when tokens are required and the request has none valid, a 403 when its token lacks the
