@@ -506,33 +506,58 @@
   }
 
   function cell(field, label, content, className) {
-    return element('td', { 'data-field': field, 'data-label': label, className }, content);
+    return element('td', { 'data-field': field, 'data-label': label, className: className || null }, content);
   }
 
+  /**
+   * Fills a queue's row, or updates it in place: a cell's text changes, its element stays, so a live update never
+   * takes the keyboard focus away from a control in the row.
+   */
   function fillQueueRow(row, summary) {
     const name = summary.queue;
     const d = summary.depths;
     const minute = summary.last_minute || { succeeded: 0, failed: 0 };
-    const link = element('a', { href: `#/queues/${enc(name)}` }, name);
-    if (page.list && page.list.queue === name) link.setAttribute('aria-current', 'page');
-    const cells = [
-      element('th', { scope: 'row', 'data-field': 'queue', 'data-label': 'Queue' }, link),
-      cell('pending', 'Pending', String(d.pending), 'num'),
-      cell('scheduled', 'Scheduled', String(d.scheduled), 'num'),
-      cell('retrying', 'Retrying', String(d.retrying), 'num'),
-      cell('active', 'Active', String(d.active), 'num'),
-      cell('dead', 'Dead', String(d.dead), d.dead > 0 ? 'num bad' : 'num'),
-      cell('paused', 'State', summary.paused ? 'paused' : 'running', summary.paused ? 'paused' : 'running'),
-      cell('limits', 'Limits', limitsText(summary.limits)),
-      cell('oldest', 'Oldest pending', oldestText(summary), 'num'),
-      cell('succeeded_minute', 'OK/min', String(minute.succeeded), 'num'),
-      cell('failed_minute', 'Failed/min', String(minute.failed), minute.failed > 0 ? 'num bad' : 'num'),
-      cell('chart', 'Last hour', chart(summary)),
-    ];
-    if (page.admin) {
-      cells.push(cell('actions', 'Actions', actionButton(summary.paused ? 'resume' : 'pause', name, 'queue'), 'admin-col'));
+    if (!row.firstChild) {
+      const link = element('a', { href: `#/queues/${enc(name)}` }, name);
+      row.append(element('th', { scope: 'row', 'data-field': 'queue', 'data-label': 'Queue' }, link));
+      for (const [field, label] of [['pending', 'Pending'], ['scheduled', 'Scheduled'], ['retrying', 'Retrying'],
+        ['active', 'Active'], ['dead', 'Dead'], ['paused', 'State'], ['limits', 'Limits'],
+        ['oldest', 'Oldest pending'], ['succeeded_minute', 'OK/min'], ['failed_minute', 'Failed/min'],
+        ['chart', 'Last hour']]) {
+        row.append(cell(field, label, null));
+      }
+      if (page.admin) row.append(cell('actions', 'Actions', null, 'admin-col'));
     }
-    row.replaceChildren(...cells);
+    const set = (field, text, className) => {
+      const target = $(`[data-field="${field}"]`, row);
+      if (target.textContent !== text) target.textContent = text;
+      if (className !== undefined && target.className !== className) target.className = className;
+    };
+    set('pending', String(d.pending), 'num');
+    set('scheduled', String(d.scheduled), 'num');
+    set('retrying', String(d.retrying), 'num');
+    set('active', String(d.active), 'num');
+    set('dead', String(d.dead), d.dead > 0 ? 'num bad' : 'num');
+    set('paused', summary.paused ? 'paused' : 'running', summary.paused ? 'paused' : 'running');
+    set('limits', limitsText(summary.limits));
+    set('oldest', oldestText(summary), 'num');
+    set('succeeded_minute', String(minute.succeeded), 'num');
+    set('failed_minute', String(minute.failed), minute.failed > 0 ? 'num bad' : 'num');
+    $('[data-field="chart"]', row).replaceChildren(chart(summary));
+    const actionsCell = $('[data-field="actions"]', row);
+    if (actionsCell) {
+      const wanted = summary.paused ? 'resume' : 'pause';
+      const current = $('button[data-action]', actionsCell);
+      if (!current || current.dataset.action !== wanted) {
+        const focused = current !== null && document.activeElement === current;
+        const button = actionButton(wanted, name, 'queue');
+        actionsCell.replaceChildren(button);
+        if (focused) button.focus();
+      }
+    }
+    const link = $('th a', row);
+    if (page.list && page.list.queue === name) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
   }
 
   function oldestText(summary) {
@@ -575,6 +600,9 @@
     const names = page.order.slice(0, 1000);
     const key = names.join('\n');
     if (page.queueStream && page.streamQueues === key) return;
+    // A stream that replaces another (the set of queues changed) reads the figures once it is open, since events
+    // may have passed between the two.
+    const replacing = page.queueStream !== null;
     if (page.queueStream) page.queueStream.close();
     page.streamQueues = key;
     page.queueStream = null;
@@ -583,7 +611,7 @@
       return;
     }
     setLive('connecting', 'connecting');
-    let opened = false;
+    let opened = replacing;
     page.queueStream = new EventReader(`/events?${names.map((n) => `queue=${enc(n)}`).join('&')}`, {
       onOpen: () => {
         setLive('live', 'live');
@@ -896,10 +924,26 @@
     });
   }
 
+  /** Closes the task view and forgets what it showed (a later token may not be allowed its actions). */
   function closeTask() {
     if (page.task && page.task.stream) page.task.stream.close();
     page.task = null;
     $('#task-view').hidden = true;
+    $('#task-title').textContent = 'Task';
+    $('#task-timeline').replaceChildren();
+    $('#task-live').textContent = '';
+    renderTask(null);
+  }
+
+  /** Closes the queue view and forgets its rows and actions. */
+  function closeQueue() {
+    page.list = null;
+    $('#queue-view').hidden = true;
+    $('#queue-actions').replaceChildren();
+    $('#dead-actions').replaceChildren();
+    $('#task-table tbody').replaceChildren();
+    $('#tasks-more').hidden = true;
+    $('#tasks-empty').hidden = true;
   }
 
   function taskEvent(task, name, data) {
@@ -988,16 +1032,14 @@
     const hash = location.hash.replace(/^#\/?/, '');
     const parts = hash.split('/').map((part) => decodeURIComponent(part));
     if (parts[0] === 'tasks' && parts[1]) {
-      page.list = null;
-      $('#queue-view').hidden = true;
+      closeQueue();
       openTask(parts[1]);
     } else if (parts[0] === 'queues' && parts[1]) {
       closeTask();
       openQueue(parts[1], STATES.includes(parts[2]) ? parts[2] : 'pending');
     } else {
       closeTask();
-      page.list = null;
-      $('#queue-view').hidden = true;
+      closeQueue();
       renderQueues();
     }
   }
@@ -1059,11 +1101,10 @@
     for (const entry of page.reconcile.values()) clearTimeout(entry.timer);
     page.reconcile.clear();
     closeTask();
-    page.list = null;
+    closeQueue();
     page.queues = new Map();
     page.order = [];
     $('#queue-table tbody').replaceChildren();
-    $('#queue-view').hidden = true;
     $('#sign-out').hidden = true;
   }
 
