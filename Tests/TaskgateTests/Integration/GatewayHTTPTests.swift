@@ -82,7 +82,7 @@ import Testing
 
     @Test(arguments: [
         "/tasks/default.0123456789abcdef0123456789abcdef", "/tasks/default.0123456789abcdef0123456789abcdef/retries",
-        "/tasks/nonsense", "/tasks/nonsense/retries", "/nowhere", "/",
+        "/tasks/nonsense", "/tasks/nonsense/retries", "/nowhere", "/dashboard/nothing.js",
     ])
     func unknownResourcesAre404Problems(_ path: String) throws {
         let ns = TestNamespace()
