@@ -74,9 +74,18 @@ let package = Package(
             // beside it, no build step.
             resources: [
                 .embedInCode("Dashboard/Assets/index.html"),
-                .embedInCode("Dashboard/Assets/app.js"),
                 .embedInCode("Dashboard/Assets/app.css"),
                 .embedInCode("Dashboard/Assets/icon.svg"),
+                .embedInCode("Dashboard/Assets/actions.js"),
+                .embedInCode("Dashboard/Assets/api.js"),
+                .embedInCode("Dashboard/Assets/app.js"),
+                .embedInCode("Dashboard/Assets/dom.js"),
+                .embedInCode("Dashboard/Assets/event-reader.js"),
+                .embedInCode("Dashboard/Assets/queue-view.js"),
+                .embedInCode("Dashboard/Assets/queues.js"),
+                .embedInCode("Dashboard/Assets/state.js"),
+                .embedInCode("Dashboard/Assets/task-view.js"),
+                .embedInCode("Dashboard/Assets/token.js"),
             ]
         ),
         .target(

@@ -35,14 +35,28 @@ enum Dashboard {
 
     static let page = Asset("text/html; charset=utf-8", PackageResources.index_html)
 
-    /// Every path the page is served under, with its file.
-    static let assets: [String: Asset] = [
-        "/": page,
-        "/dashboard": page,
-        "/dashboard/app.js": Asset("text/javascript; charset=utf-8", PackageResources.app_js),
-        "/dashboard/app.css": Asset("text/css; charset=utf-8", PackageResources.app_css),
-        "/dashboard/icon.svg": Asset("image/svg+xml", PackageResources.icon_svg),
+    /// The page's script: ES modules, one concern each, `app.js` first (it imports the others).
+    static let modules: [String: [UInt8]] = [
+        "app.js": PackageResources.app_js, "state.js": PackageResources.state_js, "api.js": PackageResources.api_js,
+        "dom.js": PackageResources.dom_js, "event-reader.js": PackageResources.event_reader_js,
+        "token.js": PackageResources.token_js, "actions.js": PackageResources.actions_js,
+        "queues.js": PackageResources.queues_js, "queue-view.js": PackageResources.queue_view_js,
+        "task-view.js": PackageResources.task_view_js,
     ]
+
+    /// Every path the page is served under, with its file.
+    static let assets: [String: Asset] = {
+        var assets = [
+            "/": page,
+            "/dashboard": page,
+            "/dashboard/app.css": Asset("text/css; charset=utf-8", PackageResources.app_css),
+            "/dashboard/icon.svg": Asset("image/svg+xml", PackageResources.icon_svg),
+        ]
+        for (name, body) in modules {
+            assets["/dashboard/" + name] = Asset("text/javascript; charset=utf-8", body)
+        }
+        return assets
+    }()
 
     /// The paths open without a token.
     static var paths: Set<String> { Set(assets.keys) }

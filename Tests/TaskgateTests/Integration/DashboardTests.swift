@@ -46,7 +46,7 @@ import Testing
         let fixture = try GatewayFixture(namespace: ns)
         defer { fixture.stop(); ns.cleanUp() }
         let page = try fixture.client.get("/").text
-        #expect(page.contains(#"<script src="/dashboard/app.js""#))
+        #expect(page.contains(#"<script type="module" src="/dashboard/app.js">"#))
         #expect(page.contains(#"<link rel="stylesheet" href="/dashboard/app.css">"#))
         // Inline code and styles would be refused by the policy, and another host is never named.
         #expect(!page.contains("<script>") && !page.contains(" style=") && !page.contains(" onclick="))
@@ -55,7 +55,23 @@ import Testing
         }
         let style = try fixture.client.get("/dashboard/app.css").text
         #expect(!style.contains("url(") && !style.contains("@import"))
-        let script = try fixture.client.get("/dashboard/app.js").text
+        // Every module app.js imports, and theirs, is served (a missing one would stop the page).
+        var modules: Set<String> = ["app.js"]
+        var unread = ["app.js"]
+        var script = ""
+        while let name = unread.popLast() {
+            let response = try fixture.client.get("/dashboard/" + name)
+            #expect(response.status == 200, "\(name)")
+            #expect(response.header("Content-Type") == "text/javascript; charset=utf-8", "\(name)")
+            script += response.text
+            for line in response.text.split(separator: "\n") where line.hasPrefix("import ") {
+                let imported = try #require(line.split(separator: "'").dropFirst().first, "\(line)")
+                #expect(imported.hasPrefix("./"), "\(name): \(line)")
+                let file = String(imported.dropFirst(2))
+                if modules.insert(file).inserted { unread.append(file) }
+            }
+        }
+        #expect(modules.count == Dashboard.modules.count, "\(modules.sorted())")
         // The token goes in a header: the page never builds a URL with it, and never uses EventSource (which
         // cannot send one).
         #expect(script.contains("Authorization") && !script.contains("new EventSource"))

@@ -1,0 +1,125 @@
+// One task: its record and its events as a timeline, live from GET /tasks/{id}/events.
+
+import { $, element, notify, pretty, time } from './dom.js';
+import { EventReader } from './event-reader.js';
+import { FINAL, page } from './state.js';
+import { actionButton, allowedActions } from './actions.js';
+import { api, enc } from './api.js';
+
+export function openTask(id) {
+  if (page.task && page.task.id === id) return;
+  closeTask();
+  page.task = { id, stream: null, record: null, final: false };
+  $('#task-view').hidden = false;
+  $('#task-title').textContent = `Task ${id}`;
+  $('#task-timeline').replaceChildren();
+  renderTask(null);
+  const task = page.task;
+  task.stream = new EventReader(`/tasks/${enc(id)}/events`, {
+    onOpen: () => { $('#task-live').textContent = 'live'; },
+    onDrop: (error) => {
+      if (page.task !== task) return;
+      if (error && error.status === 404) {
+        $('#task-live').textContent = '';
+        $('#task-state').textContent = 'unknown';
+        notify('error', error.message);
+        return;
+      }
+      $('#task-live').textContent = task.final ? 'final' : 'reconnecting';
+    },
+    // The gateway ends the stream of a finished task; it is opened again only while the task may still change.
+    reconnect: () => !task.final,
+    onEvent: (name, data) => taskEvent(task, name, data),
+  });
+}
+
+/** Closes the task view and forgets what it showed (a later token may not be allowed its actions). */
+export function closeTask() {
+  if (page.task && page.task.stream) page.task.stream.close();
+  page.task = null;
+  $('#task-view').hidden = true;
+  $('#task-title').textContent = 'Task';
+  $('#task-timeline').replaceChildren();
+  $('#task-live').textContent = '';
+  renderTask(null);
+}
+
+export function taskEvent(task, name, data) {
+  if (page.task !== task) return;
+  const timeline = $('#task-timeline');
+  if (name === 'snapshot') {
+    // A reconnect starts with a snapshot again: the events before it are kept, the snapshot marks the gap.
+    task.record = data;
+    renderTask(data);
+    timeline.append(timelineItem('snapshot', data.state, data.updated_at, 'read: ' + data.state));
+  } else {
+    const details = [];
+    if (data.attempt) details.push(`attempt ${data.attempt}`);
+    if (data.error) details.push(data.error);
+    if (data.run_at) details.push(`runs at ${time(data.run_at)}`);
+    if (data.was) details.push(`was ${data.was}`);
+    timeline.append(timelineItem(name, data.state, data.at, details.join(' · ')));
+    if (task.record) {
+      task.record.state = data.state;
+      renderTask(task.record);
+    }
+    loadTask(task.id);
+  }
+  task.final = FINAL.has(data.state) || name === 'deleted';
+  if (task.final) $('#task-live').textContent = 'final';
+}
+
+export function timelineItem(name, state, at, detail) {
+  return element('li', { 'data-event': name },
+    element('span', { className: `event ${name}` }, name),
+    element('time', {}, time(at)),
+    detail ? element('span', { className: 'detail' }, detail) : null);
+}
+
+export async function loadTask(id) {
+  try {
+    const record = await api('GET', `/tasks/${enc(id)}`);
+    if (page.task && page.task.id === id) {
+      page.task.record = record;
+      renderTask(record);
+    }
+  } catch (error) {
+    if (page.task && page.task.id === id && error.status === 404) {
+      $('#task-state').textContent = 'deleted';
+      $('#task-actions').replaceChildren();
+    }
+  }
+}
+
+export function renderTask(record) {
+  $('#task-state').textContent = record ? record.state : '-';
+  $('#task-state').className = record ? `state ${record.state}` : '';
+  const fields = $('#task-fields');
+  const times = $('#task-times');
+  fields.replaceChildren();
+  times.replaceChildren();
+  $('#task-payload').textContent = record ? pretty(record.payload) : '-';
+  $('#task-result').textContent = record ? pretty(record.result) : '-';
+  $('#task-error').textContent = record && record.last_error ? record.last_error : '-';
+  const actionsBox = $('#task-actions');
+  actionsBox.replaceChildren();
+  if (!record) return;
+  const queue = record.queue;
+  const rows = [
+    ['Queue', element('a', { href: `#/queues/${enc(queue)}` }, queue)],
+    ['Type', record.type || '-'],
+    ['Attempts', String(record.attempts)],
+    ['Retries', `${record.retries} of ${record.max_retries}`],
+    ['Timeout', record.timeout_seconds === null ? 'none' : `${record.timeout_seconds} s`],
+  ];
+  if (record.callback) rows.push(['Callback', `${record.callback.state} (${record.callback.tries} tries)`]);
+  for (const [term, value] of rows) fields.append(element('dt', {}, term), element('dd', {}, value));
+  for (const [term, value] of [['Created', record.created_at], ['Run at', record.run_at],
+    ['Started', record.started_at], ['Finished', record.finished_at], ['Updated', record.updated_at]]) {
+    times.append(element('dt', {}, term), element('dd', {}, time(value)));
+  }
+  for (const name of allowedActions(record.state)) {
+    const button = actionButton(name, record.id, 'task');
+    if (button) actionsBox.append(button);
+  }
+}
