@@ -86,6 +86,9 @@ export function stop() {
   page.queueStream = null;
   page.streamQueues = '';
   stopFallback();
+  clearInterval(page.unfollowedTimer);
+  page.unfollowedTimer = null;
+  page.queueLimit = 100;
   clearInterval(page.listTimer);
   clearInterval(ticker);
   for (const entry of page.reconcile.values()) clearTimeout(entry.timer);

@@ -4,7 +4,7 @@ import { $, $$, element, notify, time } from './dom.js';
 import { STATES, page } from './state.js';
 import { actionButton, allowedActions } from './actions.js';
 import { api, enc } from './api.js';
-import { cell, followQueues, reloadQueue, renderQueues } from './queues.js';
+import { cell, loadQueues, reloadQueue } from './queues.js';
 
 const TASK_PAGE = 50;
 
@@ -166,18 +166,9 @@ export function setUpQueueView() {
     setTimeout(reloadList, 0);
   });
   $('#tasks-more').addEventListener('click', () => loadMoreTasks());
-  $('#queues-more').addEventListener('click', async () => {
-    const answer = await api('GET', `/queues?per_minute=true&cursor=${enc(page.nextCursor)}`)
-      .catch((error) => { notify('error', error.message); return null; });
-    if (!answer) return;
-    const now = Date.now();
-    for (const summary of answer.queues) {
-      page.queues.set(summary.queue, { ...summary, receivedAt: now });
-      if (!page.order.includes(summary.queue)) page.order.push(summary.queue);
-    }
-    page.nextCursor = answer.next_cursor;
-    renderQueues();
-    followQueues();
+  $('#queues-more').addEventListener('click', () => {
+    page.queueLimit += 100;
+    loadQueues().catch((error) => notify('error', error.message));
   });
 }
 

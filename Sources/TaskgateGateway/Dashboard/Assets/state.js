@@ -10,7 +10,9 @@ export const page = {
   admin: false,
   queues: new Map(), // name -> summary as GET /queues gives it, with local changes applied
   order: [], // queue names in table order
+  queueLimit: 100, // how many queues the table shows: a page, and a page more for each "More queues"
   nextCursor: null,
+  unfollowedTimer: null, // reads the figures of the queues the stream could not name
   queueStream: null,
   streamQueues: '',
   reconcile: new Map(), // name -> {timer, running, dirty}
