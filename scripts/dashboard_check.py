@@ -99,8 +99,10 @@ class Stack:
 
     def __init__(self, binary, work):
         self.binary, self.work, self.processes = binary, work, []
-        self.redis_port, self.port = free_port(), free_port()
+        self.redis_port, self.port, self.open_port = free_port(), free_port(), free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        # A second gateway on the same Redis and prefix that requires no token: the page must need none there.
+        self.open_base = f"http://127.0.0.1:{self.open_port}"
         self.admin, self.read = secrets.token_hex(16), secrets.token_hex(16)
         run = secrets.token_hex(4)
         self.prefix = f"dash-{run}"
@@ -123,6 +125,9 @@ class Stack:
         self.spawn("gateway", [self.binary, "serve", "--host", "127.0.0.1", "--port", str(self.port), *redis,
                                "--api-token-file", tokens, "--log-level", "warning"])
         poll("the gateway's /readyz", lambda: self.alive() and self.api("GET", "/readyz", token="")[0] == 200)
+        self.spawn("gateway-open", [self.binary, "serve", "--host", "127.0.0.1", "--port", str(self.open_port), *redis,
+                                    "--log-level", "warning"])
+        poll("the open gateway's /readyz", lambda: self.alive() and self.answers(self.open_base + "/readyz"))
         handler = os.path.join(self.work, "handler.sh")
         with open(handler, "w") as handle:
             handle.write(HANDLER % shlex.quote(self.work))
@@ -151,6 +156,13 @@ class Stack:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+
+    def answers(self, url):
+        try:
+            with self.opener.open(url, timeout=10) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
 
     def api(self, method, path, body=None, token=None):
         """(status, parsed JSON body) of one request; the admin token unless another is given."""
@@ -358,6 +370,20 @@ class Checks:
         if stored != s.admin:
             raise Failure(f"sessionStorage['taskgate.token'] is {stored!r}, not the admin token")
 
+    def open_gateway(self):
+        s = self.stack
+        self.driver.get(s.open_base + "/")
+        self.wait("body[data-ready=true] with no token given", lambda: self.body("data-ready") == "true")
+        if self.js(JS_OPEN, "#token-dialog"):
+            raise Failure("#token-dialog opened on a gateway that requires no token")
+        if self.body("data-admin") != "true":
+            raise Failure(f"body[data-admin] is {self.body('data-admin')!r} on a gateway that requires no token")
+        if self.js(JS_SHOWN, "#sign-out"):
+            raise Failure("#sign-out is shown though no token is in use")
+        pause = f'button[data-action="pause"][data-queue="{s.workq}"]'
+        self.wait(f"{s.workq}'s pause button", lambda: self.js("return !!document.querySelector(arguments[0]);", pause))
+        self.wait("#live-status[data-state=live]", lambda: self.live_state() == "live", self.live_state)
+
     def idle_depths(self):
         s = self.stack
         depths = s.queue(s.idleq)["depths"]
@@ -541,7 +567,8 @@ class Checks:
         if s.base + "/" not in urls:
             raise Failure(f"the performance log has no request for {s.base}/ (saw {len(urls)} requests)")
         # Chromium's own pages (chrome://) load chrome:// resources from the browser itself: no network, not ours.
-        foreign = {url for _, url, document in self.requests if not url.startswith((s.base + "/", "data:", "about:"))
+        foreign = {url for _, url, document in self.requests
+                   if not url.startswith((s.base + "/", s.open_base + "/", "data:", "about:"))
                    and not (url.startswith("chrome://") and document.startswith("chrome://"))}
         if foreign:
             raise Failure(f"requests to other hosts: {sorted(foreign)}")
@@ -558,10 +585,12 @@ class Checks:
             (5, "requeue: a dead task's requeue button, confirmed, runs it again", self.requeue),
             (6, "pause: a paused queue holds its task; resume runs it", self.pause),
             (7, "read-only token: no admin control anywhere", self.read_only),
-            (10, "accessibility: named controls; Tab and Enter open a queue", self.accessibility),
-            (11, "screenshots: desktop and 390 px phone without horizontal overflow", self.screenshots),
-            (8, "no SEVERE console entries over the run", self.console_clean),
-            (9, "every request went to the gateway, none carried a token in its URL", self.same_host),
+            (8, "accessibility: named controls; Tab and Enter open a queue", self.accessibility),
+            (9, "no token needed: a gateway without tokens opens the page at once, actions shown", self.open_gateway),
+            (10, "screenshots: desktop and 390 px phone without horizontal overflow", self.screenshots),
+            # Last, so that they cover every step before them.
+            (11, "no SEVERE console entries over the run", self.console_clean),
+            (12, "every request went to the gateways, none carried a token in its URL", self.same_host),
         ]:
             self.run(number, title, check)
 
