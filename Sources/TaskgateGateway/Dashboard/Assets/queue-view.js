@@ -51,6 +51,7 @@ export function renderQueueHead() {
   }
 }
 
+/** Reads the first page of the shown state again (after a filter or an action). */
 export async function reloadList() {
   const list = page.list;
   if (!list) return;
@@ -60,6 +61,10 @@ export async function reloadList() {
   await loadMoreTasks();
 }
 
+/**
+ * Reads the next page of tasks (GET /queues/{queue}/tasks): at most 50 index entries and their records; with a
+ * filter, at most 1,000 records examined.
+ */
 export async function loadMoreTasks() {
   const list = page.list;
   if (!list) return;

@@ -38,6 +38,7 @@ export async function loadQueues() {
   followQueues();
 }
 
+/** Reads one queue's figures again (GET /queues/{queue}): about ten O(1) Redis commands in two pipelined rounds. */
 export async function reloadQueue(name) {
   const summary = await api('GET', `/queues/${enc(name)}`);
   page.queues.set(name, { ...summary, receivedAt: Date.now() });

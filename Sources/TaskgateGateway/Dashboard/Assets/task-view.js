@@ -76,6 +76,7 @@ export function timelineItem(name, state, at, detail) {
     detail ? element('span', { className: 'detail' }, detail) : null);
 }
 
+/** Reads the open task's record again (GET /tasks/{id}): one read of its hash. */
 export async function loadTask(id) {
   try {
     const record = await api('GET', `/tasks/${enc(id)}`);
