@@ -45,7 +45,13 @@ public final class Gateway: Service, Sendable {
             callbackAllow: configuration.callbackAllow,
             operations: GatewayResponder.Operations(
                 pool: pool, keys: configuration.keys, retentionMilliseconds: configuration.pull.retentionMilliseconds),
-            metrics: metrics)
+            metrics: metrics,
+            // Read again at every probe, so a setting changed at run time shows: one round trip.
+            durability: {
+                try? pool.withConnectionRetryingOnce { connection throws(RedisError) in
+                    try RedisDurability.read(on: connection)
+                }
+            })
         self.responder = responder
         self.server = HTTPServer(
             configuration: configuration.http, responder: responder, logger: logger, budget: budget)

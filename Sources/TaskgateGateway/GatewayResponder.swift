@@ -27,12 +27,14 @@ public final class GatewayResponder: HTTPResponder {
 
     /// Creates the responder over a task store; with `tokens`, every endpoint but the probes needs one of them
     /// (with the scope the endpoint needs). With an `enqueuer`, `POST /tasks` is answered through it, without
-    /// holding a server thread. `pull` configures the pull API for workers over HTTP.
+    /// holding a server thread. `pull` configures the pull API for workers over HTTP. `durability` reads Redis'
+    /// eviction policy and persistence for `GET /readyz` (`nil` when Redis could not be asked).
     public init(
         store: any TaskStore, enqueuer: (any TaskEnqueuing)? = nil, logger: Logger, tokens: BearerTokens? = nil,
         idempotencyWindowMilliseconds: Int = 86_400_000, pull: PullConfiguration = PullConfiguration(),
         notifications: NotificationsAPI? = nil, callbackAllow: CallbackAllowList = .none,
-        operations: Operations? = nil, metrics: GatewayMetrics? = nil
+        operations: Operations? = nil, metrics: GatewayMetrics? = nil,
+        durability: (@Sendable () -> RedisDurability?)? = nil
     ) {
         let registry = operations?.registry
         let pullAPI = PullAPI(
@@ -136,7 +138,9 @@ public final class GatewayResponder: HTTPResponder {
         router.add("GET", "/readyz") { _, _ in
             do throws(TaskStoreError) {
                 try store.ping()
-                return Self.json(200, .object([JSONMember("status", .string("ready"))]))
+                var members = [JSONMember("status", .string("ready"))]
+                if let durability { members.append(JSONMember("redis", Self.durability(durability()))) }
+                return Self.json(200, .object(members))
             } catch {
                 return Problem.store(error, retryAfterSeconds: Self.retryAfterSeconds).response
             }
@@ -277,6 +281,27 @@ public final class GatewayResponder: HTTPResponder {
                 status: 200, headers: [("Content-Type", "application/json")],
                 body: TaskRepresentation.claim([], leaseMilliseconds: PullAPI.defaultLeaseMilliseconds))
         }
+    }
+
+    /// The `redis` member of `GET /readyz`: Redis' eviction policy and persistence as read now, whether they keep
+    /// every acknowledged write, and what they risk; `readable: false` when Redis would not say.
+    static func durability(_ durability: RedisDurability?) -> JSONValue {
+        guard let durability, case .read(let policy, let appendOnly, let save) = durability.settings else {
+            var detail = "Redis could not be asked"
+            if case .unreadable(let answer)? = durability?.settings { detail = answer }
+            return .object([
+                JSONMember("readable", .bool(false)), JSONMember("detail", .string(detail)),
+                JSONMember("durable", .null),
+            ])
+        }
+        return .object([
+            JSONMember("readable", .bool(true)),
+            JSONMember("maxmemory_policy", .string(policy)),
+            JSONMember("appendonly", .bool(appendOnly)),
+            JSONMember("save", .string(save)),
+            JSONMember("durable", .bool(durability.isDurable)),
+            JSONMember("warnings", .array(durability.warnings.map { .string($0) })),
+        ])
     }
 
     /// `GET /whoami`: whether the gateway requires tokens, whether the request's token is one of them, and the

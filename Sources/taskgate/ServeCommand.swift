@@ -67,6 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var streamBufferBytes: Int?
     @OptionGroup var common: CommonOptions
+    @OptionGroup var durability: DurabilityOptions
 
     func run() async throws {
         let logger = try common.bootstrap()
@@ -89,6 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
                 range: (1 << 20)...(1 << 40)))
         http.connectionLimit = DescriptorLimit.fit(connections: http.connectionLimit, logger: logger)
         let redis = try common.redis()
+        try durability.check(redis, logger: logger)
         let tokens = try Self.tokens(file: apiTokenFile ?? Settings.string("TASKGATE_API_TOKEN_FILE"))
         let configuration = GatewayConfiguration(
             http: http, redis: redis, keys: try common.keys(),

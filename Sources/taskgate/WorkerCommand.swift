@@ -112,6 +112,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Address the metrics port listens on. [TASKGATE_METRICS_HOST, default 0.0.0.0]")
     var metricsHost: String?
     @OptionGroup var common: CommonOptions
+    @OptionGroup var durability: DurabilityOptions
 
     func run() async throws {
         let logger = try common.bootstrap()
@@ -130,6 +131,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let concurrency = try Settings.int(concurrency, "TASKGATE_CONCURRENCY", default: 1, range: 1...1024)
         let maxResult = try Settings.int(
             maxResultBytes, "TASKGATE_MAX_RESULT_BYTES", default: 64 * 1024, range: 0...(16 << 20))
+        try durability.check(try common.redis(), logger: logger)
         // Bound before anything that holds an HTTP client is made: a port that cannot be served is a clear error.
         let metrics = WorkerMetrics(queues: queues.map(\.name), slots: concurrency)
         let metricsServer = try startMetrics(metrics, logger: logger)

@@ -29,12 +29,13 @@ final class RedisServer: Sendable {
     private static let sharedPID = Mutex<pid_t?>(nil)
 
     /// A server of the test's own, for tests that stop and restart it; `password` turns on `requirepass`,
-    /// `persistent` an append-only file synced on every write, so data survives ``stop()`` and ``restart()``.
-    init(password: String? = nil, persistent: Bool = false) {
+    /// `persistent` an append-only file synced on every write, so data survives ``stop()`` and ``restart()``;
+    /// `settings` are more `redis-server` arguments, after these (so they win).
+    init(password: String? = nil, persistent: Bool = false, settings: [String] = []) {
         self.password = password
         extraArguments =
             (password.map { ["--requirepass", $0] } ?? [])
-            + (persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"])
+            + (persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]) + settings
         port = freePort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("taskgate-redis-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

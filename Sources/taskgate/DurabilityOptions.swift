@@ -1,0 +1,54 @@
+import ArgumentParser
+import Logging
+import TaskgateRedis
+
+/// `--require-durable`, and the check `taskgate serve` and `taskgate worker` make of Redis' settings at start.
+struct DurabilityOptions: ParsableArguments {
+    @Flag(
+        help:
+            "Refuse to start unless Redis keeps every acknowledged write: maxmemory-policy noeviction and the append-only file on. [TASKGATE_REQUIRE_DURABLE=1]"
+    )
+    var requireDurable = false
+
+    /// Whether the flag or `TASKGATE_REQUIRE_DURABLE=1` asks for a durable Redis.
+    var required: Bool { requireDurable || Settings.string("TASKGATE_REQUIRE_DURABLE") == "1" }
+
+    /// Reads Redis' eviction policy and persistence and logs what they risk; with `--require-durable`, throws when
+    /// they risk accepted tasks, or when Redis cannot be reached to tell. A server that refuses `CONFIG GET` (as
+    /// managed services often do) is reported and let be, even then: its settings cannot be known from here.
+    func check(_ redis: RedisConfiguration, logger: Logger) throws {
+        let durability: RedisDurability
+        do throws(RedisError) {
+            let connection = try RedisConnection(configuration: redis)
+            durability = try RedisDurability.read(on: connection)
+        } catch {
+            if required {
+                throw ValidationError(
+                    "--require-durable: cannot read Redis' settings at \(redis.redactedDescription): \(error)")
+            }
+            logger.warning(
+                "could not read Redis' durability settings; going on", metadata: ["error": "\(error)"])
+            return
+        }
+        switch durability.settings {
+        case .unreadable(let answer):
+            let checked = required ? "; --require-durable could not be checked" : ""
+            logger.warning(
+                "Redis would not tell its maxmemory-policy and persistence (managed services often forbid CONFIG GET): make sure keys are never evicted and writes are persisted\(checked)",
+                metadata: ["answer": "\(answer)"])
+        case .read(let policy, let appendOnly, let save):
+            let settings: Logger.Metadata = [
+                "maxmemory_policy": "\(policy)", "appendonly": "\(appendOnly ? "yes" : "no")", "save": "\(save)",
+            ]
+            let warnings = durability.warnings
+            if warnings.isEmpty {
+                logger.info("Redis keeps acknowledged writes", metadata: settings)
+                return
+            }
+            if required {
+                throw ValidationError("--require-durable: " + warnings.joined(separator: "; "))
+            }
+            for warning in warnings { logger.warning("\(warning)", metadata: settings) }
+        }
+    }
+}
