@@ -283,44 +283,6 @@ public final class GatewayResponder: HTTPResponder {
         }
     }
 
-    /// The `redis` member of `GET /readyz`: Redis' eviction policy and persistence as read now, whether they keep
-    /// every acknowledged write, and what they risk; `readable: false` when Redis would not say.
-    static func durability(_ durability: RedisDurability?) -> JSONValue {
-        guard let durability, case .read(let policy, let appendOnly, let save) = durability.settings else {
-            var detail = "Redis could not be asked"
-            if case .unreadable(let answer)? = durability?.settings { detail = answer }
-            return .object([
-                JSONMember("readable", .bool(false)), JSONMember("detail", .string(detail)),
-                JSONMember("durable", .null),
-            ])
-        }
-        return .object([
-            JSONMember("readable", .bool(true)),
-            JSONMember("maxmemory_policy", .string(policy)),
-            JSONMember("appendonly", .bool(appendOnly)),
-            JSONMember("save", .string(save)),
-            JSONMember("durable", .bool(durability.isDurable)),
-            JSONMember("warnings", .array(durability.warnings.map { .string($0) })),
-        ])
-    }
-
-    /// `GET /whoami`: whether the gateway requires tokens, whether the request's token is one of them, and the
-    /// scopes it grants (all of them when none is required), so a client such as the dashboard can ask for a token
-    /// and hide what it may not do. Always `200`: a refused token reads `authenticated: false` with no scopes.
-    /// Cost: no Redis.
-    static func whoami(tokens: BearerTokens?, authorization: String?) -> JSONValue {
-        let granted = tokens == nil ? AccessScopes.everything : tokens?.scopes(authorization: authorization)
-        let scopes = granted ?? []
-        let names: [(String, AccessScopes)] = [
-            ("submit", .submit), ("read", .read), ("worker", .worker), ("admin", .admin),
-        ]
-        return .object([
-            JSONMember("tokens_required", .bool(tokens != nil)),
-            JSONMember("authenticated", .bool(granted != nil)),
-            JSONMember("scopes", .array(names.filter { scopes.contains($0.1) }.map { .string($0.0) })),
-        ])
-    }
-
     /// A 401 answer when tokens are required and the request has none valid, a 403 when its token lacks the
     /// endpoint's scope; `nil` to go on. Checked before routing, so an unauthenticated client learns nothing
     /// about which paths exist.
