@@ -19,13 +19,15 @@ WORKDIR /src
 COPY Package.swift ./
 RUN swift package resolve
 
-# Tests/ is copied too: SwiftPM rejects a manifest whose declared test target
+# The binary is stripped: its symbols are most of its size (scripts/image-check
+# prints both). Tests/ is copied too: SwiftPM rejects a manifest whose declared test target
 # has no directory, even when only the taskgate product is built.
 COPY Sources ./Sources
 COPY Tests ./Tests
 RUN swift build -c release --static-swift-stdlib --product taskgate \
     && mkdir -p /out \
-    && cp "$(swift build -c release --show-bin-path)/taskgate" /out/taskgate
+    && cp "$(swift build -c release --show-bin-path)/taskgate" /out/taskgate \
+    && strip /out/taskgate
 
 # ---- runtime stage ----------------------------------------------------------
 FROM debian:bookworm-slim
