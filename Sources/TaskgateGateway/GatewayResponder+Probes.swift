@@ -32,13 +32,12 @@ extension GatewayResponder {
     static func whoami(tokens: BearerTokens?, authorization: String?) -> JSONValue {
         let granted = tokens == nil ? AccessScopes.everything : tokens?.scopes(authorization: authorization)
         let scopes = granted ?? []
-        let names: [(String, AccessScopes)] = [
-            ("submit", .submit), ("read", .read), ("worker", .worker), ("admin", .admin),
-        ]
+        // The token file's names; `admin` is listed only where it grants everything, as it does.
         return .object([
             JSONMember("tokens_required", .bool(tokens != nil)),
             JSONMember("authenticated", .bool(granted != nil)),
-            JSONMember("scopes", .array(names.filter { scopes.contains($0.1) }.map { .string($0.0) })),
+            JSONMember(
+                "scopes", .array(AccessScopes.names.filter { scopes.contains($0.1) }.map { .string($0.0) })),
         ])
     }
 }

@@ -187,6 +187,30 @@ import Testing
         #expect((try? NotificationsAPI.streamQueues(many).get())?.count == NotificationsAPI.maxStreamQueues)
     }
 
+    @Test func withRedisDownTheSeveralQueueStreamIsRefusedWith503AndHoldsNothing() async throws {
+        let server = RedisServer()
+        try server.start()
+        let ns = TestNamespace(server: server)
+        let fixture = try GatewayFixture(namespace: ns, commandTimeoutMilliseconds: 1_000)
+        defer { fixture.stop(); server.stop() }
+        server.stop()
+        let client = try EventStreamClient(port: fixture.gateway.port, path: "/events?queue=mail&queue=reports")
+        let body = try await offThePool { try client.readPlainBody() }
+        #expect(client.status == 503 && client.headers["retry-after"] != nil)
+        #expect(client.headers["content-type"] == "application/problem+json")
+        let problem = try JSONSerialization.jsonObject(with: body) as? [String: Any]
+        #expect(problem?["code"] as? String == "redis-unavailable")
+        // No queue's subscription is left behind, the first's included.
+        #expect(fixture.gateway.events.registrationCount == 0)
+        let head = try await offThePool { [port = fixture.gateway.port] in
+            try HTTPClient(port: port).request("HEAD", "/events?queue=mail")
+        }
+        #expect(head.status == 503)
+        // The page's files need no Redis, and /whoami neither.
+        #expect(try fixture.client.get("/dashboard").status == 200)
+        #expect(try fixture.client.get("/whoami").status == 200)
+    }
+
     @Test func theQueueListCarriesEachQueuesHourOnlyWhenAsked() throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)
