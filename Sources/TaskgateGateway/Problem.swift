@@ -170,6 +170,15 @@ public struct Problem: Error, Sendable {
 
     /// 503 (with `Retry-After`) when Redis cannot take or give the data, or 500 for anything else.
     public static func store(_ error: TaskStoreError, retryAfterSeconds: Int) -> Problem {
+        if error.code == .notReplicated {
+            var problem = Problem(
+                status: 503, code: "not-replicated", title: "Not replicated",
+                detail:
+                    "\(error.message); it is not acknowledged: repeat the request after Retry-After seconds (a POST "
+                    + "with the same Idempotency-Key, so that the task is not created twice)")
+            problem.headers = [("Retry-After", String(retryAfterSeconds))]
+            return problem
+        }
         guard error.code == .unavailable else {
             return Problem(status: 500, code: "internal-error", title: "Internal error", detail: error.message)
         }

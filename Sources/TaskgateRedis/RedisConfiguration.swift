@@ -14,6 +14,10 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var connectTimeoutMilliseconds: Int
     /// How long one command may wait for its reply, in milliseconds (blocking commands add their own wait).
     public var commandTimeoutMilliseconds: Int
+    /// Replicas that must confirm a task's writes before they are acknowledged (`--min-replicas`), if any.
+    public var acknowledgement: RedisReplicaAcknowledgement?
+    /// The sentinels to ask for the master (a `redis+sentinel://` URL); ``host`` and ``port`` are then unused.
+    public var sentinel: RedisSentinelSettings?
 
     /// Creates a configuration from parts.
     public init(
@@ -29,14 +33,28 @@ public struct RedisConfiguration: Sendable, Equatable {
         self.commandTimeoutMilliseconds = commandTimeoutMilliseconds
     }
 
-    /// Parses `redis://[[user]:password@]host[:port][/db]`.
+    /// Parses `redis://[[user]:password@]host[:port][/db]` or
+    /// `redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/master-name[/db][?sentinel_password=...]`.
+    ///
+    /// In the Sentinel form the hosts are sentinels (port 26379 unless given), the credentials and database are
+    /// the master's, and `sentinel_password` (with `sentinel_username`) is for sentinels that require `AUTH`.
     public init(url: String) throws(RedisError) {
         self.init()
-        let scheme = "redis://"
-        guard url.hasPrefix(scheme) else {
-            throw RedisError(.invalidURL, "expected redis://[:password@]host:port[/db], got \(url)")
+        let plain = "redis://"
+        let sentinelScheme = "redis+sentinel://"
+        let isSentinel = url.hasPrefix(sentinelScheme)
+        guard isSentinel || url.hasPrefix(plain) else {
+            throw RedisError(
+                .invalidURL,
+                "expected redis://[:password@]host:port[/db] or redis+sentinel://host:port,.../master-name[/db], got \(url)"
+            )
         }
-        var rest = Substring(url.dropFirst(scheme.count))
+        var rest = Substring(url.dropFirst(isSentinel ? sentinelScheme.count : plain.count))
+        var query: [String: String] = [:]
+        if let mark = rest.firstIndex(of: "?") {
+            query = try Self.queryItems(rest[rest.index(after: mark)...], url: url)
+            rest = rest[..<mark]
+        }
         if let at = rest.lastIndex(of: "@") {
             let credentials = rest[..<at]
             rest = rest[rest.index(after: at)...]
@@ -48,38 +66,64 @@ public struct RedisConfiguration: Sendable, Equatable {
                 password = Self.percentDecoded(String(credentials))
             }
         }
-        var hostPort = rest
+        var hosts = rest
+        var path: [Substring] = []
         if let slash = rest.firstIndex(of: "/") {
-            hostPort = rest[..<slash]
-            let db = rest[rest.index(after: slash)...]
-            if !db.isEmpty {
-                guard let number = Int(db), number >= 0 else {
-                    throw RedisError(.invalidURL, "database must be a number >= 0 in \(url)")
-                }
-                database = number
-            }
+            hosts = rest[..<slash]
+            path = rest[rest.index(after: slash)...].split(separator: "/", omittingEmptySubsequences: false)
         }
-        if hostPort.hasPrefix("[") {
-            guard let close = hostPort.firstIndex(of: "]") else {
-                throw RedisError(.invalidURL, "unclosed IPv6 address in \(url)")
-            }
-            host = String(hostPort[hostPort.index(after: hostPort.startIndex)..<close])
-            hostPort = hostPort[hostPort.index(after: close)...]
-            if hostPort.hasPrefix(":") { try setPort(hostPort.dropFirst(), url: url) }
-        } else if let colon = hostPort.lastIndex(of: ":") {
-            host = String(hostPort[..<colon])
-            try setPort(hostPort[hostPort.index(after: colon)...], url: url)
-        } else {
-            host = String(hostPort)
+        if isSentinel {
+            try parseSentinel(hosts: hosts, path: path, query: query, url: url)
+            return
         }
-        if host.isEmpty { host = "127.0.0.1" }
+        guard query.isEmpty else { throw RedisError(.invalidURL, "redis:// takes no query parameters: \(url)") }
+        guard path.count <= 1 else { throw RedisError(.invalidURL, "expected at most /db after the host in \(url)") }
+        if let db = path.first { try setDatabase(db, url: url) }
+        let endpoint = try RedisEndpoint(parsing: hosts, defaultPort: 6379, in: url)
+        host = endpoint.host
+        port = endpoint.port
     }
 
-    private mutating func setPort(_ text: Substring, url: String) throws(RedisError) {
-        guard let number = Int(text), (1...65535).contains(number) else {
-            throw RedisError(.invalidURL, "port must be 1-65535 in \(url)")
+    private mutating func parseSentinel(
+        hosts: Substring, path: [Substring], query: [String: String], url: String
+    ) throws(RedisError) {
+        var sentinels: [RedisEndpoint] = []
+        for part in hosts.split(separator: ",", omittingEmptySubsequences: false) {
+            sentinels.append(try RedisEndpoint(parsing: part, defaultPort: 26379, in: url))
         }
-        port = number
+        guard let name = path.first.map({ Self.percentDecoded(String($0)) }), !name.isEmpty else {
+            throw RedisError(.invalidURL, "the master's name must follow the sentinels: \(url)")
+        }
+        guard path.count <= 2 else {
+            throw RedisError(.invalidURL, "expected /master-name[/db] after the sentinels in \(url)")
+        }
+        if path.count == 2 { try setDatabase(path[1], url: url) }
+        for key in query.keys where key != "sentinel_password" && key != "sentinel_username" {
+            throw RedisError(.invalidURL, "unknown parameter \(key) in \(url)")
+        }
+        sentinel = RedisSentinelSettings(
+            sentinels: sentinels, masterName: name, sentinelUsername: query["sentinel_username"],
+            sentinelPassword: query["sentinel_password"])
+        host = sentinels[0].host
+        port = sentinels[0].port
+    }
+
+    private mutating func setDatabase(_ text: Substring, url: String) throws(RedisError) {
+        guard text.isEmpty || Int(text).map({ $0 >= 0 }) == true else {
+            throw RedisError(.invalidURL, "database must be a number >= 0 in \(url)")
+        }
+        database = Int(text) ?? 0
+    }
+
+    private static func queryItems(_ text: Substring, url: String) throws(RedisError) -> [String: String] {
+        var items: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            guard let equals = pair.firstIndex(of: "=") else {
+                throw RedisError(.invalidURL, "expected name=value, got \(pair) in \(url)")
+            }
+            items[String(pair[..<equals])] = percentDecoded(String(pair[pair.index(after: equals)...]))
+        }
+        return items
     }
 
     private static func percentDecoded(_ text: String) -> String {
@@ -99,6 +143,10 @@ public struct RedisConfiguration: Sendable, Equatable {
 
     /// The URL with any password hidden, for logs.
     public var redactedDescription: String {
-        "redis://\(password == nil ? "" : "***@")\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)"
+        if let sentinel {
+            let hosts = sentinel.sentinels.map(\.description).joined(separator: ",")
+            return "redis+sentinel://\(password == nil ? "" : "***@")\(hosts)/\(sentinel.masterName)/\(database)"
+        }
+        return "redis://\(password == nil ? "" : "***@")\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)"
     }
 }

@@ -10,29 +10,38 @@ public final class RedisConnection: @unchecked Sendable {
     // borrower at a time, enforced by the pool or by a thread that owns the connection outright).
     let context: UnsafeMutablePointer<redisContext>
     private let configuration: RedisConfiguration
+    /// The server this connection reached (with Sentinel, the master the sentinels named).
+    public let endpoint: RedisEndpoint
+    /// The sentinels' failover count when this connection was opened (0 without Sentinel).
+    private let epoch: UInt64
     /// `true` once the socket failed; the connection must then be discarded.
     public internal(set) var isBroken = false
 
-    /// Connects, authenticates and selects the database.
+    /// Connects, authenticates and selects the database; with Sentinel, asks the sentinels for the master first
+    /// and checks with `ROLE` that the server it reached is the master.
     public init(configuration: RedisConfiguration) throws(RedisError) {
         self.configuration = configuration
+        var endpoint = RedisEndpoint(host: configuration.host, port: configuration.port)
+        if let sentinel = configuration.sentinel {
+            endpoint = try sentinel.monitor.master(for: configuration, settings: sentinel)
+        }
+        self.endpoint = endpoint
+        self.epoch = configuration.sentinel?.monitor.epoch ?? 0
         guard
             let context = redisConnectWithTimeout(
-                configuration.host, Int32(configuration.port),
-                taskgate_timeval_ms(configuration.connectTimeoutMilliseconds))
+                endpoint.host, Int32(endpoint.port), taskgate_timeval_ms(configuration.connectTimeoutMilliseconds))
         else {
             throw RedisError(.connectionFailed, "out of memory allocating a hiredis context")
         }
         if context.pointee.err != 0 {
             let message = String(cString: taskgate_redis_errstr(context))
             redisFree(context)
-            throw RedisError(
-                .connectionFailed, "cannot connect to \(configuration.host):\(configuration.port): \(message)")
+            throw RedisError(.connectionFailed, "cannot connect to \(endpoint): \(message)")
         }
         self.context = context
         _ = redisEnableKeepAlive(context)
         _ = redisSetTimeout(context, taskgate_timeval_ms(configuration.commandTimeoutMilliseconds))
-        do {
+        do throws(RedisError) {
             if let password = configuration.password {
                 if let user = configuration.username {
                     _ = try send(RedisCommand("AUTH", user, password))
@@ -43,6 +52,16 @@ public final class RedisConnection: @unchecked Sendable {
             if configuration.database != 0 {
                 _ = try send(RedisCommand("SELECT", configuration.database))
             }
+            if let sentinel = configuration.sentinel {
+                let role = try send(RedisCommand("ROLE")).array?.first?.string
+                guard role == "master" else {
+                    sentinel.monitor.masterChanged()
+                    throw RedisError(
+                        .connectionFailed,
+                        "\(endpoint) answers ROLE \(role ?? "?"), not master, for \(sentinel.masterName) (failover under way)"
+                    )
+                }
+            }
         } catch {
             throw RedisError(
                 .connectionFailed, "handshake with \(configuration.redactedDescription) failed: \(error.message)")
@@ -51,6 +70,12 @@ public final class RedisConnection: @unchecked Sendable {
 
     deinit {
         redisFree(context)
+    }
+
+    /// `true` when the connection must not be used again: its socket failed, or (with Sentinel) a failover
+    /// happened since it was opened, so the server it reached may be a replica now.
+    public var isStale: Bool {
+        isBroken || (configuration.sentinel.map { $0.monitor.epoch != epoch } ?? false)
     }
 
     /// Sends one command and waits for its reply; error replies are thrown as ``RedisError/Code/server``.
@@ -89,7 +114,21 @@ public final class RedisConnection: @unchecked Sendable {
             replies.append(Self.decode(reply))
             freeReplyObject(raw)
         }
+        if let refusal = replies.lazy.compactMap(Self.unavailability).first {
+            // The server is a replica now (a failover), still loading, or cut off from its master: drop the
+            // connection, so the next one asks again where the master is, and let the caller retry.
+            isBroken = true
+            if refusal.hasPrefix("READONLY") { configuration.sentinel?.monitor.masterChanged() }
+            throw RedisError(.io, "\(endpoint) cannot take this now: \(refusal)")
+        }
         return replies
+    }
+
+    /// The message of an error reply that says the server cannot serve writes now, not that the command is wrong.
+    static func unavailability(_ value: RedisValue) -> String? {
+        guard case .error(let message) = value else { return nil }
+        for prefix in ["READONLY", "LOADING", "MASTERDOWN"] where message.hasPrefix(prefix) { return message }
+        return nil
     }
 
     private func append(_ command: RedisCommand) throws(RedisError) {
@@ -102,7 +141,7 @@ public final class RedisConnection: @unchecked Sendable {
     func ioFailure(_ doing: String) -> RedisError {
         isBroken = true
         let detail = context.pointee.err != 0 ? String(cString: taskgate_redis_errstr(context)) : "no reply"
-        return RedisError(.io, "\(doing) on \(configuration.host):\(configuration.port): \(detail)")
+        return RedisError(.io, "\(doing) on \(endpoint): \(detail)")
     }
 
     static func decode(_ reply: UnsafeMutablePointer<redisReply>) -> RedisValue {

@@ -53,12 +53,15 @@ public final class RedisConnectionPool: Sendable {
     }
 
     private func borrow() throws(RedisError) -> RedisConnection {
-        if let connection = idle.withLock({ $0.popLast() }) { return connection }
+        while let connection = idle.withLock({ $0.popLast() }) {
+            // A connection from before a failover may reach a replica now: drop it for a fresh one.
+            if !connection.isStale { return connection }
+        }
         return try RedisConnection(configuration: configuration)
     }
 
     private func giveBack(_ connection: RedisConnection) {
-        guard !connection.isBroken else { return }
+        guard !connection.isStale else { return }
         idle.withLock { connections in
             if connections.count < maxIdle { connections.append(connection) }
         }

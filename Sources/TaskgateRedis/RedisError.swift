@@ -8,6 +8,7 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
             case server = "server"
             case protocolViolation = "protocol"
             case invalidURL = "invalid-url"
+            case notReplicated = "not-replicated"
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -22,6 +23,8 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
         public static let protocolViolation = Code(.protocolViolation)
         /// A `redis://` URL could not be parsed.
         public static let invalidURL = Code(.invalidURL)
+        /// The write was done, but fewer replicas than asked for confirmed it in time (`--min-replicas`).
+        public static let notReplicated = Code(.notReplicated)
 
         public var description: String { value.rawValue }
     }

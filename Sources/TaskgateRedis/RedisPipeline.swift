@@ -15,6 +15,7 @@ public final class RedisPipeline: Sendable {
         let script: RedisScript
         let keys: [String]
         let arguments: [any RedisArgument]
+        let replicated: Bool
         let completion: Completion
     }
 
@@ -25,6 +26,7 @@ public final class RedisPipeline: Sendable {
     }
 
     private let configuration: RedisConfiguration
+    private let acknowledgement: RedisReplicaAcknowledgement?
     private let onError: (@Sendable (RedisError) -> Void)?
     private let label: String
     private let maxBatch: Int
@@ -36,12 +38,15 @@ public final class RedisPipeline: Sendable {
     /// Creates a pipeline of `writers` connections, each with a writer thread, sending at most `maxBatch`
     /// scripts per round; call ``start()`` before use. With two writers, one connection's round is under way in
     /// Redis while the other's replies are read, so neither side waits for the other. `onError` hears of each
-    /// round that failed (for a metric).
+    /// round that failed (for a metric). With the configuration's ``RedisConfiguration/acknowledgement``, a round
+    /// holding a call made with `replicated` ends with one `WAIT`, and those calls succeed only when enough
+    /// replicas confirmed.
     public init(
         configuration: RedisConfiguration, label: String, writers: Int = 2, maxBatch: Int = 256,
         onError: (@Sendable (RedisError) -> Void)? = nil
     ) {
         self.configuration = configuration
+        self.acknowledgement = configuration.acknowledgement
         self.onError = onError
         self.label = label
         self.writers = max(1, writers)
@@ -72,11 +77,15 @@ public final class RedisPipeline: Sendable {
         queue.withLock { $0.running = false }
     }
 
-    /// Runs `script` in the next round and calls `completion` on the writer thread.
+    /// Runs `script` in the next round and calls `completion` on the writer thread; with `replicated` (and an
+    /// acknowledgement setting), only once enough replicas hold what it wrote.
     public func run(
-        _ script: RedisScript, keys: [String], arguments: [any RedisArgument], completion: @escaping Completion
+        _ script: RedisScript, keys: [String], arguments: [any RedisArgument], replicated: Bool = false,
+        completion: @escaping Completion
     ) {
-        let job = Job(script: script, keys: keys, arguments: arguments, completion: completion)
+        let job = Job(
+            script: script, keys: keys, arguments: arguments, replicated: replicated && acknowledgement != nil,
+            completion: completion)
         let accepted = queue.withLock { queue -> Bool in
             guard !queue.stopping, queue.running else { return false }
             queue.jobs.append(job)
@@ -91,21 +100,23 @@ public final class RedisPipeline: Sendable {
 
     /// Runs `script` in the next round and suspends (holding no thread) until its reply.
     public func run(
-        _ script: RedisScript, keys: [String], arguments: [any RedisArgument]
+        _ script: RedisScript, keys: [String], arguments: [any RedisArgument], replicated: Bool = false
     ) async throws(RedisError) -> RedisValue {
         let result: Result<RedisValue, RedisError> = await withCheckedContinuation { continuation in
-            run(script, keys: keys, arguments: arguments) { continuation.resume(returning: $0) }
+            run(script, keys: keys, arguments: arguments, replicated: replicated) {
+                continuation.resume(returning: $0)
+            }
         }
         return try result.get()
     }
 
     /// Runs `script` in the next round and waits for its reply (from a thread that may block).
     public func runAndWait(
-        _ script: RedisScript, keys: [String], arguments: [any RedisArgument]
+        _ script: RedisScript, keys: [String], arguments: [any RedisArgument], replicated: Bool = false
     ) throws(RedisError) -> RedisValue {
         let done = DispatchSemaphore(value: 0)
         let outcome = Mutex<Result<RedisValue, RedisError>?>(nil)
-        run(script, keys: keys, arguments: arguments) { result in
+        run(script, keys: keys, arguments: arguments, replicated: replicated) { result in
             outcome.withLock { $0 = result }
             done.signal()
         }
@@ -138,7 +149,7 @@ public final class RedisPipeline: Sendable {
         for attempt in 0..<2 {
             do throws(RedisError) {
                 let open: RedisConnection
-                if let connection, !connection.isBroken {
+                if let connection, !connection.isStale {
                     open = connection
                 } else {
                     open = try RedisConnection(configuration: configuration)
@@ -151,9 +162,18 @@ public final class RedisPipeline: Sendable {
                         job.script.command(
                             sha: try job.script.loadedSHA(on: open), keys: job.keys, arguments: job.arguments))
                 }
+                // One WAIT per round, after its scripts: it covers every write the connection made so far.
+                let waiting = acknowledgement.flatMap { setting in batch.contains(where: \.replicated) ? setting : nil }
+                if let waiting { commands.append(waiting.command) }
                 let replies = try open.pipeline(commands)
+                let shortfall = waiting.flatMap { $0.shortfall(replies[batch.count]) }
+                if let shortfall { onError?(shortfall) }
                 for (job, reply) in zip(batch, replies) {
-                    job.completion(result(of: reply, for: job, on: open))
+                    if job.replicated, let shortfall, !reply.isError {
+                        job.completion(.failure(shortfall))  // done on the master, but not held by replicas
+                    } else {
+                        job.completion(result(of: reply, for: job, on: open))
+                    }
                 }
                 return
             } catch {
@@ -174,7 +194,13 @@ public final class RedisPipeline: Sendable {
         guard error.isNoScript else { return .failure(error) }
         // Redis lost its scripts (restart, SCRIPT FLUSH): run this one alone, which loads the script again.
         do throws(RedisError) {
-            return .success(try job.script.run(on: connection, keys: job.keys, arguments: job.arguments))
+            let value = try job.script.run(on: connection, keys: job.keys, arguments: job.arguments)
+            if job.replicated, let acknowledgement,
+                let shortfall = acknowledgement.shortfall(try connection.send(acknowledgement.command))
+            {
+                return .failure(shortfall)
+            }
+            return .success(value)
         } catch {
             return .failure(error)
         }

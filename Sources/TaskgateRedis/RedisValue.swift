@@ -38,7 +38,13 @@ public enum RedisValue: Sendable, Equatable {
         return nil
     }
 
-    /// `true` for the nil reply.
+    /// `true` for an error reply.
+    public var isError: Bool {
+        if case .error = self { return true }
+        return false
+    }
+
+    /// `true` for a nil reply.
     public var isNull: Bool {
         if case .null = self { return true }
         return false

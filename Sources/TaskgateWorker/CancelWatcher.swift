@@ -60,7 +60,10 @@ final class CancelWatcher: Sendable {
                     continue
                 }
             }
-            guard let current = connection else { continue }
+            guard let current = connection, !current.isStale else {
+                connection = nil  // a failover since it subscribed: subscribe on the new master
+                continue
+            }
             var fds = [pollfd(fd: current.fileDescriptor, events: Int16(POLLIN), revents: 0)]
             guard poll(&fds, 1, 500) > 0 else { continue }
             do {

@@ -341,7 +341,7 @@ public final class Worker: Service, Sendable {
             do throws(TaskStoreError) {
                 _ = try await step(store)
                 return
-            } catch  where error.code == .unavailable {
+            } catch  where error.code.isTransient {
                 logger.warning("\(what) failed, retrying", metadata: LogFields.task(lease.id, ["error": "\(error)"]))
                 await pause.wait()
             } catch  where error.code == .leaseLost {

@@ -9,6 +9,28 @@ struct DurabilityOptions: ParsableArguments {
             "Refuse to start unless Redis keeps every acknowledged write: maxmemory-policy noeviction and the append-only file on. [TASKGATE_REQUIRE_DURABLE=1]"
     )
     var requireDurable = false
+    @Option(
+        help:
+            "Acknowledge a task (the 202) and, in a worker, an attempt's outcome only once this many replicas hold it (one Redis WAIT per pipeline round); when they do not confirm in time, answer 503 (the client repeats with its Idempotency-Key) or, in a worker, report again. [TASKGATE_MIN_REPLICAS, default 0: off]"
+    )
+    var minReplicas: Int?
+    @Option(
+        help:
+            "How long --min-replicas waits for the replicas, in milliseconds. [TASKGATE_REPLICA_TIMEOUT_MS, default 1000]"
+    )
+    var replicaTimeoutMs: Int?
+
+    /// The Redis configuration of `common`, with `--min-replicas` applied.
+    func redis(_ common: CommonOptions) throws -> RedisConfiguration {
+        var redis = try common.redis()
+        let replicas = try Settings.int(minReplicas, "TASKGATE_MIN_REPLICAS", default: 0, range: 0...64)
+        let timeout = try Settings.int(
+            replicaTimeoutMs, "TASKGATE_REPLICA_TIMEOUT_MS", default: 1000, range: 1...600_000)
+        if replicas > 0 {
+            redis.acknowledgement = RedisReplicaAcknowledgement(replicas: replicas, timeoutMilliseconds: timeout)
+        }
+        return redis
+    }
 
     /// Whether the flag or `TASKGATE_REQUIRE_DURABLE=1` asks for a durable Redis.
     var required: Bool { requireDurable || Settings.string("TASKGATE_REQUIRE_DURABLE") == "1" }
@@ -21,6 +43,22 @@ struct DurabilityOptions: ParsableArguments {
         do throws(RedisError) {
             let connection = try RedisConnection(configuration: redis)
             durability = try RedisDurability.read(on: connection)
+            if let acknowledgement = redis.acknowledgement {
+                // ROLE on a master: ["master", offset, [[ip, port, offset], ...]].
+                let role = try connection.send(RedisCommand("ROLE")).array ?? []
+                let replicas = role.count > 2 ? role[2].array?.count ?? 0 : 0
+                let metadata: Logger.Metadata = [
+                    "replicas": "\(replicas)", "min_replicas": "\(acknowledgement.replicas)",
+                    "timeout_ms": "\(acknowledgement.timeoutMilliseconds)",
+                ]
+                if replicas < acknowledgement.replicas {
+                    logger.warning(
+                        "fewer replicas are connected than --min-replicas asks for: writes will be refused (503) until enough are",
+                        metadata: metadata)
+                } else {
+                    logger.info("writes are acknowledged once replicas hold them", metadata: metadata)
+                }
+            }
         } catch {
             if required {
                 throw ValidationError(

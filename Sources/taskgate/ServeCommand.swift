@@ -89,7 +89,7 @@ struct ServeCommand: AsyncParsableCommand {
                 maxInflightBodyBytes, "TASKGATE_MAX_INFLIGHT_BODY_BYTES", default: 64 << 20,
                 range: (1 << 20)...(1 << 40)))
         http.connectionLimit = DescriptorLimit.fit(connections: http.connectionLimit, logger: logger)
-        let redis = try common.redis()
+        let redis = try durability.redis(common)
         try durability.check(redis, logger: logger)
         let tokens = try Self.tokens(file: apiTokenFile ?? Settings.string("TASKGATE_API_TOKEN_FILE"))
         let configuration = GatewayConfiguration(

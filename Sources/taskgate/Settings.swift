@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import Synchronization
 import TaskgateCore
 import TaskgateRedis
 
@@ -50,14 +51,24 @@ enum Settings {
         return try double(flag, variable, default: minimum, minimum: minimum)
     }
 
+    /// The Redis configuration from the flag or `TASKGATE_REDIS_URL`; parsed once per URL, so every part of
+    /// the process shares one Sentinel monitor (and one `+switch-master` listener).
     static func redis(_ flag: String?) throws -> RedisConfiguration {
         let url = string(flag, "TASKGATE_REDIS_URL", default: "redis://127.0.0.1:6379/0")
+        if let known = parsedRedis.withLock({ $0[url] }) { return known }
         do {
-            return try RedisConfiguration(url: url)
+            let configuration = try RedisConfiguration(url: url)
+            return parsedRedis.withLock { parsed in
+                if let known = parsed[url] { return known }
+                parsed[url] = configuration
+                return configuration
+            }
         } catch {
             throw ValidationError(error.message)
         }
     }
+
+    private static let parsedRedis = Mutex<[String: RedisConfiguration]>([:])
 
     /// The hosts completion callbacks may go to: every `--callback-allow`, else `TASKGATE_CALLBACK_ALLOW`;
     /// none given, no callback is allowed.

@@ -131,7 +131,8 @@ struct WorkerCommand: AsyncParsableCommand {
         let concurrency = try Settings.int(concurrency, "TASKGATE_CONCURRENCY", default: 1, range: 1...1024)
         let maxResult = try Settings.int(
             maxResultBytes, "TASKGATE_MAX_RESULT_BYTES", default: 64 * 1024, range: 0...(16 << 20))
-        try durability.check(try common.redis(), logger: logger)
+        let redis = try durability.redis(common)
+        try durability.check(redis, logger: logger)
         // Bound before anything that holds an HTTP client is made: a port that cannot be served is a clear error.
         let metrics = WorkerMetrics(queues: queues.map(\.name), slots: concurrency)
         let metricsServer = try startMetrics(metrics, logger: logger)
@@ -150,7 +151,7 @@ struct WorkerCommand: AsyncParsableCommand {
                 timeoutSeconds, "TASKGATE_TIMEOUT_SECONDS", default: 300, minimum: 0.001)
         }
         let configuration = WorkerConfiguration(
-            redis: try common.redis(),
+            redis: redis,
             keys: try common.keys(),
             queues: queues,
             strictPriority: strictPriority || Settings.string("TASKGATE_STRICT_PRIORITY") == "1",

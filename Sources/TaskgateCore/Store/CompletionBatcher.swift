@@ -31,7 +31,8 @@ final class CompletionBatcher: Sendable {
         let call = RedisTaskStore.completeManyCall(
             batch.map { ($0.lease, $0.result) }, queue: queue, keys: keys,
             retentionMilliseconds: batch.map(\.retentionMilliseconds).max() ?? 1)
-        pipeline.run(TaskScripts.completeMany, keys: call.keys, arguments: call.arguments) { reply in
+        pipeline.run(TaskScripts.completeMany, keys: call.keys, arguments: call.arguments, replicated: true) {
+            reply in
             switch reply {
             case .success(let value):
                 let completed = value.array ?? []

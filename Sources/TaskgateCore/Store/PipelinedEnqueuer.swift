@@ -57,7 +57,7 @@ public final class PipelinedEnqueuer: TaskEnqueuing {
         _ batch: [Entry], store: RedisTaskStore, pipeline: RedisPipeline, done: @escaping @Sendable () -> Void
     ) {
         let call = store.enqueueCall(batch.map(\.request))
-        pipeline.run(TaskScripts.enqueue, keys: call.keys, arguments: call.arguments) { reply in
+        pipeline.run(TaskScripts.enqueue, keys: call.keys, arguments: call.arguments, replicated: true) { reply in
             for (index, entry) in batch.enumerated() {
                 let request = entry.request
                 entry.completion {

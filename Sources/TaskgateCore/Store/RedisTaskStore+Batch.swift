@@ -24,7 +24,7 @@ extension RedisTaskStore {
             do {
                 // Keyed by fresh ids: safe to repeat after a broken connection, as a single enqueue is.
                 reply = try retryingOnce { connection throws(RedisError) in
-                    try TaskScripts.enqueue.run(on: connection, keys: call.keys, arguments: call.arguments)
+                    try runReplicated(TaskScripts.enqueue, on: connection, keys: call.keys, arguments: call.arguments)
                 }
             } catch {
                 for entry in group { results[entry.index] = .failure(error) }

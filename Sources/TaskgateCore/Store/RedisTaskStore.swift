@@ -27,7 +27,7 @@ public struct RedisTaskStore: TaskStore {
         // The script is keyed by a fresh id and writes nothing when the id exists, so repeating it after a
         // broken connection (when the first call may or may not have landed) cannot enqueue twice.
         let reply = try retryingOnce { connection throws(RedisError) in
-            try TaskScripts.enqueue.run(on: connection, keys: call.keys, arguments: call.arguments)
+            try runReplicated(TaskScripts.enqueue, on: connection, keys: call.keys, arguments: call.arguments)
         }
         return try enqueueOutcome(reply, index: 0, for: request)
     }
@@ -176,8 +176,9 @@ public struct RedisTaskStore: TaskStore {
     private func completeCall(_ lease: Lease, result: String, retentionMilliseconds: Int) -> ScriptCall<Void> {
         let call = Self.completeManyCall(
             [(lease, result)], queue: lease.id.queue, keys: keys, retentionMilliseconds: retentionMilliseconds)
-        return ScriptCall(script: TaskScripts.completeMany, keys: call.keys, arguments: call.arguments) {
-            reply throws(TaskStoreError) in
+        return ScriptCall(
+            script: TaskScripts.completeMany, keys: call.keys, arguments: call.arguments, replicated: true
+        ) { reply throws(TaskStoreError) in
             if let error = Self.completionError(reply.array?.first, for: lease) { throw error }
         }
     }
@@ -218,7 +219,8 @@ public struct RedisTaskStore: TaskStore {
             arguments: [
                 id.rawValue, lease.token, message, max(0, backoffMilliseconds), max(1, retentionMilliseconds),
                 keys.events(id.queue),
-            ]
+            ],
+            replicated: true
         ) { reply throws(TaskStoreError) -> FailureOutcome in
             guard let values = reply.array, let kind = values.first?.int else {
                 throw TaskStoreError(.corrupt, "unexpected fail reply \(reply)")
@@ -258,16 +260,19 @@ public struct RedisTaskStore: TaskStore {
 
     /// Runs a script through the pipeline when there is one, else on a pooled connection (once more on a fresh
     /// one when that broke). Only for scripts that are safe to repeat: keyed by id or guarded by a token.
+    /// With `replicated`, the change is acknowledged only once the replicas `--min-replicas` asks for hold it.
     func runScript(
-        _ script: RedisScript, keys: [String], arguments: [any RedisArgument]
+        _ script: RedisScript, keys: [String], arguments: [any RedisArgument], replicated: Bool = false
     ) throws(TaskStoreError) -> RedisValue {
         guard let pipeline else {
             return try retryingOnce { connection throws(RedisError) in
-                try script.run(on: connection, keys: keys, arguments: arguments)
+                replicated
+                    ? try runReplicated(script, on: connection, keys: keys, arguments: arguments)
+                    : try script.run(on: connection, keys: keys, arguments: arguments)
             }
         }
         do {
-            return try pipeline.runAndWait(script, keys: keys, arguments: arguments)
+            return try pipeline.runAndWait(script, keys: keys, arguments: arguments, replicated: replicated)
         } catch {
             throw TaskStoreError(error)
         }
@@ -275,7 +280,22 @@ public struct RedisTaskStore: TaskStore {
 
     /// Runs a call's script (see ``runScript(_:keys:arguments:)``) and decodes its reply.
     private func perform<T>(_ call: ScriptCall<T>) throws(TaskStoreError) -> T {
-        try call.decode(try runScript(call.script, keys: call.keys, arguments: call.arguments))
+        try call.decode(
+            try runScript(call.script, keys: call.keys, arguments: call.arguments, replicated: call.replicated))
+    }
+
+    /// Runs `script` on `connection`, then, with `--min-replicas`, `WAIT`s until that many replicas hold what
+    /// the connection wrote; throws ``RedisError/Code/notReplicated`` when they do not confirm in time.
+    func runReplicated(
+        _ script: RedisScript, on connection: RedisConnection, keys: [String], arguments: [any RedisArgument]
+    ) throws(RedisError) -> RedisValue {
+        let value = try script.run(on: connection, keys: keys, arguments: arguments)
+        if let acknowledgement = pool.configuration.acknowledgement,
+            let shortfall = acknowledgement.shortfall(try connection.send(acknowledgement.command))
+        {
+            throw shortfall
+        }
+        return value
     }
 
     /// Runs a call's script without holding the caller's thread when there is a pipeline, and decodes its reply.
@@ -283,7 +303,9 @@ public struct RedisTaskStore: TaskStore {
         // Without a pipeline the call blocks this thread for one round trip (tests and embedded use only).
         guard let pipeline else { return try perform(call) }
         do {
-            return try call.decode(try await pipeline.run(call.script, keys: call.keys, arguments: call.arguments))
+            return try call.decode(
+                try await pipeline.run(
+                    call.script, keys: call.keys, arguments: call.arguments, replicated: call.replicated))
         } catch let error as TaskStoreError {
             throw error
         } catch let error as RedisError {
@@ -309,5 +331,7 @@ private struct ScriptCall<T>: Sendable {
     let script: RedisScript
     let keys: [String]
     let arguments: [any RedisArgument]
+    /// Whether the call reports an attempt's outcome, which `--min-replicas` makes wait for replicas.
+    var replicated = false
     let decode: @Sendable (RedisValue) throws(TaskStoreError) -> T
 }

@@ -12,12 +12,16 @@ public struct TaskStoreError: Error, Sendable, CustomStringConvertible {
             case paused
             case maxActive
             case rateLimited
+            case notReplicated
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
 
         /// Redis is down, unreachable, loading, out of memory or read-only: try again later.
         public static let unavailable = Code(.unavailable)
+        /// The change was made on the master, but fewer replicas than `--min-replicas` confirmed it in time: it
+        /// may be lost in a failover, so it is not acknowledged; repeat it (it is keyed, so that is safe).
+        public static let notReplicated = Code(.notReplicated)
         /// Redis holds data Taskgate cannot read.
         public static let corrupt = Code(.corrupt)
         /// Any other error reply.
@@ -31,6 +35,9 @@ public struct TaskStoreError: Error, Sendable, CustomStringConvertible {
         /// The queue's rate limit has no token left; ``TaskStoreError/retryAfterMilliseconds`` says when one
         /// will be (nothing was claimed).
         public static let rateLimited = Code(.rateLimited)
+
+        /// Whether trying the same again later may succeed: Redis was unavailable, or replicas did not confirm.
+        public var isTransient: Bool { self == .unavailable || self == .notReplicated }
 
         /// Whether the queue's settings held a claim back (paused, at `max_active`, rate limited): nothing is
         /// wrong, and claiming later will succeed.
@@ -56,7 +63,9 @@ public struct TaskStoreError: Error, Sendable, CustomStringConvertible {
     /// Classifies a Redis error: transient conditions become ``Code/unavailable``.
     public init(_ error: RedisError) {
         let transient = ["OOM", "LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS"]
-        if error.isUnavailable || (error.code == .server && transient.contains { error.message.hasPrefix($0) }) {
+        if error.code == .notReplicated {
+            self.init(.notReplicated, error.message)
+        } else if error.isUnavailable || (error.code == .server && transient.contains { error.message.hasPrefix($0) }) {
             self.init(.unavailable, error.message)
         } else {
             self.init(.failed, error.description)

@@ -146,6 +146,12 @@ final class EventSubscriber: Sendable {
                 }
             }
             guard let current = connection else { continue }
+            if current.isStale {
+                // A failover since it subscribed: the server may be a replica now; subscribe on the new master.
+                logger.info("event subscriber follows a failover", metadata: ["was": "\(current.endpoint)"])
+                connection = nil
+                continue
+            }
             let untilTick = max(0, Int((nextTick - ContinuousClock.now) / .milliseconds(1)))
             var fds = [
                 pollfd(fd: current.fileDescriptor, events: Int16(POLLIN), revents: 0),

@@ -36,3 +36,38 @@ import Testing
         #expect(throws: RedisError.self) { try RedisConfiguration(url: url) }
     }
 }
+
+@Suite struct SentinelURLTests {
+    @Test func parsesSentinelsMasterNameAndDatabase() throws {
+        let configuration = try RedisConfiguration(
+            url: "redis+sentinel://app:s%40cret@10.0.0.1:26380,[::1],sentinel-c/main-redis/2?sentinel_password=p%26w")
+        let sentinel = try #require(configuration.sentinel)
+        #expect(
+            sentinel.sentinels == [
+                RedisEndpoint(host: "10.0.0.1", port: 26380), RedisEndpoint(host: "::1", port: 26379),
+                RedisEndpoint(host: "sentinel-c", port: 26379),
+            ])
+        #expect(sentinel.masterName == "main-redis")
+        #expect(sentinel.sentinelPassword == "p&w")
+        #expect(configuration.username == "app" && configuration.password == "s@cret")
+        #expect(configuration.database == 2)
+        #expect(!configuration.redactedDescription.contains("cret"))
+        #expect(configuration.redactedDescription.hasPrefix("redis+sentinel://***@10.0.0.1:26380,[::1]:26379"))
+    }
+
+    @Test func copiesShareOneMonitor() throws {
+        let configuration = try RedisConfiguration(url: "redis+sentinel://127.0.0.1/m")
+        let copy = configuration
+        #expect(copy.sentinel?.monitor === configuration.sentinel?.monitor)
+        #expect(configuration.database == 0)
+    }
+
+    @Test(arguments: [
+        "redis+sentinel://127.0.0.1:26379", "redis+sentinel://127.0.0.1:26379/", "redis+sentinel://h1,h2:0/m",
+        "redis+sentinel://h1/m/x", "redis+sentinel://h1/m/0/extra", "redis+sentinel://h1/m?color=blue",
+        "redis://h1/0?sentinel_password=x", "redis://h1/0/1",
+    ])
+    func rejectsBadSentinelURLs(_ url: String) {
+        #expect(throws: RedisError.self) { try RedisConfiguration(url: url) }
+    }
+}
