@@ -34,7 +34,7 @@ let package = Package(
         ),
         .target(
             name: "TaskgateRedis",
-            dependencies: ["CHiredis"]
+            dependencies: ["CHiredis", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "TaskgateHTTP",

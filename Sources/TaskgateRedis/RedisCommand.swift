@@ -7,6 +7,10 @@ public struct RedisCommand: Sendable, Equatable {
     private(set) var bytes: [UInt8]
     /// The length of each argument in ``bytes``, the name first.
     private(set) var lengths: [Int]
+    /// Whether a Redis Cluster client may follow an `ASK` redirection for this command to the node importing
+    /// its slot. Not for a script that derives keys from its arguments: there a key not yet moved reads as
+    /// missing (see ``RedisScript/derivesKeys``).
+    public var followsAsk = true
 
     /// Creates a command from a name and arguments.
     public init(_ name: String, _ arguments: [any RedisArgument] = []) {
@@ -34,6 +38,42 @@ public struct RedisCommand: Sendable, Equatable {
 
     /// The command name, for logs and errors.
     public var name: String { String(decoding: bytes.prefix(lengths.first ?? 0), as: UTF8.self) }
+
+    /// The bytes of argument `index` (0 is the name), or nil past the end.
+    func argument(_ index: Int) -> ArraySlice<UInt8>? {
+        guard index < lengths.count else { return nil }
+        let start = lengths[..<index].reduce(0, +)
+        return bytes[start..<start + lengths[index]]
+    }
+
+    /// The key that decides which Redis Cluster node serves this command (the channel of a sharded pub/sub
+    /// command), or nil for a command that names none (`PING`, `WAIT`, `MULTI`, a script without keys).
+    public var routingKey: ArraySlice<UInt8>? {
+        switch name.uppercased() {
+        case "EVALSHA", "EVAL", "EVALSHA_RO", "EVAL_RO", "FCALL", "FCALL_RO":
+            guard let text = argument(2), let count = Int(String(decoding: text, as: UTF8.self)), count > 0 else {
+                return nil
+            }
+            return argument(3)
+        case "PUBSUB", "MEMORY", "OBJECT":
+            // PUBSUB SHARDNUMSUB channel, MEMORY USAGE key, OBJECT ENCODING key
+            let sub = argument(1).map { String(decoding: $0, as: UTF8.self).uppercased() }
+            return ["SHARDNUMSUB", "USAGE", "ENCODING", "FREQ", "IDLETIME", "REFCOUNT"].contains(sub)
+                ? argument(2) : nil
+        case "PING", "INFO", "CONFIG", "ROLE", "SCRIPT", "WAIT", "CLUSTER", "SELECT", "AUTH", "HELLO", "CLIENT",
+            "TIME", "MULTI", "EXEC", "DISCARD", "ASKING", "READONLY", "READWRITE", "SUBSCRIBE", "UNSUBSCRIBE",
+            "PSUBSCRIBE", "PUNSUBSCRIBE", "PUBLISH", "SENTINEL", "DBSIZE", "SCAN", "KEYS", "ECHO", "QUIT",
+            "COMMAND", "FLUSHDB", "FLUSHALL", "SAVE", "BGSAVE", "LASTSAVE":
+            return nil
+        default:
+            return argument(1)
+        }
+    }
+
+    /// The Redis Cluster slot of ``routingKey``, or nil.
+    public var slot: Int? {
+        routingKey.map { RedisKeySlot.slot(of: Array($0)) }
+    }
 
     /// Appends arguments.
     public mutating func append(contentsOf arguments: [any RedisArgument]) {

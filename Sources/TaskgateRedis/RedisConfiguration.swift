@@ -18,6 +18,8 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var acknowledgement: RedisReplicaAcknowledgement?
     /// The sentinels to ask for the master (a `redis+sentinel://` URL); ``host`` and ``port`` are then unused.
     public var sentinel: RedisSentinelSettings?
+    /// The cluster's seed nodes (a `redis+cluster://` URL); ``host`` and ``port`` are then unused.
+    public var cluster: RedisClusterSettings?
 
     /// Creates a configuration from parts.
     public init(
@@ -33,23 +35,28 @@ public struct RedisConfiguration: Sendable, Equatable {
         self.commandTimeoutMilliseconds = commandTimeoutMilliseconds
     }
 
-    /// Parses `redis://[[user]:password@]host[:port][/db]` or
-    /// `redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/master-name[/db][?sentinel_password=...]`.
+    /// Parses `redis://[[user]:password@]host[:port][/db]`,
+    /// `redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/master-name[/db][?sentinel_password=...]`
+    /// or `redis+cluster://[[user]:password@]host[:port][,host[:port]...]`.
     ///
     /// In the Sentinel form the hosts are sentinels (port 26379 unless given), the credentials and database are
     /// the master's, and `sentinel_password` (with `sentinel_username`) is for sentinels that require `AUTH`.
+    /// In the Cluster form the hosts are seed nodes (port 6379 unless given); a cluster has database 0 only.
     public init(url: String) throws(RedisError) {
         self.init()
         let plain = "redis://"
         let sentinelScheme = "redis+sentinel://"
+        let clusterScheme = "redis+cluster://"
         let isSentinel = url.hasPrefix(sentinelScheme)
-        guard isSentinel || url.hasPrefix(plain) else {
+        let isCluster = url.hasPrefix(clusterScheme)
+        guard isSentinel || isCluster || url.hasPrefix(plain) else {
             throw RedisError(
                 .invalidURL,
-                "expected redis://[:password@]host:port[/db] or redis+sentinel://host:port,.../master-name[/db], got \(url)"
-            )
+                "expected redis://[:password@]host:port[/db], redis+sentinel://host:port,.../master-name[/db] or "
+                    + "redis+cluster://host:port,..., got \(url)")
         }
-        var rest = Substring(url.dropFirst(isSentinel ? sentinelScheme.count : plain.count))
+        let scheme = isSentinel ? sentinelScheme : isCluster ? clusterScheme : plain
+        var rest = Substring(url.dropFirst(scheme.count))
         var query: [String: String] = [:]
         if let mark = rest.firstIndex(of: "?") {
             query = try Self.queryItems(rest[rest.index(after: mark)...], url: url)
@@ -74,6 +81,20 @@ public struct RedisConfiguration: Sendable, Equatable {
         }
         if isSentinel {
             try parseSentinel(hosts: hosts, path: path, query: query, url: url)
+            return
+        }
+        if isCluster {
+            guard query.isEmpty else { throw RedisError(.invalidURL, "redis+cluster:// takes no parameters: \(url)") }
+            guard path.allSatisfy({ $0.isEmpty || $0 == "0" }), path.count <= 1 else {
+                throw RedisError(.invalidURL, "a Redis Cluster has database 0 only: \(url)")
+            }
+            var seeds: [RedisEndpoint] = []
+            for part in hosts.split(separator: ",", omittingEmptySubsequences: false) {
+                seeds.append(try RedisEndpoint(parsing: part, defaultPort: 6379, in: url))
+            }
+            cluster = RedisClusterSettings(seeds: seeds)
+            host = seeds[0].host
+            port = seeds[0].port
             return
         }
         guard query.isEmpty else { throw RedisError(.invalidURL, "redis:// takes no query parameters: \(url)") }
@@ -141,8 +162,22 @@ public struct RedisConfiguration: Sendable, Equatable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// This configuration for one server at `endpoint`: same credentials and timeouts, no Sentinel or Cluster.
+    func node(_ endpoint: RedisEndpoint) -> RedisConfiguration {
+        var node = self
+        node.host = endpoint.host
+        node.port = endpoint.port
+        node.sentinel = nil
+        node.cluster = nil
+        return node
+    }
+
     /// The URL with any password hidden, for logs.
     public var redactedDescription: String {
+        if let cluster {
+            let hosts = cluster.seeds.map(\.description).joined(separator: ",")
+            return "redis+cluster://\(password == nil ? "" : "***@")\(hosts)"
+        }
         if let sentinel {
             let hosts = sentinel.sentinels.map(\.description).joined(separator: ",")
             return "redis+sentinel://\(password == nil ? "" : "***@")\(hosts)/\(sentinel.masterName)/\(database)"

@@ -1,81 +1,53 @@
-import CHiredis
-
-/// One blocking connection to Redis through hiredis.
+/// A blocking connection to Redis: to one server, to the master the sentinels name, or to a Redis Cluster.
 ///
 /// A connection is used by one thread at a time; ``RedisConnectionPool`` hands each one to a single
 /// borrower. After an I/O error ``isBroken`` is `true` and the connection must be dropped, never reused:
-/// hiredis cannot tell how much of a failed write reached the server.
+/// hiredis cannot tell how much of a failed write reached the server. A cluster connection routes each
+/// command to the node that owns its key's slot (see ``RedisClusterConnection``).
 public final class RedisConnection: @unchecked Sendable {
-    // @unchecked: the hiredis context is mutable C state; safety comes from single ownership (one
-    // borrower at a time, enforced by the pool or by a thread that owns the connection outright).
-    let context: UnsafeMutablePointer<redisContext>
-    private let configuration: RedisConfiguration
-    /// The server this connection reached (with Sentinel, the master the sentinels named).
-    public let endpoint: RedisEndpoint
-    /// The sentinels' failover count when this connection was opened (0 without Sentinel).
-    private let epoch: UInt64
-    /// `true` once the socket failed; the connection must then be discarded.
-    public internal(set) var isBroken = false
+    // @unchecked: both links hold mutable C state; safety comes from single ownership (one borrower at a time,
+    // enforced by the pool or by a thread that owns the connection outright).
+    private enum Link {
+        case node(RedisNodeConnection)
+        case cluster(RedisClusterConnection)
+    }
+
+    private let link: Link
 
     /// Connects, authenticates and selects the database; with Sentinel, asks the sentinels for the master first
-    /// and checks with `ROLE` that the server it reached is the master.
+    /// and checks with `ROLE` that the server it reached is the master; with Cluster, learns which node owns
+    /// which slots (nodes are connected when first needed).
     public init(configuration: RedisConfiguration) throws(RedisError) {
-        self.configuration = configuration
-        var endpoint = RedisEndpoint(host: configuration.host, port: configuration.port)
-        if let sentinel = configuration.sentinel {
-            endpoint = try sentinel.monitor.master(for: configuration, settings: sentinel)
-        }
-        self.endpoint = endpoint
-        self.epoch = configuration.sentinel?.monitor.epoch ?? 0
-        guard
-            let context = redisConnectWithTimeout(
-                endpoint.host, Int32(endpoint.port), taskgate_timeval_ms(configuration.connectTimeoutMilliseconds))
-        else {
-            throw RedisError(.connectionFailed, "out of memory allocating a hiredis context")
-        }
-        if context.pointee.err != 0 {
-            let message = String(cString: taskgate_redis_errstr(context))
-            redisFree(context)
-            throw RedisError(.connectionFailed, "cannot connect to \(endpoint): \(message)")
-        }
-        self.context = context
-        _ = redisEnableKeepAlive(context)
-        _ = redisSetTimeout(context, taskgate_timeval_ms(configuration.commandTimeoutMilliseconds))
-        do throws(RedisError) {
-            if let password = configuration.password {
-                if let user = configuration.username {
-                    _ = try send(RedisCommand("AUTH", user, password))
-                } else {
-                    _ = try send(RedisCommand("AUTH", password))
-                }
-            }
-            if configuration.database != 0 {
-                _ = try send(RedisCommand("SELECT", configuration.database))
-            }
-            if let sentinel = configuration.sentinel {
-                let role = try send(RedisCommand("ROLE")).array?.first?.string
-                guard role == "master" else {
-                    sentinel.monitor.masterChanged()
-                    throw RedisError(
-                        .connectionFailed,
-                        "\(endpoint) answers ROLE \(role ?? "?"), not master, for \(sentinel.masterName) (failover under way)"
-                    )
-                }
-            }
-        } catch {
-            throw RedisError(
-                .connectionFailed, "handshake with \(configuration.redactedDescription) failed: \(error.message)")
+        if let cluster = configuration.cluster {
+            link = .cluster(try RedisClusterConnection(configuration: configuration, settings: cluster))
+        } else {
+            link = .node(try RedisNodeConnection(configuration: configuration))
         }
     }
 
-    deinit {
-        redisFree(context)
+    /// The server this connection reached (with Sentinel, the master; with Cluster, the first seed).
+    public var endpoint: RedisEndpoint {
+        switch link {
+        case .node(let node): node.endpoint
+        case .cluster(let cluster): cluster.endpoint
+        }
+    }
+
+    /// `true` once the socket failed (with Cluster, a subscriber's socket); the connection must then be discarded.
+    public var isBroken: Bool {
+        switch link {
+        case .node(let node): node.isBroken
+        case .cluster(let cluster): cluster.isBroken
+        }
     }
 
     /// `true` when the connection must not be used again: its socket failed, or (with Sentinel) a failover
     /// happened since it was opened, so the server it reached may be a replica now.
     public var isStale: Bool {
-        isBroken || (configuration.sentinel.map { $0.monitor.epoch != epoch } ?? false)
+        switch link {
+        case .node(let node): node.isStale
+        case .cluster(let cluster): cluster.isBroken
+        }
     }
 
     /// Sends one command and waits for its reply; error replies are thrown as ``RedisError/Code/server``.
@@ -87,88 +59,45 @@ public final class RedisConnection: @unchecked Sendable {
 
     /// Sends a blocking command (BLMOVE, BLPOP, ...) whose server-side wait may last `blockMilliseconds`.
     public func sendBlocking(_ command: RedisCommand, blockMilliseconds: Int) throws(RedisError) -> RedisValue {
-        _ = redisSetTimeout(
-            context, taskgate_timeval_ms(blockMilliseconds + configuration.commandTimeoutMilliseconds))
-        defer {
-            if !isBroken {
-                _ = redisSetTimeout(context, taskgate_timeval_ms(configuration.commandTimeoutMilliseconds))
-            }
+        switch link {
+        case .node(let node): try node.sendBlocking(command, blockMilliseconds: blockMilliseconds)
+        case .cluster(let cluster): try cluster.sendBlocking(command, blockMilliseconds: blockMilliseconds)
         }
-        return try send(command)
     }
 
     /// Writes all commands in one go and reads their replies in order (error replies are returned, not thrown).
     public func pipeline(_ commands: [RedisCommand]) throws(RedisError) -> [RedisValue] {
-        guard !isBroken else { throw RedisError(.io, "connection is broken") }
-        for command in commands {
-            try append(command)
-        }
-        var replies: [RedisValue] = []
-        replies.reserveCapacity(commands.count)
-        for _ in commands {
-            var raw: UnsafeMutableRawPointer?
-            if redisGetReply(context, &raw) != REDIS_OK || raw == nil {
-                throw ioFailure("reading a reply")
-            }
-            let reply = raw!.assumingMemoryBound(to: redisReply.self)
-            replies.append(Self.decode(reply))
-            freeReplyObject(raw)
-        }
-        if let refusal = replies.lazy.compactMap(Self.unavailability).first {
-            // The server is a replica now (a failover), still loading, or cut off from its master: drop the
-            // connection, so the next one asks again where the master is, and let the caller retry.
-            isBroken = true
-            if refusal.hasPrefix("READONLY") { configuration.sentinel?.monitor.masterChanged() }
-            throw RedisError(.io, "\(endpoint) cannot take this now: \(refusal)")
-        }
-        return replies
-    }
-
-    /// The message of an error reply that says the server cannot serve writes now, not that the command is wrong.
-    static func unavailability(_ value: RedisValue) -> String? {
-        guard case .error(let message) = value else { return nil }
-        for prefix in ["READONLY", "LOADING", "MASTERDOWN"] where message.hasPrefix(prefix) { return message }
-        return nil
-    }
-
-    private func append(_ command: RedisCommand) throws(RedisError) {
-        let status = command.withArgv { count, argv, argvlen in
-            redisAppendCommandArgv(context, count, argv, argvlen)
-        }
-        if status != REDIS_OK { throw ioFailure("queueing \(command.name)") }
-    }
-
-    func ioFailure(_ doing: String) -> RedisError {
-        isBroken = true
-        let detail = context.pointee.err != 0 ? String(cString: taskgate_redis_errstr(context)) : "no reply"
-        return RedisError(.io, "\(doing) on \(endpoint): \(detail)")
-    }
-
-    static func decode(_ reply: UnsafeMutablePointer<redisReply>) -> RedisValue {
-        let r = reply.pointee
-        switch r.type {
-        case REDIS_REPLY_STRING:
-            return .bulk(bytes(r.str, r.len))
-        case REDIS_REPLY_STATUS:
-            return .status(String(decoding: bytes(r.str, r.len), as: UTF8.self))
-        case REDIS_REPLY_ERROR:
-            return .error(String(decoding: bytes(r.str, r.len), as: UTF8.self))
-        case REDIS_REPLY_INTEGER:
-            return .integer(Int(r.integer))
-        case REDIS_REPLY_ARRAY:
-            var values: [RedisValue] = []
-            values.reserveCapacity(r.elements)
-            for index in 0..<r.elements {
-                if let element = r.element[index] { values.append(decode(element)) } else { values.append(.null) }
-            }
-            return .array(values)
-        default:
-            return .null
+        switch link {
+        case .node(let node): try node.pipeline(commands)
+        case .cluster(let cluster): try cluster.pipeline(commands)
         }
     }
 
-    private static func bytes(_ pointer: UnsafeMutablePointer<CChar>?, _ count: Int) -> [UInt8] {
-        guard let pointer, count > 0 else { return [] }
-        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+    /// The socket, for a caller that waits on it with `poll(2)` (a pub/sub subscriber); with Cluster, an
+    /// `epoll` descriptor that is readable when any node's socket is.
+    public var fileDescriptor: Int32 {
+        switch link {
+        case .node(let node): node.fileDescriptor
+        case .cluster(let cluster): cluster.fileDescriptor
+        }
+    }
+
+    /// Sends commands without reading replies (subscriptions, whose confirmations arrive as pushes); with
+    /// Cluster, each to the node that owns its channel's slot.
+    public func write(_ commands: [RedisCommand]) throws(RedisError) {
+        switch link {
+        case .node(let node): try node.write(commands)
+        case .cluster(let cluster): try cluster.write(commands)
+        }
+    }
+
+    /// Reads what the socket has (call when `poll` says it is readable) and returns every complete reply or
+    /// push in it; throws when the connection closed or failed (with Cluster, also when a channel's slot moved:
+    /// the subscriber then subscribes again, where the slots are now).
+    public func readAvailable() throws(RedisError) -> [RedisValue] {
+        switch link {
+        case .node(let node): try node.readAvailable()
+        case .cluster(let cluster): try cluster.readAvailable()
+        }
     }
 }

@@ -1,5 +1,5 @@
 /// One Redis server's address: a host name or IP address and a TCP port.
-public struct RedisEndpoint: Sendable, Hashable, CustomStringConvertible {
+public struct RedisEndpoint: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Host name or IP address (an IPv6 address without brackets).
     public var host: String
     /// TCP port.
@@ -42,6 +42,10 @@ public struct RedisEndpoint: Sendable, Hashable, CustomStringConvertible {
             throw RedisError(.invalidURL, "port must be 1-65535 in \(url)")
         }
         return number
+    }
+
+    public static func < (left: Self, right: Self) -> Bool {
+        (left.host, left.port) < (right.host, right.port)
     }
 
     /// `host:port`, with an IPv6 host in brackets.

@@ -23,6 +23,8 @@ public final class RedisPipeline: Sendable {
         var jobs: [Job] = []
         var running = false
         var stopping = false
+        /// With Redis Cluster, one pipeline per node, made when first needed.
+        var shards: [RedisEndpoint: RedisPipeline] = [:]
     }
 
     private let configuration: RedisConfiguration
@@ -31,6 +33,8 @@ public final class RedisPipeline: Sendable {
     private let label: String
     private let maxBatch: Int
     private let writers: Int
+    /// Whether this pipeline hands each call to the pipeline of the cluster node owning its keys' slot.
+    private let routesByNode: Bool
     private let queue = Mutex(Queue())
     private let wakeup = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
@@ -40,11 +44,22 @@ public final class RedisPipeline: Sendable {
     /// Redis while the other's replies are read, so neither side waits for the other. `onError` hears of each
     /// round that failed (for a metric). With the configuration's ``RedisConfiguration/acknowledgement``, a round
     /// holding a call made with `replicated` ends with one `WAIT`, and those calls succeed only when enough
-    /// replicas confirmed.
-    public init(
+    /// replicas confirmed. With Redis Cluster there is one such pipeline per node, so a queue on one node never
+    /// waits for a round on another (each keeps its `WAIT` on its own node).
+    public convenience init(
         configuration: RedisConfiguration, label: String, writers: Int = 2, maxBatch: Int = 256,
         onError: (@Sendable (RedisError) -> Void)? = nil
     ) {
+        self.init(
+            configuration: configuration, label: label, writers: writers, maxBatch: maxBatch, onError: onError,
+            routesByNode: configuration.cluster != nil)
+    }
+
+    private init(
+        configuration: RedisConfiguration, label: String, writers: Int, maxBatch: Int,
+        onError: (@Sendable (RedisError) -> Void)?, routesByNode: Bool
+    ) {
+        self.routesByNode = routesByNode
         self.configuration = configuration
         self.acknowledgement = configuration.acknowledgement
         self.onError = onError
@@ -59,7 +74,7 @@ public final class RedisPipeline: Sendable {
             defer { queue.running = true }
             return !queue.running
         }
-        guard first else { return }
+        guard first, !routesByNode else { return }
         for index in 0..<writers {
             DispatchQueue(label: "\(label).\(index)").async { self.runWriter() }
         }
@@ -67,11 +82,16 @@ public final class RedisPipeline: Sendable {
 
     /// Lets the writer finish every call handed in so far, then stops it and waits for it to end.
     public func stop() {
-        let running = queue.withLock { queue -> Bool in
+        let (running, shards) = queue.withLock { queue -> (Bool, [RedisPipeline]) in
             queue.stopping = true
-            return queue.running
+            return (queue.running, Array(queue.shards.values))
         }
         guard running else { return }
+        guard !routesByNode else {
+            shards.forEach { $0.stop() }
+            queue.withLock { $0.running = false }
+            return
+        }
         for _ in 0..<writers { wakeup.signal() }
         for _ in 0..<writers { finished.wait() }
         queue.withLock { $0.running = false }
@@ -83,6 +103,25 @@ public final class RedisPipeline: Sendable {
         _ script: RedisScript, keys: [String], arguments: [any RedisArgument], replicated: Bool = false,
         completion: @escaping Completion
     ) {
+        if routesByNode, let cluster = configuration.cluster {
+            let node = keys.first.flatMap { cluster.map.owner(of: RedisKeySlot.slot(of: $0)) } ?? cluster.seeds[0]
+            let shard = queue.withLock { queue -> RedisPipeline? in
+                guard !queue.stopping, queue.running else { return nil }
+                if let shard = queue.shards[node] { return shard }
+                let shard = RedisPipeline(
+                    configuration: configuration, label: "\(label).\(node)", writers: writers, maxBatch: maxBatch,
+                    onError: onError, routesByNode: false)
+                shard.start()
+                queue.shards[node] = shard
+                return shard
+            }
+            guard let shard else {
+                completion(.failure(RedisError(.io, "the \(label) pipeline is not running")))
+                return
+            }
+            shard.run(script, keys: keys, arguments: arguments, replicated: replicated, completion: completion)
+            return
+        }
         let job = Job(
             script: script, keys: keys, arguments: arguments, replicated: replicated && acknowledgement != nil,
             completion: completion)
@@ -160,7 +199,7 @@ public final class RedisPipeline: Sendable {
                 for job in batch {
                     commands.append(
                         job.script.command(
-                            sha: try job.script.loadedSHA(on: open), keys: job.keys, arguments: job.arguments))
+                            sha: job.script.sha, keys: job.keys, arguments: job.arguments))
                 }
                 // One WAIT per round, after its scripts: it covers every write the connection made so far.
                 let waiting = acknowledgement.flatMap { setting in batch.contains(where: \.replicated) ? setting : nil }
@@ -194,7 +233,7 @@ public final class RedisPipeline: Sendable {
         guard error.isNoScript else { return .failure(error) }
         // Redis lost its scripts (restart, SCRIPT FLUSH): run this one alone, which loads the script again.
         do throws(RedisError) {
-            let value = try job.script.run(on: connection, keys: job.keys, arguments: job.arguments)
+            let value = try job.script.runSource(on: connection, keys: job.keys, arguments: job.arguments)
             if job.replicated, let acknowledgement,
                 let shortfall = acknowledgement.shortfall(try connection.send(acknowledgement.command))
             {

@@ -1,49 +1,58 @@
-import Synchronization
+import Crypto
 
-/// A Lua script run by SHA1 (`EVALSHA`), loaded on first use and reloaded when Redis answers `NOSCRIPT`.
+/// A Lua script run by SHA1 (`EVALSHA`); where Redis does not know it yet (`NOSCRIPT`: a first use, a restart,
+/// another node of a cluster) it is sent once with `EVAL`, which also makes that server keep it.
 public final class RedisScript: Sendable {
     /// The Lua source.
     public let source: String
-    private let sha = Mutex<String?>(nil)
+    /// The SHA1 of the source, as Redis names the script.
+    public let sha: String
+    /// Whether the script builds key names from its arguments or from values it reads (a task key from an id)
+    /// instead of taking every key in `KEYS[]`. All such keys share the hash tag of the keys it is given, so it
+    /// touches one slot; but while that slot moves between cluster nodes a derived key may already be on the
+    /// other node. On the old node Redis then fails the command that touches it ("non local key"), which the
+    /// script must survive; on the new node, reached through `ASK`, a key not moved yet would read as missing,
+    /// so a cluster client waits for the move to end instead of following `ASK` (``RedisCommand/followsAsk``).
+    public let derivesKeys: Bool
 
     /// Creates a script from its Lua source.
-    public init(_ source: String) {
+    public init(_ source: String, derivesKeys: Bool = false) {
         self.source = source
+        self.derivesKeys = derivesKeys
+        self.sha = Insecure.SHA1.hash(data: Array(source.utf8)).map { byte in
+            let digits = Array("0123456789abcdef".utf8)
+            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0x0f)]], as: UTF8.self)
+        }.joined()
     }
 
     /// Runs the script with `keys` as KEYS[] and `arguments` as ARGV[].
     public func run(
         on connection: RedisConnection, keys: [String], arguments: [any RedisArgument]
     ) throws(RedisError) -> RedisValue {
-        let digest = try loadedSHA(on: connection)
         do {
-            return try connection.send(command(sha: digest, keys: keys, arguments: arguments))
+            return try connection.send(command(sha: sha, keys: keys, arguments: arguments))
         } catch  where error.isNoScript {
-            // Redis restarted or SCRIPT FLUSH ran: load it again and retry once.
-            let reloaded = try load(on: connection)
-            return try connection.send(command(sha: reloaded, keys: keys, arguments: arguments))
+            return try runSource(on: connection, keys: keys, arguments: arguments)
         }
     }
 
-    /// The `EVALSHA` command for these keys and arguments, for callers that pipeline; call ``loadedSHA(on:)`` first.
+    /// Runs the script by its source (`EVAL`), which also loads it on the server that runs it.
+    func runSource(
+        on connection: RedisConnection, keys: [String], arguments: [any RedisArgument]
+    ) throws(RedisError) -> RedisValue {
+        var command = RedisCommand("EVAL", source, keys.count)
+        command.append(contentsOf: keys)
+        command.append(contentsOf: arguments)
+        command.followsAsk = !derivesKeys
+        return try connection.send(command)
+    }
+
+    /// The `EVALSHA` command for these keys and arguments, for callers that pipeline.
     public func command(sha: String, keys: [String], arguments: [any RedisArgument]) -> RedisCommand {
         var command = RedisCommand("EVALSHA", sha, keys.count)
         command.append(contentsOf: keys)
         command.append(contentsOf: arguments)
+        command.followsAsk = !derivesKeys
         return command
-    }
-
-    /// The script's SHA1, loading the script into Redis if this process has not done so yet.
-    public func loadedSHA(on connection: RedisConnection) throws(RedisError) -> String {
-        if let known = sha.withLock({ $0 }) { return known }
-        return try load(on: connection)
-    }
-
-    private func load(on connection: RedisConnection) throws(RedisError) -> String {
-        guard let digest = try connection.send(RedisCommand("SCRIPT", "LOAD", source)).string else {
-            throw RedisError(.protocolViolation, "SCRIPT LOAD returned no digest")
-        }
-        sha.withLock { $0 = digest }
-        return digest
     }
 }

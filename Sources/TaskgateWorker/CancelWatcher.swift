@@ -68,6 +68,10 @@ final class CancelWatcher: Sendable {
             guard poll(&fds, 1, 500) > 0 else { continue }
             do {
                 for value in try current.readAvailable() {
+                    if value.array?.first?.string == mode.unsubscribedKind {
+                        // Redis ended the subscription itself (the channel's slot moved): subscribe again.
+                        throw RedisError(.io, "subscription ended by Redis")
+                    }
                     guard let parts = value.array, parts.count == 3, parts[0].string == mode.messageKind,
                         case .bulk(let payload) = parts[2]
                     else { continue }

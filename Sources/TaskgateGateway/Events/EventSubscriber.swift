@@ -223,6 +223,22 @@ final class EventSubscriber: Sendable {
             }
             woken.forEach { $0.signal() }
             if resync { onResync(channel) }
+        } else if kind == mode.unsubscribedKind {
+            // Redis ends a sharded subscription by itself when the channel's slot leaves the node (a cluster
+            // reshard or failover): one still wanted is made again where the slot is now, and resynced.
+            let again = state.withLock { state -> Bool in
+                guard (state.wanted[channel] ?? 0) > 0, (state.outstanding[channel] ?? 0) == 0 else { return false }
+                state.outstanding[channel] = 1
+                state.resync.insert(channel)
+                state.commands.append(RedisCommand(mode.subscribeCommand, channel))
+                return true
+            }
+            if again {
+                logger.info(
+                    "event subscription ended by Redis (slot moved); subscribing again",
+                    metadata: ["channel": "\(channel)"])
+                wake()
+            }
         }
     }
 

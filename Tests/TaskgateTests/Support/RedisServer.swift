@@ -8,14 +8,18 @@ final class RedisServer: Sendable {
     let directory: URL
     let extraArguments: [String]
     let password: String?
+    /// The configuration of a server or cluster the test did not start (`TASKGATE_TEST_REDIS_URL`).
+    private let external: (configuration: RedisConfiguration, url: String)?
     private let process = Mutex<SpawnedProcess?>(nil)
 
-    /// The server every test shares, each with its own key prefix; never flushed.
+    /// The server every test shares, each with its own key prefix; never flushed. `TASKGATE_TEST_REDIS_URL`
+    /// names one already running: a `redis://` server, or a `redis+cluster://` cluster (the suite then runs on
+    /// it as on one server; see `scripts/test`).
     static let shared: RedisServer = {
         if let url = ProcessInfo.processInfo.environment["TASKGATE_TEST_REDIS_URL"],
             let configuration = try? RedisConfiguration(url: url)
         {
-            return RedisServer(externalPort: configuration.port)
+            return RedisServer(external: configuration, url: url)
         }
         let server = RedisServer()
         try! server.start()
@@ -33,6 +37,7 @@ final class RedisServer: Sendable {
     /// `settings` are more `redis-server` arguments, after these (so they win).
     init(password: String? = nil, persistent: Bool = false, settings: [String] = []) {
         self.password = password
+        external = nil
         extraArguments =
             (password.map { ["--requirepass", $0] } ?? [])
             + (persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]) + settings
@@ -41,17 +46,24 @@ final class RedisServer: Sendable {
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
-    private init(externalPort: Int) {
-        password = nil
+    private init(external configuration: RedisConfiguration, url: String) {
+        password = configuration.password
         extraArguments = ["--appendonly", "no"]
-        port = externalPort
+        port = configuration.port
         directory = FileManager.default.temporaryDirectory
+        var tuned = configuration
+        tuned.connectTimeoutMilliseconds = 500
+        external = (tuned, url)
     }
 
-    var url: String { "redis://\(password.map { ":\($0)@" } ?? "")127.0.0.1:\(port)/0" }
+    /// Whether the tests run against a Redis Cluster (`TASKGATE_TEST_REDIS_URL=redis+cluster://...`).
+    var isCluster: Bool { external?.configuration.cluster != nil }
+
+    var url: String { external?.url ?? "redis://\(password.map { ":\($0)@" } ?? "")127.0.0.1:\(port)/0" }
 
     var configuration: RedisConfiguration {
-        RedisConfiguration(
+        if let external { return external.configuration }
+        return RedisConfiguration(
             host: "127.0.0.1", port: port, password: password, connectTimeoutMilliseconds: 500,
             commandTimeoutMilliseconds: 2000)
     }

@@ -17,20 +17,33 @@ struct TestNamespace: Sendable {
 
     var store: RedisTaskStore { RedisTaskStore(pool: pool, keys: keys) }
 
-    /// Deletes every key under this prefix (SCAN + UNLINK, never FLUSHALL).
+    /// Deletes every key under this prefix (SCAN + UNLINK on every master, never FLUSHALL).
     func cleanUp() {
-        guard let connection = try? server.connect() else { return }
-        var cursor = "0"
-        repeat {
-            guard
-                let reply = try? connection.send(
-                    RedisCommand("SCAN", cursor, "MATCH", keys.prefix + ":*", "COUNT", 1000)),
-                let parts = reply.array, parts.count == 2, let next = parts[0].string, let found = parts[1].array
-            else { return }
-            cursor = next
-            let names = found.compactMap(\.string)
-            if !names.isEmpty { _ = try? connection.send(RedisCommand("UNLINK", names)) }
-        } while cursor != "0"
+        let configuration = server.configuration
+        let servers =
+            configuration.cluster.map { cluster in
+                cluster.map.masters.map { master in
+                    var node = configuration
+                    node.cluster = nil
+                    node.host = master.host
+                    node.port = master.port
+                    return node
+                }
+            } ?? [configuration]
+        for node in servers {
+            guard let connection = try? RedisConnection(configuration: node) else { continue }
+            var cursor = "0"
+            repeat {
+                guard
+                    let reply = try? connection.send(
+                        RedisCommand("SCAN", cursor, "MATCH", keys.prefix + ":*", "COUNT", 1000)),
+                    let parts = reply.array, parts.count == 2, let next = parts[0].string, let found = parts[1].array
+                else { break }
+                cursor = next
+                // One key per UNLINK: in a cluster one command may only name keys of one slot.
+                for name in found.compactMap(\.string) { _ = try? connection.send(RedisCommand("UNLINK", name)) }
+            } while cursor != "0"
+        }
     }
 
     /// Runs one command on a fresh connection.

@@ -25,8 +25,9 @@ extension TaskScripts {
     /// at its `max_active` or out of rate tokens, pops nothing and returns `{'held', why, retry_ms or -1}`.
     /// Otherwise returns one reply per task claimed (fewer than n when the queue runs dry), the fields a
     /// worker needs, in ``claimReplyFields`` order (a missing field is `''`). Task keys are derived from the
-    /// ids; they share the queue's hash tag, so the script touches one slot. Publishes one `active` event per
-    /// task claimed, all in one message.
+    /// ids; they share the queue's hash tag, so the script touches one slot; while a Redis Cluster moves that
+    /// slot, a record that went already fails to read ("non local key"), and the ids are put back, not dropped
+    /// (see ``RedisScript/derivesKeys``). Publishes one `active` event per task claimed, all in one message.
     ///
     /// Redis charges a few microseconds for every `redis.call` and for every value passed between Lua and
     /// Redis, so the work per task is two calls (read what the worker needs, write the new state) and a short
@@ -35,7 +36,7 @@ extension TaskScripts {
     static let claim = RedisScript(
         now + events(channel: "ARGV[4]") + admission + """
 
-            local claimed, leased, started, strays = {}, {}, {}, 0
+            local claimed, leased, started, strays, moving = {}, {}, {}, 0, false
             local wanted, held, retry_ms = admit(KEYS[6], KEYS[3], KEYS[2], #ARGV - 4)
             if wanted == 0 then return {'held', held, retry_ms or -1} end
             local prefix, prefix_length = ARGV[2], string.len(ARGV[2])
@@ -64,12 +65,19 @@ extension TaskScripts {
                 local asked = wanted - #claimed
                 local ids = redis.call('RPOP', KEYS[1], asked)
                 if not ids then break end
-                for _, id in ipairs(ids) do
+                for i, id in ipairs(ids) do
                     -- The ids are off the pending list now, so nothing may abort the script before each is
                     -- leased or put somewhere: an id whose record cannot be read or written (a key of the
                     -- wrong type, say) goes to the dead set, where an operator sees it.
                     local ok, reply = pcall(start, id, ARGV[5 + #claimed])
-                    if ok and reply then
+                    if not ok and string.find(tostring(reply), 'non local key', 1, true) then
+                        -- Redis Cluster is moving the queue's slot to another node, and this record went
+                        -- already: put this id and the rest popped with it back at the claiming end, in
+                        -- their order, and claim no more until the move is over (the caller tries again).
+                        for j = #ids, i, -1 do redis.call('RPUSH', KEYS[1], ids[j]) end
+                        moving = true
+                        break
+                    elseif ok and reply then
                         claimed[#claimed + 1] = reply
                         leased[#leased + 1] = deadline
                         leased[#leased + 1] = id
@@ -79,7 +87,7 @@ extension TaskScripts {
                         strays = strays + 1
                     end
                 end
-                if #ids < asked then break end
+                if moving or #ids < asked then break end
             end
             if #started > 0 then
                 redis.call('ZADD', KEYS[3], unpack(leased))
@@ -88,5 +96,5 @@ extension TaskScripts {
             spend(KEYS[6], #started)
             publish()
             return claimed
-            """)
+            """, derivesKeys: true)
 }

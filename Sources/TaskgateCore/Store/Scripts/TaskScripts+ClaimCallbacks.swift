@@ -28,5 +28,5 @@ extension TaskScripts {
                 end
             end
             return taken
-            """)
+            """, derivesKeys: true)
 }

@@ -48,5 +48,5 @@ extension TaskScripts {
                 for _, outcome in ipairs(outcomes) do reply[#reply + 1] = outcome end
             end
             return reply
-            """)
+            """, derivesKeys: true)
 }

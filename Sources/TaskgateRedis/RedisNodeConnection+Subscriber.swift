@@ -1,6 +1,6 @@
 import CHiredis
 
-extension RedisConnection {
+extension RedisNodeConnection {
     /// The socket, for a caller that waits on it with `poll(2)` (a pub/sub subscriber).
     public var fileDescriptor: Int32 { context.pointee.fd }
 
