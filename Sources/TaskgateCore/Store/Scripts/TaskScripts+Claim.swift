@@ -16,8 +16,8 @@ extension TaskScripts {
     /// KEYS: pending, active, leases, unleased, dead, control. ARGV: lease_ms, id_prefix (`<queue>.`), task_key_prefix
     /// (`<prefix>:{<queue>}:task:`), event channel, token(1), ..., token(n).
     ///
-    /// Claims up to n pending tasks without blocking: pops them off the pending list and starts each under its
-    /// token and a lease, in one step, so no crash can leave a task claimed without a lease; the leases set
+    /// Claims up to n pending tasks without blocking: takes them off the pending list (reading them first, then
+    /// popping those dealt with) and starts each under its token and a lease, in one step, so no crash can leave a task claimed without a lease; the leases set
     /// alone then records who holds it (the active list only covers the blocking path, see `start`). Ids
     /// that are not this queue's, or whose record is gone or not pending, are dropped on the way (at most 100
     /// per call); an id whose record cannot be read at all (a key of the wrong type) goes to the dead set.
@@ -26,8 +26,8 @@ extension TaskScripts {
     /// Otherwise returns one reply per task claimed (fewer than n when the queue runs dry), the fields a
     /// worker needs, in ``claimReplyFields`` order (a missing field is `''`). Task keys are derived from the
     /// ids; they share the queue's hash tag, so the script touches one slot; while a Redis Cluster moves that
-    /// slot, a record that went already fails to read ("non local key"), and the ids are put back, not dropped
-    /// (see ``RedisScript/derivesKeys``). Publishes one `active` event per task claimed, all in one message.
+    /// slot, a record that went already fails to read ("non local key"), and its id and those after it stay on
+    /// the list, not dropped (see ``RedisScript/derivesKeys``); nothing was written for them. Publishes one `active` event per task claimed, all in one message.
     ///
     /// Redis charges a few microseconds for every `redis.call` and for every value passed between Lua and
     /// Redis, so the work per task is two calls (read what the worker needs, write the new state) and a short
@@ -41,7 +41,7 @@ extension TaskScripts {
             if wanted == 0 then return {'held', held, retry_ms or -1} end
             local prefix, prefix_length = ARGV[2], string.len(ARGV[2])
             local deadline = now + tonumber(ARGV[1])
-            -- Starts one popped id; returns its reply, or nil for an id to drop (not this queue's, record
+            -- Starts one id; returns its reply, or nil for an id to drop (not this queue's, record
             -- gone, or not pending: a stray duplicate of a task that already ran).
             local function start(id, attempt_token)
                 local token = string.sub(id, prefix_length + 1)
@@ -63,21 +63,26 @@ extension TaskScripts {
             end
             while #claimed < wanted and strays < 100 do
                 local asked = wanted - #claimed
-                local ids = redis.call('RPOP', KEYS[1], asked)
-                if not ids then break end
-                for i, id in ipairs(ids) do
-                    -- The ids are off the pending list now, so nothing may abort the script before each is
-                    -- leased or put somewhere: an id whose record cannot be read or written (a key of the
-                    -- wrong type, say) goes to the dead set, where an operator sees it.
+                -- Read the ids first and take off the list only those dealt with: should a record fail to read
+                -- (below), the ids not dealt with stay exactly where they were.
+                local ids = redis.call('LRANGE', KEYS[1], -asked, -1)
+                local taken = 0
+                -- Asked before the first write (it reads the channel), so nothing can fail after one.
+                if #ids > 0 then listening() end
+                for i = #ids, 1, -1 do
+                    local id = ids[i]
+                    -- An id whose record cannot be read or written (a key of the wrong type, say) goes to the
+                    -- dead set, where an operator sees it.
                     local ok, reply = pcall(start, id, ARGV[5 + #claimed])
                     if not ok and string.find(tostring(reply), 'non local key', 1, true) then
-                        -- Redis Cluster is moving the queue's slot to another node, and this record went
-                        -- already: put this id and the rest popped with it back at the claiming end, in
-                        -- their order, and claim no more until the move is over (the caller tries again).
-                        for j = #ids, i, -1 do redis.call('RPUSH', KEYS[1], ids[j]) end
+                        -- Redis Cluster is moving the queue's slot to another node and this record went
+                        -- already: leave this id and the rest on the list and claim no more until the move is
+                        -- over (the caller tries again).
                         moving = true
                         break
-                    elseif ok and reply then
+                    end
+                    taken = taken + 1
+                    if ok and reply then
                         claimed[#claimed + 1] = reply
                         leased[#leased + 1] = deadline
                         leased[#leased + 1] = id
@@ -87,6 +92,7 @@ extension TaskScripts {
                         strays = strays + 1
                     end
                 end
+                if taken > 0 then redis.call('RPOP', KEYS[1], taken) end
                 if moving or #ids < asked then break end
             end
             if #started > 0 then
