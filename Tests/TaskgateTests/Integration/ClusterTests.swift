@@ -4,8 +4,9 @@ import TaskgateCore
 import TaskgateRedis
 import Testing
 
-/// Taskgate on a real Redis Cluster (three masters on loopback ports): queues on different nodes, a claim while
-/// its queue's slot moves, and a busy queue moved by `redis-cli --cluster reshard` under load.
+/// Taskgate on a real Redis Cluster (three masters on loopback ports, with a replica each for the first test):
+/// queues on different nodes, a claim while its queue's slot moves, and a busy queue moved by
+/// `redis-cli --cluster reshard` under load.
 ///
 /// The rest of the suite runs against a cluster too: `scripts/test` runs it a second time with
 /// `TASKGATE_TEST_REDIS_URL=redis+cluster://...`.
@@ -49,7 +50,7 @@ import Testing
     }
 
     @Test func queuesOnThreeMastersRunAndStreamTheirEvents() async throws {
-        let cluster = try ClusterDeployment(replicas: false)
+        let cluster = try ClusterDeployment(replicas: true)
         defer { cluster.stop() }
         // One queue per master: its hash tag's slot (CLUSTER KEYSLOT agrees) is in that master's range.
         let queues = [100, 6000, 12000].enumerated().map {
