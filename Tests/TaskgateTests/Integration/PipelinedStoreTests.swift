@@ -117,20 +117,20 @@ private final class FailureFlag: Sendable {
         let namespace = TestNamespace()
         defer { namespace.cleanUp() }
         var configuration = namespace.server.configuration
-        configuration.acknowledgement = RedisReplicaAcknowledgement(replicas: 1, timeoutMilliseconds: 50)
+        // More replicas than the shared server has, a cluster's masters included (one each).
+        configuration.acknowledgement = RedisReplicaAcknowledgement(replicas: 5, timeoutMilliseconds: 50)
         let pipeline = RedisPipeline(configuration: configuration, label: "test.replicated")
         pipeline.start()
         defer { pipeline.stop() }
         let script = RedisScript("return redis.call('INCR', KEYS[1])")
         let key = namespace.keys.prefix + ":counter"
-        // The shared server has no replica: a plain call is answered as ever, a replicated one is done but
-        // not acknowledged.
+        // Too few replicas: a plain call is answered as ever, a replicated one is done but not acknowledged.
         #expect(try await pipeline.run(script, keys: [key], arguments: []).int == 1)
         do {
             let value = try await pipeline.run(script, keys: [key], arguments: [], replicated: true)
             Issue.record("acknowledged without a replica: \(value)")
         } catch {
-            #expect(error.code == .notReplicated && error.message.contains("0 of 1 replica(s)"), "\(error)")
+            #expect(error.code == .notReplicated && error.message.contains("of 5 replica(s)"), "\(error)")
             #expect(TaskStoreError(error).code == .notReplicated)
         }
         #expect(try namespace.redis("GET", key).string == "2")
