@@ -257,9 +257,15 @@ enum Redirection: Equatable {
         guard case .error(let message) = value else { return nil }
         if message.hasPrefix("MOVED ") || message.hasPrefix("ASK ") {
             let parts = message.split(separator: " ")
-            guard parts.count >= 3, let slot = Int(parts[1]),
-                let target = try? RedisEndpoint(parsing: parts[2], defaultPort: 6379, in: message)
-            else { return nil }
+            guard parts.count >= 3, let slot = Int(parts[1]) else { return nil }
+            let target: RedisEndpoint
+            if parts[2].hasPrefix(":"), let port = Int(parts[2].dropFirst()) {
+                target = RedisEndpoint(host: "", port: port)  // a node that does not know its own address
+            } else if let parsed = try? RedisEndpoint(parsing: parts[2], defaultPort: 6379, in: message) {
+                target = parsed
+            } else {
+                return nil
+            }
             self = message.hasPrefix("MOVED ") ? .moved(slot, target) : .ask(slot, target)
         } else if message.hasPrefix("TRYAGAIN") || message.hasPrefix("CLUSTERDOWN")
             || message.contains("attempted to access a non local key")
@@ -274,6 +280,6 @@ enum Redirection: Equatable {
 extension RedisEndpoint {
     /// The endpoint, with the host of `node` when a redirection named a port only (`:7001`).
     func resolved(against node: RedisEndpoint) -> RedisEndpoint {
-        host == "127.0.0.1" && node.host != "127.0.0.1" ? RedisEndpoint(host: node.host, port: port) : self
+        host.isEmpty ? RedisEndpoint(host: node.host, port: port) : self
     }
 }

@@ -87,7 +87,8 @@ public final class RedisClusterMap: Sendable {
                             let end = parts[1].int, let master = parts[2].array, master.count >= 2,
                             let port = master[1].int, (0...end).contains(start), end < RedisKeySlot.count
                         else { continue }
-                        let host = master[0].string.flatMap { $0.isEmpty ? nil : $0 } ?? candidate.host
+                        // An empty or unknown ("?") host means the address the node was reached at.
+                        let host = master[0].string.flatMap { $0.isEmpty || $0 == "?" ? nil : $0 } ?? candidate.host
                         let index = Self.index(of: RedisEndpoint(host: host, port: port), in: &state)
                         for slot in start...end { owners[slot] = index }
                     }

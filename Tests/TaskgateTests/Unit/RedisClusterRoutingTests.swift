@@ -41,6 +41,12 @@ import Testing
             Redirection(.error("MOVED 3999 127.0.0.1:6381"))
                 == .moved(3999, RedisEndpoint(host: "127.0.0.1", port: 6381)))
         #expect(Redirection(.error("ASK 12 [::1]:7000")) == .ask(12, RedisEndpoint(host: "::1", port: 7000)))
+        // A node that does not know its own address names a port only: the host is the one asked.
+        let portOnly = Redirection(.error("MOVED 7 :7001"))
+        #expect(portOnly == .moved(7, RedisEndpoint(host: "", port: 7001)))
+        #expect(
+            RedisEndpoint(host: "", port: 7001).resolved(against: RedisEndpoint(host: "10.0.0.5", port: 7000))
+                == RedisEndpoint(host: "10.0.0.5", port: 7001))
         #expect(Redirection(.error("TRYAGAIN Multiple keys request during rehashing of slot")) == .retry)
         #expect(Redirection(.error("CLUSTERDOWN The cluster is down")) == .retry)
         #expect(
