@@ -123,7 +123,7 @@ enum MHDCallbacks {
         let server = Unmanaged<HTTPServer>.fromOpaque(context).takeUnretainedValue()
         var buffer = [CChar](repeating: 0, count: 1024)
         _ = vsnprintf(&buffer, buffer.count, format, arguments)  // longer messages are cut at 1 KiB
-        var message = String(cString: buffer)
+        var message = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         while message.last?.isNewline == true { message.removeLast() }
         server.logger.notice("\(message)", source: "libmicrohttpd")
     }
