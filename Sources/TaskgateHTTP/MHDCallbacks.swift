@@ -128,16 +128,23 @@ enum MHDCallbacks {
         server.logger.notice("\(message)", source: "libmicrohttpd")
     }
 
-    private static let collectHeader: MHD_KeyValueIterator = { context, _, key, value in
+    /// Collects each name and value with its length as libmicrohttpd counts it, so a `%00` in a query value is
+    /// kept as a NUL inside the value instead of ending it there (a C string would be cut short, and the value
+    /// checked would not be the one sent).
+    private static let collectHeader: MHD_KeyValueIteratorN = { context, _, key, keySize, value, valueSize in
         guard let context, let key else { return .YES }
         let collector = Unmanaged<HeaderCollector>.fromOpaque(context).takeUnretainedValue()
-        collector.fields.append((String(cString: key), value.map { String(cString: $0) } ?? ""))
+        collector.fields.append((text(key, keySize), value.map { text($0, valueSize) } ?? ""))
         return .YES
+    }
+
+    private static func text(_ pointer: UnsafePointer<CChar>, _ count: Int) -> String {
+        String(decoding: UnsafeRawBufferPointer(start: pointer, count: count), as: UTF8.self)
     }
 
     private static func fields(of connection: OpaquePointer, kind: MHD_ValueKind) -> [(name: String, value: String)] {
         let collector = HeaderCollector()
-        _ = MHD_get_connection_values(
+        _ = MHD_get_connection_values_n(
             connection, kind, collectHeader, Unmanaged.passUnretained(collector).toOpaque())
         return collector.fields
     }

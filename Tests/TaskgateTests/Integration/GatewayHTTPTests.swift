@@ -118,6 +118,25 @@ import Testing
         #expect(try ns.redis("LLEN", ns.keys.pending(.default)).int == 0)
     }
 
+    /// A `%00` in a query value is part of the value: the whole value is checked, not the part before it (a
+    /// C string would end there, and schemathesis found a 257-byte type filter let through as empty).
+    @Test func aQueryValueWithAnEncodedNULIsCheckedWhole() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let fixture = try GatewayFixture(namespace: ns)
+        defer { fixture.stop() }
+        let tooLong = try fixture.client.get(
+            "/queues/q/tasks?state=pending&type=%00" + String(repeating: "x", count: 256))
+        #expect(tooLong.status == 400, "\(tooLong.text)")
+        #expect(tooLong.json["code"] as? String == "invalid-parameter" && tooLong.json["field"] as? String == "type")
+        // A short one is a filter that matches no task (no type holds a NUL), not an empty filter.
+        _ = try fixture.submit(#"{"queue":"q","type":"a","payload":{}}"#)
+        let short = try fixture.client.get("/queues/q/tasks?state=pending&type=%00a")
+        #expect(short.status == 200 && (short.json["tasks"] as? [Any])?.isEmpty == true, "\(short.text)")
+        let plain = try fixture.client.get("/queues/q/tasks?state=pending&type=a")
+        #expect((plain.json["tasks"] as? [Any])?.count == 1, "\(plain.text)")
+    }
+
     @Test func wrongMediaTypeIs415() throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)
