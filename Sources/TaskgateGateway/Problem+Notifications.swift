@@ -19,25 +19,23 @@ extension Problem {
 
     /// 503 (with `Retry-After`) when the memory budget for bodies, streams and waiting requests is full.
     public static func overloaded(retryAfterSeconds: Int) -> Problem {
-        var problem = Problem(
-            status: 503, code: "overloaded", title: "Overloaded",
+        serviceUnavailable(
+            code: "overloaded", title: "Overloaded",
             detail:
                 "the gateway holds as much for clients as its --max-inflight-body-bytes allows; nothing was "
-                + "stored: try again after Retry-After seconds")
-        problem.headers = [("Retry-After", String(retryAfterSeconds))]
-        return problem
+                + "stored: try again after Retry-After seconds",
+            retryAfterSeconds: retryAfterSeconds)
     }
 
     /// 503 (with `Retry-After`) when events cannot be subscribed to (Redis down) or the gateway is stopping.
     public static func eventsUnavailable(stopping: Bool, retryAfterSeconds: Int) -> Problem {
-        var problem = Problem(
-            status: 503, code: stopping ? "shutting-down" : "redis-unavailable",
+        serviceUnavailable(
+            code: stopping ? "shutting-down" : "redis-unavailable",
             title: stopping ? "Shutting down" : "Redis unavailable",
             detail: stopping
                 ? "this gateway is stopping; connect again (to another gateway) after Retry-After seconds"
                 : "the gateway cannot subscribe to task events: Redis is unavailable; try again after Retry-After "
-                    + "seconds")
-        problem.headers = [("Retry-After", String(retryAfterSeconds))]
-        return problem
+                    + "seconds",
+            retryAfterSeconds: retryAfterSeconds)
     }
 }

@@ -124,13 +124,19 @@ public struct Problem: Error, Sendable {
         return problem
     }
 
-    /// 503 when as many claims wait for tasks as the gateway allows.
-    public static func tooManyWaitingClaims(limit: Int, retryAfterSeconds: Int) -> Problem {
-        var problem = Problem(
-            status: 503, code: "too-many-waiting-claims", title: "Too many waiting claims",
-            detail: "\(limit) claims are waiting for tasks already, the most this gateway allows; claim again later")
+    /// 503 with `Retry-After`: the request may succeed if repeated after that many seconds.
+    static func serviceUnavailable(code: String, title: String, detail: String, retryAfterSeconds: Int) -> Problem {
+        var problem = Problem(status: 503, code: code, title: title, detail: detail)
         problem.headers = [("Retry-After", String(retryAfterSeconds))]
         return problem
+    }
+
+    /// 503 when as many claims wait for tasks as the gateway allows.
+    public static func tooManyWaitingClaims(limit: Int, retryAfterSeconds: Int) -> Problem {
+        serviceUnavailable(
+            code: "too-many-waiting-claims", title: "Too many waiting claims",
+            detail: "\(limit) claims are waiting for tasks already, the most this gateway allows; claim again later",
+            retryAfterSeconds: retryAfterSeconds)
     }
 
     /// 400 for an `Idempotency-Key` header that is not 1 to 255 visible ASCII characters.
@@ -170,24 +176,23 @@ public struct Problem: Error, Sendable {
 
     /// 503 (with `Retry-After`) when Redis cannot take or give the data, or 500 for anything else.
     public static func store(_ error: TaskStoreError, retryAfterSeconds: Int) -> Problem {
-        if error.code == .notReplicated {
-            var problem = Problem(
-                status: 503, code: "not-replicated", title: "Not replicated",
+        switch error.code {
+        case .notReplicated:
+            return serviceUnavailable(
+                code: "not-replicated", title: "Not replicated",
                 detail:
                     "\(error.message); it is not acknowledged: repeat the request after Retry-After seconds (a POST "
-                    + "with the same Idempotency-Key, so that the task is not created twice)")
-            problem.headers = [("Retry-After", String(retryAfterSeconds))]
-            return problem
-        }
-        guard error.code == .unavailable else {
+                    + "with the same Idempotency-Key, so that the task is not created twice)",
+                retryAfterSeconds: retryAfterSeconds)
+        case .unavailable:
+            return serviceUnavailable(
+                code: "redis-unavailable", title: "Redis unavailable",
+                detail:
+                    "Redis is unavailable; try again after Retry-After seconds (repeat a POST with the same "
+                    + "Idempotency-Key, so that a task that was stored after all is not created twice)",
+                retryAfterSeconds: retryAfterSeconds)
+        default:
             return Problem(status: 500, code: "internal-error", title: "Internal error", detail: error.message)
         }
-        var problem = Problem(
-            status: 503, code: "redis-unavailable", title: "Redis unavailable",
-            detail:
-                "Redis is unavailable; try again after Retry-After seconds (repeat a POST with the same "
-                + "Idempotency-Key, so that a task that was stored after all is not created twice)")
-        problem.headers = [("Retry-After", String(retryAfterSeconds))]
-        return problem
     }
 }
