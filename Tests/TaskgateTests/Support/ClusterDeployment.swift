@@ -10,12 +10,19 @@ final class ClusterDeployment: Sendable {
     /// Starts the nodes, creates the cluster and waits until every node says it is ok and each replica is in step.
     init(replicas: Bool = true) throws {
         let count = replicas ? 6 : 3
-        nodes = (0..<count).map { _ in
-            RedisServer(settings: [
-                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
-                // The bus port is the client port + 10000 unless given: past 65535 for a high free port.
-                "--cluster-port", String(freePort()), "--repl-diskless-sync-delay", "0",
-            ])
+        // A client port and a bus port per node, all different: ports found free one at a time may repeat.
+        var ports: [Int] = []
+        while ports.count < 2 * count {
+            let port = freePort()
+            if !ports.contains(port) { ports.append(port) }
+        }
+        nodes = (0..<count).map { index in
+            RedisServer(
+                settings: [
+                    "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000",
+                    // The bus port is the client port + 10000 unless given: past 65535 for a high free port.
+                    "--cluster-port", String(ports[count + index]), "--repl-diskless-sync-delay", "0",
+                ], port: ports[index])
         }
         for node in nodes { try node.start() }
         let create = try SpawnedProcess(

@@ -34,14 +34,14 @@ final class RedisServer: Sendable {
 
     /// A server of the test's own, for tests that stop and restart it; `password` turns on `requirepass`,
     /// `persistent` an append-only file synced on every write, so data survives ``stop()`` and ``restart()``;
-    /// `settings` are more `redis-server` arguments, after these (so they win).
-    init(password: String? = nil, persistent: Bool = false, settings: [String] = []) {
+    /// `settings` are more `redis-server` arguments, after these (so they win); `port` is a free one unless given.
+    init(password: String? = nil, persistent: Bool = false, settings: [String] = [], port: Int? = nil) {
         self.password = password
         external = nil
         extraArguments =
             (password.map { ["--requirepass", $0] } ?? [])
             + (persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]) + settings
-        port = freePort()
+        self.port = port ?? freePort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("taskgate-redis-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
