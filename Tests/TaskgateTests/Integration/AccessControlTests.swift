@@ -3,7 +3,7 @@ import TaskgateGateway
 import Testing
 
 /// Bearer tokens: when configured, every endpoint but the probes needs one.
-@Suite struct AccessControlTests {
+@Suite(.dedicatedThreads) struct AccessControlTests {
     private static let tokens = BearerTokens(["s3cret-token-one", "another-token"])!
 
     @Test func requestsWithoutAValidTokenGetA401ProblemAndStoreNothing() throws {

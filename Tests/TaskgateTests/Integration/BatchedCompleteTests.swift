@@ -4,7 +4,7 @@ import Testing
 @testable import TaskgateCore
 
 /// One completeMany call for many tasks: each is checked and completed as alone, and one that fails fails alone.
-@Suite struct BatchedCompleteTests {
+@Suite(.dedicatedThreads) struct BatchedCompleteTests {
     @Test func aTaskThatFailsInACallFailsAloneAndTheOthersComplete() throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }

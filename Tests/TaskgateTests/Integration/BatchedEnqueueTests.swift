@@ -5,7 +5,7 @@ import Testing
 
 /// One enqueue script call for many tasks: each is stored as it would be alone, in order, and a resent call
 /// (after a broken connection) writes nothing twice.
-@Suite struct BatchedEnqueueTests {
+@Suite(.dedicatedThreads) struct BatchedEnqueueTests {
     @Test func oneCallStoresEachTaskAsItWouldBeStoredAlone() throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }

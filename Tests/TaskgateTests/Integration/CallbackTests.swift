@@ -4,7 +4,7 @@ import TaskgateCore
 import Testing
 
 /// Completion callbacks: a real gateway, real worker processes delivering, a real HTTP receiver.
-@Suite struct CallbackTests {
+@Suite(.dedicatedThreads) struct CallbackTests {
     private static let allowLoopback = try! CallbackAllowList("127.0.0.1")
 
     private func callback(_ fixture: GatewayFixture, _ id: String) throws -> [String: Any]? {

@@ -10,7 +10,7 @@ import Testing
 ///
 /// The rest of the suite runs against a cluster too: `scripts/test` runs it a second time with
 /// `TASKGATE_TEST_REDIS_URL=redis+cluster://...`.
-@Suite(.serialized) struct ClusterTests {
+@Suite(.serialized, .dedicatedThreads) struct ClusterTests {
     private func log(_ process: TaskgateProcess) -> String {
         (try? String(contentsOf: process.log, encoding: .utf8)) ?? ""
     }

@@ -3,7 +3,7 @@ import TaskgateCore
 import Testing
 
 /// Worker processes that die or stall mid-task: leases run out, the task runs again, stale reports are refused.
-@Suite struct CrashRecoveryTests {
+@Suite(.dedicatedThreads) struct CrashRecoveryTests {
     /// Short lease timings so a test waits about a second for recovery instead of the default ten.
     private static let shortLease = ["--lease-seconds", "1", "--recovery-interval-seconds", "0.1"]
 

@@ -8,7 +8,7 @@ import Testing
 /// The dashboard's files, `GET /whoami`, `GET /events` for several queues, and `GET /queues?per_minute=true`:
 /// what the page stands on, over real sockets. The page itself is tested in a real browser by
 /// `scripts/dashboard-check`.
-@Suite struct DashboardTests {
+@Suite(.dedicatedThreads) struct DashboardTests {
     private static let tokens = BearerTokens(["admin:admin-token", "read:read-token", "submit:submit-token"])!
     private static let files = [
         "/": "text/html", "/dashboard": "text/html", "/dashboard/app.js": "text/javascript",

@@ -3,7 +3,7 @@ import Testing
 
 /// `taskgate serve` fits its connection cap to the open-file limit: it raises a low soft limit, and lowers the cap
 /// (saying so) when even the hard limit is too low, instead of failing to accept later under load.
-@Suite struct DescriptorLimitTests {
+@Suite(.dedicatedThreads) struct DescriptorLimitTests {
     /// The soft and hard `Max open files` of a running process, from `/proc`.
     private func openFileLimits(_ pid: Int32) throws -> (soft: Int, hard: Int) {
         let limits = try String(contentsOfFile: "/proc/\(pid)/limits", encoding: .utf8)

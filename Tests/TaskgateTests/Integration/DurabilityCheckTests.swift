@@ -3,7 +3,7 @@ import Testing
 
 /// The check of Redis' eviction policy and persistence that `taskgate serve` and `taskgate worker` make at start,
 /// `--require-durable`, and the `redis` member of `GET /readyz`: real binaries against real servers.
-@Suite struct DurabilityCheckTests {
+@Suite(.dedicatedThreads) struct DurabilityCheckTests {
     private func server(_ settings: [String]) throws -> RedisServer {
         let server = RedisServer(settings: settings)
         try server.start()

@@ -6,7 +6,7 @@ import TaskgateWorker
 import Testing
 
 /// The worker embedded as a library, with handlers registered per task type.
-@Suite struct EmbeddedWorkerTests {
+@Suite(.dedicatedThreads) struct EmbeddedWorkerTests {
     @Test func runsRegisteredHandlersAndFailsTypesWithoutOne() async throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }

@@ -6,7 +6,7 @@ import TaskgateGateway
 import TaskgateHTTP
 import Testing
 
-@Suite struct FaultTests {
+@Suite(.dedicatedThreads) struct FaultTests {
     @Test func gatewayAnswers503WhileRedisIsDownAndRecoversByItself() async throws {
         let server = RedisServer()
         try server.start()
@@ -87,7 +87,7 @@ import Testing
         let perProducer = 250
 
         // Producers post without pause, each task retried with its Idempotency-Key until it is accepted.
-        let load = Task {
+        let load = Task(executorPreference: TestThreadPool.shared) {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for producer in 0..<producers {
                     group.addTask {
@@ -154,7 +154,7 @@ import Testing
     }
 }
 
-@Suite struct RecoveryTests {
+@Suite(.dedicatedThreads) struct RecoveryTests {
     @Test func workerResumesAfterRedisComesBack() async throws {
         let server = RedisServer()
         try server.start()
@@ -235,7 +235,7 @@ import Testing
     }
 }
 
-@Suite struct RedisStateTests {
+@Suite(.dedicatedThreads) struct RedisStateTests {
     @Test func redisOutOfMemoryIsA503AndStoresNothing() throws {
         let server = RedisServer()
         try server.start()

@@ -22,7 +22,10 @@ final class GatewayFixture: Sendable {
         var redis = namespace.server.configuration
         if let commandTimeoutMilliseconds { redis.commandTimeoutMilliseconds = commandTimeoutMilliseconds }
         let configuration = GatewayConfiguration(
-            http: http ?? HTTPServerConfiguration(host: "127.0.0.1", port: 0, threads: 2, maxBodyBytes: maxBodyBytes),
+            // A short drain: a test that stops its gateway with a stream still open waits 1 s, not 10.
+            http: http
+                ?? HTTPServerConfiguration(
+                    host: "127.0.0.1", port: 0, threads: 2, maxBodyBytes: maxBodyBytes, drainTimeoutSeconds: 1),
             redis: redis, keys: namespace.keys, tokens: tokens, pull: pull, callbackAllow: callbackAllow,
             streamBufferBytes: streamBufferBytes)
         gateway = Gateway(configuration: configuration, logger: logger)

@@ -2,7 +2,7 @@ import Foundation
 import TaskgateCore
 import Testing
 
-@Suite struct GatewayHTTPTests {
+@Suite(.dedicatedThreads) struct GatewayHTTPTests {
     @Test func postAnswers202WithLocationAndStoresThePendingTask() throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)

@@ -5,7 +5,7 @@ import Testing
 
 /// `HEAD` on every `GET` route, as load balancers and uptime checks probe: the head a `GET` gets, no body, and
 /// for streams and long-polls no stream opened and no wait.
-@Suite struct HeadRequestTests {
+@Suite(.dedicatedThreads) struct HeadRequestTests {
     @Test func headGetsTheHeadOfGetWithoutItsBody() throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)

@@ -3,7 +3,7 @@ import TaskgateCore
 import Testing
 
 /// `Idempotency-Key` on `POST /tasks`, over a real socket.
-@Suite struct IdempotencyHTTPTests {
+@Suite(.dedicatedThreads) struct IdempotencyHTTPTests {
     private func post(_ fixture: GatewayFixture, _ json: String, key: String) throws -> TestResponse {
         try fixture.client.request(
             "POST", "/tasks", headers: ["Content-Type": "application/json", "Idempotency-Key": key],

@@ -3,7 +3,7 @@ import TaskgateRedis
 import Testing
 
 /// Idempotency keys on the store: one task per key and content, atomically.
-@Suite struct IdempotencyStoreTests {
+@Suite(.dedicatedThreads) struct IdempotencyStoreTests {
     @Test func theSameKeyAndContentReturnsTheFirstTaskAndQueuesNothing() throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }

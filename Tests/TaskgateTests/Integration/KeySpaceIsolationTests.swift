@@ -4,7 +4,7 @@ import TaskgateRedis
 import Testing
 
 /// Hostile queue names, types, ids and idempotency keys never make the gateway touch a key outside its space.
-@Suite struct KeySpaceIsolationTests {
+@Suite(.dedicatedThreads) struct KeySpaceIsolationTests {
     @Test func hostileNamesNeverReachAnotherKeySpace() throws {
         let server = RedisServer()
         try server.start()

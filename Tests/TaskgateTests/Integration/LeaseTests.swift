@@ -4,7 +4,7 @@ import TaskgateRedis
 import Testing
 
 /// Leases, attempt tokens and recovery, on the store itself against a real Redis.
-@Suite struct LeaseTests {
+@Suite(.dedicatedThreads) struct LeaseTests {
     @Test func aClaimHoldsAFreshTokenAndALeaseThatHeartbeatsExtend() async throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }

@@ -4,7 +4,7 @@ import Testing
 
 /// `--log-format json`: every line the gateway writes is one JSON object, libmicrohttpd's own messages
 /// included (through its external logger), with metadata as fields.
-@Suite struct LogFormatTests {
+@Suite(.dedicatedThreads) struct LogFormatTests {
     @Test func everyLineIsOneJSONObjectLibmicrohttpdIncluded() async throws {
         let ns = TestNamespace()
         let port = freePort()

@@ -5,7 +5,7 @@ import Testing
 
 /// The memory budget against the attack it exists for: many clients each sending a 1 MB body and holding
 /// back its last byte, against a real gateway process with its default settings.
-@Suite struct MemoryBudgetTests {
+@Suite(.dedicatedThreads) struct MemoryBudgetTests {
     private func residentBytes(_ pid: Int32) throws -> Int {
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),

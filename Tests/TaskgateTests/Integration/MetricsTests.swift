@@ -4,7 +4,7 @@ import Testing
 
 /// `GET /metrics` on the gateway and on a worker's `--metrics-port`, read by prometheus_client's own parser
 /// and checked against what the test did.
-@Suite struct MetricsTests {
+@Suite(.dedicatedThreads) struct MetricsTests {
     /// One sample of an exposition.
     struct Sample {
         let name: String

@@ -5,7 +5,7 @@ import TaskgateRedis
 import Testing
 
 /// The long-poll, the raw pub/sub format, and many streams on one gateway.
-@Suite struct NotificationTests {
+@Suite(.dedicatedThreads) struct NotificationTests {
     @Test func aLongPollAnswersWithTheFinalStateOnceTheTaskFinishes() async throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)

@@ -4,7 +4,7 @@ import Testing
 
 /// The operator commands of the `taskgate` binary against real Redis: the same seams as the HTTP API, tables for
 /// people, `--json` for scripts, exit codes scripts can test.
-@Suite struct OperatorCLITests {
+@Suite(.dedicatedThreads) struct OperatorCLITests {
     /// Runs `taskgate <arguments>` on the namespace and returns its exit status and output.
     private func run(_ ns: TestNamespace, _ arguments: [String]) async throws -> (status: Int32, output: String) {
         let process = try TaskgateProcess(

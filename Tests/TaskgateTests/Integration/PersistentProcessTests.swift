@@ -3,7 +3,7 @@ import TaskgateCore
 import Testing
 
 /// `taskgate worker --exec-persistent`: real worker processes running long-lived handler processes.
-@Suite struct PersistentProcessTests {
+@Suite(.dedicatedThreads) struct PersistentProcessTests {
     private static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

@@ -5,7 +5,7 @@ import TaskgateRedis
 import Testing
 
 /// The store with a pipeline: callers on many threads share round trips, and every guarantee holds.
-@Suite struct PipelinedStoreTests {
+@Suite(.dedicatedThreads) struct PipelinedStoreTests {
     @Test func concurrentClaimsAndAcknowledgementsRunEachTaskOnce() async throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }
@@ -112,7 +112,7 @@ private final class FailureFlag: Sendable {
 }
 
 /// `--min-replicas` at the pipeline: one `WAIT` ends a round that holds a replicated call.
-@Suite struct ReplicatedPipelineTests {
+@Suite(.dedicatedThreads) struct ReplicatedPipelineTests {
     @Test func withoutEnoughReplicasOnlyReplicatedCallsFail() async throws {
         let namespace = TestNamespace()
         defer { namespace.cleanUp() }

@@ -4,7 +4,7 @@ import TaskgateGateway
 import Testing
 
 /// The HTTP pull API: claim, heartbeat, complete and fail over real sockets against a real Redis.
-@Suite struct PullAPITests {
+@Suite(.dedicatedThreads) struct PullAPITests {
     private func claim(_ fixture: GatewayFixture, _ queue: String = "default", _ body: String = "{}") throws
         -> TestResponse
     {

@@ -4,7 +4,7 @@ import TaskgateCore
 import Testing
 
 /// `taskgate worker --http-target`: a real worker process POSTs tasks to a real HTTP receiver.
-@Suite struct PushTargetTests {
+@Suite(.dedicatedThreads) struct PushTargetTests {
     private func state(_ fixture: GatewayFixture, _ id: String) throws -> String? {
         try fixture.task(id)["state"] as? String
     }

@@ -4,7 +4,7 @@ import TaskgateGateway
 import Testing
 
 /// The queue endpoints over real sockets against real Redis: depths and counts, pause and resume, limits.
-@Suite struct QueueOperationsTests {
+@Suite(.dedicatedThreads) struct QueueOperationsTests {
     private static let queue = QueueName("ops")!
 
     private func queueEntry(_ fixture: GatewayFixture, _ name: String) throws -> [String: Any]? {

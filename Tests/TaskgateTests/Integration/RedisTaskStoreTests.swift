@@ -2,7 +2,7 @@ import TaskgateCore
 import TaskgateRedis
 import Testing
 
-@Suite struct RedisTaskStoreTests {
+@Suite(.dedicatedThreads) struct RedisTaskStoreTests {
     @Test func enqueueStoresTheRecordAndPushesInOneStep() throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }

@@ -5,7 +5,7 @@ import Testing
 
 /// Redis Sentinel and `--min-replicas`, with real binaries against real servers: a master, a replica and three
 /// sentinels on loopback ports.
-@Suite(.serialized) struct SentinelTests {
+@Suite(.serialized, .dedicatedThreads) struct SentinelTests {
     private func log(_ process: TaskgateProcess) -> String {
         (try? String(contentsOf: process.log, encoding: .utf8)) ?? ""
     }

@@ -3,7 +3,7 @@ import TaskgateHTTP
 import Testing
 
 /// Slow, stuck and too many clients cannot take the gateway away from everyone else.
-@Suite struct SlowClientTests {
+@Suite(.dedicatedThreads) struct SlowClientTests {
     private static func configuration(connectionLimit: Int = 64) -> HTTPServerConfiguration {
         HTTPServerConfiguration(
             host: "127.0.0.1", port: 0, threads: 2, connectionTimeoutSeconds: 1, requestTimeoutSeconds: 2,

@@ -4,7 +4,7 @@ import TaskgateRedis
 import Testing
 
 /// `GET /queues/{queue}/tasks`: one state, newest first, paged by a cursor, filtered, with bounded work.
-@Suite struct TaskListingTests {
+@Suite(.dedicatedThreads) struct TaskListingTests {
     private static let queue = QueueName("ops")!
 
     /// Pages through `path` (which has its own query) until the last page; returns every task listed.

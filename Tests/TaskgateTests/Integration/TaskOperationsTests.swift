@@ -6,7 +6,7 @@ import TaskgateGateway
 import Testing
 
 /// Requeue, delete, cancel and batch submit over real sockets against real Redis, each with its refusals.
-@Suite struct TaskOperationsTests {
+@Suite(.dedicatedThreads) struct TaskOperationsTests {
     private static let queue = QueueName("ops")!
 
     private func deadTask(_ ns: TestNamespace, error: String = "boom") throws -> TaskID {
@@ -83,7 +83,7 @@ import Testing
         #expect(try ns.store.task(running.record.id)?.state == .active)
 
         // A long-poll on a task that gets deleted answers when it is, not when its wait is up.
-        let waiting = Task { try fixture.client.get("/tasks/\(pending)?wait=30") }
+        let waiting = Task { try await offThePool { try fixture.client.get("/tasks/\(pending)?wait=30") } }
         try await eventually("the long-poll to be waiting") {
             try ns.redis("PUBSUB", "SHARDNUMSUB", ns.keys.events(Self.queue)).array?.last?.int == 1
         }

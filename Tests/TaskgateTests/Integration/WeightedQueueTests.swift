@@ -7,7 +7,7 @@ import TaskgateWorker
 import Testing
 
 /// One worker on several queues: shares by weight, strict priority, holds, and an idle worker's blocking waits.
-@Suite struct WeightedQueueTests {
+@Suite(.dedicatedThreads) struct WeightedQueueTests {
     private static func worker(
         _ ns: TestNamespace, _ queues: [WeightedQueue], strict: Bool = false, concurrency: Int,
         _ handler: @escaping @Sendable (TaskContext) async throws -> String

@@ -3,7 +3,7 @@ import TaskgateCore
 import Testing
 
 /// A real `taskgate worker` process against the in-process gateway and a real Redis.
-@Suite struct WorkerProcessTests {
+@Suite(.dedicatedThreads) struct WorkerProcessTests {
     private func scratch() throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "taskgate-test-\(UUID().uuidString)")

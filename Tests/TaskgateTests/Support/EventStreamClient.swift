@@ -28,8 +28,11 @@ final class EventStreamClient: @unchecked Sendable {
     private var headRead = false
 
     /// Connects and sends `GET path` (with `Last-Event-ID` when given); call ``readHead()`` next.
-    init(port: Int, path: String, lastEventID: String? = nil, headers extra: [String: String] = [:]) throws {
-        fd = try HTTPClient(port: port).connectSocket()
+    init(
+        port: Int, path: String, lastEventID: String? = nil, headers extra: [String: String] = [:],
+        receiveBufferBytes: Int32? = nil
+    ) throws {
+        fd = try HTTPClient(port: port).connectSocket(receiveBufferBytes: receiveBufferBytes)
         var head = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nAccept: text/event-stream\r\n"
         if let lastEventID { head += "Last-Event-ID: \(lastEventID)\r\n" }
         for (name, value) in extra { head += "\(name): \(value)\r\n" }

@@ -56,10 +56,15 @@ struct HTTPClient: Sendable {
     }
 
     /// Opens a connection with a 30 s receive timeout, so no test hangs forever.
-    func connectSocket() throws -> Int32 {
+    /// A connected socket; `receiveBufferBytes` shrinks its receive buffer (set before connecting, so the
+    /// window the server sees is small too), for a test that wants a reader's buffers full soon.
+    func connectSocket(receiveBufferBytes: Int32? = nil) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        if var receiveBufferBytes {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receiveBufferBytes, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")

@@ -11,6 +11,8 @@ final class RedisServer: Sendable {
     /// The configuration of a server or cluster the test did not start (`TASKGATE_TEST_REDIS_URL`).
     private let external: (configuration: RedisConfiguration, url: String)?
     private let process = Mutex<SpawnedProcess?>(nil)
+    /// Connections to this server that tests reuse (``TestNamespace/pool``); emptied when the server stops.
+    let pool: RedisConnectionPool
 
     /// The server every test shares, each with its own key prefix; never flushed. `TASKGATE_TEST_REDIS_URL`
     /// names one already running: a `redis://` server, or a `redis+cluster://` cluster (the suite then runs on
@@ -44,6 +46,8 @@ final class RedisServer: Sendable {
         self.port = port ?? freePort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("taskgate-redis-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        pool = RedisConnectionPool(
+            configuration: Self.ownConfiguration(port: self.port, password: password), maxIdle: 64)
     }
 
     private init(external configuration: RedisConfiguration, url: String) {
@@ -54,6 +58,7 @@ final class RedisServer: Sendable {
         var tuned = configuration
         tuned.connectTimeoutMilliseconds = 500
         external = (tuned, url)
+        pool = RedisConnectionPool(configuration: tuned, maxIdle: 64)
     }
 
     /// Whether the tests run against a Redis Cluster (`TASKGATE_TEST_REDIS_URL=redis+cluster://...`).
@@ -63,7 +68,11 @@ final class RedisServer: Sendable {
 
     var configuration: RedisConfiguration {
         if let external { return external.configuration }
-        return RedisConfiguration(
+        return Self.ownConfiguration(port: port, password: password)
+    }
+
+    private static func ownConfiguration(port: Int, password: String?) -> RedisConfiguration {
+        RedisConfiguration(
             host: "127.0.0.1", port: port, password: password, connectTimeoutMilliseconds: 500,
             commandTimeoutMilliseconds: 2000)
     }
@@ -80,16 +89,24 @@ final class RedisServer: Sendable {
             ] + extraArguments,
             environment: ProcessInfo.processInfo.environment, outputPath: "/dev/null")
         process.withLock { $0 = child }
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            if let connection = try? RedisConnection(configuration: configuration),
-                (try? connection.send(RedisCommand("PING"))) != nil
-            {
+        pool.drain()
+        // Called from a test's own thread (TestThreadPool) or the suite's first touch of `shared`: polling here
+        // holds no thread of the cooperative pool.
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(10)
+        var last = "no answer yet"
+        while clock.now < deadline {
+            do {
+                _ = try RedisConnection(configuration: configuration).send(RedisCommand("PING"))
                 return
+            } catch {
+                last = "\(error)"
             }
+            guard child.isRunning else { break }
             usleep(20_000)
         }
-        throw TestFailure("redis-server on port \(port) did not answer within 10 s")
+        throw TestFailure(
+            "redis-server on port \(port) did not answer PING within 10 s (exited: \(!child.isRunning), last: \(last))")
     }
 
     /// Stops the server (SIGKILL: children of the test runner inherit its blocked SIGTERM) and waits for it to exit.
@@ -102,6 +119,7 @@ final class RedisServer: Sendable {
         else { return }
         kill(child.pid, SIGKILL)
         child.waitUntilExit()
+        pool.drain()
     }
 
     /// Starts the server again on the same port (after ``stop()``).
@@ -123,22 +141,32 @@ final class RedisServer: Sendable {
     }
 }
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now, below the kernel's ephemeral range (32768 and up by default), so no
+/// outgoing connection can take it between this call and the server binding it, nor while a test restarts a
+/// server on it; handed out once per run (a counter), so two tests starting servers at once never get the same.
 func freePort() -> Int {
+    while true {
+        let candidate = nextPort.withLock { next -> Int in
+            defer { next = next >= 32_000 ? 20_000 : next + 1 }
+            return next
+        }
+        if canBind(candidate) { return candidate }
+    }
+}
+
+/// Where the next ``freePort()`` looks: a start that differs per process, so two test runs at once rarely meet.
+private let nextPort = Mutex<Int>(20_000 + Int(getpid() % 400) * 30)
+
+private func canBind(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-    }
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
 }
 
 struct TestFailure: Error, CustomStringConvertible {

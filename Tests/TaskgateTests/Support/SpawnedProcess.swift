@@ -57,19 +57,27 @@ final class SpawnedProcess: Sendable {
     @discardableResult
     func waitUntilExit() -> Int32 { reap(blocking: true) ?? -1 }
 
+    /// Reaps the child if it has exited. The blocking `waitpid` runs outside the lock, so a caller waiting for
+    /// the exit never holds up another asking whether it still runs; whichever call reaps it records the status
+    /// (the other's `waitpid` then fails with ECHILD and reads it).
     private func reap(blocking: Bool) -> Int32? {
-        status.withLock { status -> Int32? in
-            if let status { return status }
-            var raw: Int32 = 0
-            var answer: pid_t
-            repeat {
-                answer = waitpid(pid, &raw, blocking ? 0 : WNOHANG)
-            } while answer < 0 && errno == EINTR
-            guard answer == pid else { return nil }
-            // WIFEXITED / WEXITSTATUS / WTERMSIG are macros Swift does not import.
-            let signal = raw & 0x7f
-            status = signal == 0 ? (raw >> 8) & 0xff : 128 + signal
-            return status
+        if let known = status.withLock({ $0 }) { return known }
+        var raw: Int32 = 0
+        var answer: pid_t
+        repeat {
+            answer = waitpid(pid, &raw, blocking ? 0 : WNOHANG)
+        } while answer < 0 && errno == EINTR
+        guard answer == pid else {
+            // ECHILD: another call reaped it and is about to record the status.
+            while blocking && answer < 0, status.withLock({ $0 }) == nil { sched_yield() }
+            return status.withLock { $0 }
+        }
+        // WIFEXITED / WEXITSTATUS / WTERMSIG are macros Swift does not import.
+        let signal = raw & 0x7f
+        let code = signal == 0 ? (raw >> 8) & 0xff : 128 + signal
+        return status.withLock { current in
+            if current == nil { current = code }
+            return current
         }
     }
 }

@@ -13,11 +13,14 @@ struct TestNamespace: Sendable {
         keys = KeySpace(prefix: "test-\(name)-\(UUID().uuidString.prefix(8).lowercased())")!
     }
 
-    var pool: RedisConnectionPool { RedisConnectionPool(configuration: server.configuration) }
+    /// The server's pool: connections are reused across calls and tests, never opened per call.
+    var pool: RedisConnectionPool { server.pool }
 
-    var store: RedisTaskStore { RedisTaskStore(pool: pool, keys: keys) }
+    /// A store on the server's pool (cheap: no connection is opened until a call needs one).
+    var store: RedisTaskStore { RedisTaskStore(pool: server.pool, keys: keys) }
 
-    /// Deletes every key under this prefix (SCAN + UNLINK on every master, never FLUSHALL).
+    /// Deletes every key under this prefix (SCAN + UNLINK on every master, never FLUSHALL): one round trip per
+    /// SCAN page for the UNLINKs, pipelined.
     func cleanUp() {
         let configuration = server.configuration
         let servers =
@@ -31,24 +34,34 @@ struct TestNamespace: Sendable {
                 }
             } ?? [configuration]
         for node in servers {
-            guard let connection = try? RedisConnection(configuration: node) else { continue }
-            var cursor = "0"
-            repeat {
-                guard
-                    let reply = try? connection.send(
-                        RedisCommand("SCAN", cursor, "MATCH", keys.prefix + ":*", "COUNT", 1000)),
-                    let parts = reply.array, parts.count == 2, let next = parts[0].string, let found = parts[1].array
-                else { break }
-                cursor = next
-                // One key per UNLINK: in a cluster one command may only name keys of one slot.
-                for name in found.compactMap(\.string) { _ = try? connection.send(RedisCommand("UNLINK", name)) }
-            } while cursor != "0"
+            // One server: a pooled connection. A cluster: each master on a connection of its own.
+            if configuration.cluster == nil {
+                try? server.pool.withConnection { connection throws(RedisError) in unlinkAll(on: connection) }
+            } else if let connection = try? RedisConnection(configuration: node) {
+                unlinkAll(on: connection)
+            }
         }
     }
 
-    /// Runs one command on a fresh connection.
+    private func unlinkAll(on connection: RedisConnection) {
+        var cursor = "0"
+        repeat {
+            guard
+                let reply = try? connection.send(
+                    RedisCommand("SCAN", cursor, "MATCH", keys.prefix + ":*", "COUNT", 1000)),
+                let parts = reply.array, parts.count == 2, let next = parts[0].string, let found = parts[1].array
+            else { break }
+            cursor = next
+            // One key per UNLINK (in a cluster one command may only name keys of one slot), all in one pipeline.
+            let unlinks = found.compactMap(\.string).map { RedisCommand("UNLINK", $0) }
+            if !unlinks.isEmpty { _ = try? connection.pipeline(unlinks) }
+        } while cursor != "0"
+    }
+
+    /// Runs one command on a pooled connection.
     func redis(_ name: String, _ arguments: any RedisArgument...) throws -> RedisValue {
-        try server.connect().send(RedisCommand(name, arguments))
+        let command = RedisCommand(name, arguments)
+        return try server.pool.withConnection { connection throws(RedisError) in try connection.send(command) }
     }
 }
 

@@ -4,7 +4,7 @@ import Testing
 @testable import TaskgateWorker
 
 /// Several fetchers share the idle slots: together they never claim for more slots than are idle.
-@Suite struct ClaimHandoffTests {
+@Suite(.dedicatedThreads) struct ClaimHandoffTests {
     private func task(_ n: Int) -> ClaimedTask {
         let id = TaskID.generate(queue: .default)
         let record = TaskRecord(

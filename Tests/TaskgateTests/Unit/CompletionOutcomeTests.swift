@@ -4,7 +4,7 @@ import Testing
 @testable import TaskgateCore
 
 /// How a completeMany answer for one task becomes an error (or none) for the worker that sent it.
-@Suite struct CompletionOutcomeTests {
+@Suite(.dedicatedThreads) struct CompletionOutcomeTests {
     private let lease = Lease.fresh(for: TaskID.generate(queue: .default))
 
     @Test func completedMeansNoError() {

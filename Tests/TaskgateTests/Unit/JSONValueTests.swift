@@ -2,7 +2,7 @@ import Testing
 
 @testable import TaskgateCore
 
-@Suite struct JSONValueTests {
+@Suite(.dedicatedThreads) struct JSONValueTests {
     @Test func parsesEveryKindAndKeepsNumberLiterals() throws {
         let value = try JSONValue.parse(#" {"a": [1, -2.50, 3e10, true, false, null], "b": {"c": "d"}} "#)
         #expect(

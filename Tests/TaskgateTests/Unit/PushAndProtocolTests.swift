@@ -5,7 +5,7 @@ import Testing
 @testable import TaskgateWorker
 
 /// The pieces of the new worker kinds that need no process: signing, Retry-After, targets, the line protocol.
-@Suite struct PushAndProtocolTests {
+@Suite(.dedicatedThreads) struct PushAndProtocolTests {
     @Test func retryAfterReadsSecondsAndDates() {
         #expect(RetryAfter.milliseconds("2") == 2_000)
         #expect(RetryAfter.milliseconds(" 120 ") == 120_000)

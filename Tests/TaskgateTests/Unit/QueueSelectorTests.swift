@@ -4,7 +4,7 @@ import Testing
 @testable import TaskgateWorker
 
 /// How a worker on several queues splits its claims.
-@Suite struct QueueSelectorTests {
+@Suite(.dedicatedThreads) struct QueueSelectorTests {
     private let queues = [("critical", 6), ("default", 3), ("low", 1)].map {
         WeightedQueue(QueueName($0.0)!, weight: $0.1)
     }

@@ -2,7 +2,7 @@ import TaskgateCore
 import Testing
 
 /// The counts a queue's stats hash holds, read back as windows and a chart.
-@Suite struct QueueStatisticsTests {
+@Suite(.dedicatedThreads) struct QueueStatisticsTests {
     /// Minute `m` of kind `k` holding `n`, as the scripts write it (slot and its bucket number).
     private func minute(_ kind: String, _ number: Int, _ count: Int) -> [String: String] {
         let slot = "\(kind):m:\(number % 62)"

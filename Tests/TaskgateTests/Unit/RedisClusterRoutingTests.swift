@@ -3,7 +3,7 @@ import Testing
 @testable import TaskgateRedis
 
 /// How a command finds its Redis Cluster node: slots, routing keys, redirections and the URL form.
-@Suite struct RedisClusterRoutingTests {
+@Suite(.dedicatedThreads) struct RedisClusterRoutingTests {
     @Test func slotsMatchRedis() {
         // Values from CLUSTER KEYSLOT on Redis 7.0.
         #expect(RedisKeySlot.slot(of: "foo") == 12182)

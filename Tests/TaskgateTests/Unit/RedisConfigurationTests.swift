@@ -2,7 +2,7 @@ import Testing
 
 @testable import TaskgateRedis
 
-@Suite struct RedisConfigurationTests {
+@Suite(.dedicatedThreads) struct RedisConfigurationTests {
     @Test func parsesAFullURL() throws {
         let configuration = try RedisConfiguration(url: "redis://:s%40cret@cache.internal:6380/3")
         #expect(configuration.host == "cache.internal")
@@ -37,7 +37,7 @@ import Testing
     }
 }
 
-@Suite struct SentinelURLTests {
+@Suite(.dedicatedThreads) struct SentinelURLTests {
     @Test func parsesSentinelsMasterNameAndDatabase() throws {
         let configuration = try RedisConfiguration(
             url: "redis+sentinel://app:s%40cret@10.0.0.1:26380,[::1],sentinel-c/main-redis/2?sentinel_password=p%26w")

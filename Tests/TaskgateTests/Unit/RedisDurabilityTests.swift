@@ -2,7 +2,7 @@ import TaskgateRedis
 import Testing
 
 /// What Redis' `CONFIG GET` answers say about keeping acknowledged tasks.
-@Suite struct RedisDurabilityTests {
+@Suite(.dedicatedThreads) struct RedisDurabilityTests {
     private func durability(_ policy: String, _ appendOnly: String, _ save: String) -> RedisDurability {
         func pair(_ name: String, _ value: String) -> RedisValue {
             .array([.bulk(Array(name.utf8)), .bulk(Array(value.utf8))])

@@ -14,7 +14,7 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 }
 
-@Suite struct RetryPolicyTests {
+@Suite(.dedicatedThreads) struct RetryPolicyTests {
     @Test func withoutJitterDoublesUpToTheCap() {
         let policy = RetryPolicy.exponentialJitter(baseMilliseconds: 100, maxMilliseconds: 1000, jitter: 0)
         #expect((1...6).map { policy.delayMilliseconds(forRetry: $0) } == [100, 200, 400, 800, 1000, 1000])

@@ -2,7 +2,7 @@ import Testing
 
 @testable import TaskgateHTTP
 
-@Suite struct RouterTests {
+@Suite(.dedicatedThreads) struct RouterTests {
     private var router: Router {
         var router = Router()
         router.add("POST", "/tasks") { _, _ in HTTPResponse(status: 202) }
@@ -76,7 +76,7 @@ import Testing
 }
 
 /// `HEAD` is served by a path's `GET` route, and listed beside it in `Allow`.
-@Suite struct RouterHeadTests {
+@Suite(.dedicatedThreads) struct RouterHeadTests {
     @Test func headIsAnsweredByTheGetRouteUnlessItHasItsOwn() {
         var router = Router()
         router.add("GET", "/tasks/:id") { _, parameters in

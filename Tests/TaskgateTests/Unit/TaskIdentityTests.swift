@@ -2,7 +2,7 @@ import Testing
 
 @testable import TaskgateCore
 
-@Suite struct TaskIdentityTests {
+@Suite(.dedicatedThreads) struct TaskIdentityTests {
     @Test func generatedIDsRoundTripAndDiffer() throws {
         let queue = try #require(QueueName("mail.out-1"))
         let first = TaskID.generate(queue: queue)

@@ -2,7 +2,7 @@ import TaskgateCore
 import TaskgateRedis
 import Testing
 
-@Suite struct TaskStoreErrorTests {
+@Suite(.dedicatedThreads) struct TaskStoreErrorTests {
     @Test(arguments: [
         RedisError(.io, "reading a reply: Connection reset by peer"),
         RedisError(.connectionFailed, "Connection refused"),

@@ -2,7 +2,7 @@ import Testing
 
 @testable import TaskgateCore
 
-@Suite struct TaskSubmissionTests {
+@Suite(.dedicatedThreads) struct TaskSubmissionTests {
     private func parse(_ text: String) throws(TaskValidationError) -> TaskSubmission {
         try TaskSubmission(body: Array(text.utf8))
     }

@@ -2,7 +2,7 @@ import Testing
 
 @testable import TaskgateCore
 
-@Suite struct TimestampTests {
+@Suite(.dedicatedThreads) struct TimestampTests {
     @Test(arguments: [
         (0, "1970-01-01T00:00:00.000Z"),
         (951_782_400_000, "2000-02-29T00:00:00.000Z"),
