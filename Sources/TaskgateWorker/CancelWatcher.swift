@@ -18,7 +18,8 @@ final class CancelWatcher: Sendable {
     private let logger: Logger
     private let onCancel: @Sendable (TaskID) -> Void
     private let stopped = Atomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
+    /// Whether the thread has ended, and who waits for it to (never a blocked thread: continuations).
+    private let ending = Mutex<(ended: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     init(
         configuration: RedisConfiguration, channels: [String], logger: Logger,
@@ -35,10 +36,22 @@ final class CancelWatcher: Sendable {
         DispatchQueue(label: "taskgate.worker.cancel-watcher").async { self.run() }
     }
 
-    /// Stops listening (within half a second) and waits for the thread to end.
+    /// Tells the thread to stop listening, which it does within half a second; blocks nobody (a `defer` of
+    /// async code may call it). ``waitUntilStopped()`` waits for the thread to end.
     func stop() {
-        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        finished.wait()
+        stopped.store(true, ordering: .releasing)
+    }
+
+    /// Stops listening and returns once the thread has closed its connection and ended.
+    func waitUntilStopped() async {
+        stop()
+        await withCheckedContinuation { continuation in
+            let ended = ending.withLock { state -> Bool in
+                if !state.ended { state.waiters.append(continuation) }
+                return state.ended
+            }
+            if ended { continuation.resume() }
+        }
     }
 
     private func run() {
@@ -82,6 +95,12 @@ final class CancelWatcher: Sendable {
                 connection = nil
             }
         }
-        finished.signal()
+        connection = nil
+        let waiters = ending.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.ended = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 }

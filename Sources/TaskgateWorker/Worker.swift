@@ -129,6 +129,8 @@ public final class Worker: Service, Sendable {
         } onGracefulShutdown: {
             self.beginShutdown()
         }
+        // Its connection closed before the worker says it stopped (the defer above only covers a throw).
+        await watcher?.waitUntilStopped()
         logger.info("worker stopped")
     }
 
