@@ -8,8 +8,10 @@ FROM swift:6.3-bookworm AS build
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
+        libcurl4-openssl-dev \
         libhiredis-dev \
         libmicrohttpd-dev \
+        libssl-dev \
         pkg-config \
     && rm -rf /var/lib/apt/lists/*
 
@@ -34,12 +36,16 @@ FROM debian:bookworm-slim
 
 # Same reason as above for not pinning versions. libstdc++6 and zlib1g are
 # already in bookworm-slim; they are named because the binary links them.
+# libcurl4 (with libssl3) makes the worker's outbound calls: push targets and
+# completion callbacks, TLS through OpenSSL; libssl3 also signs them.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         ca-certificates \
+        libcurl4 \
         libhiredis0.14 \
         libmicrohttpd12 \
+        libssl3 \
         libstdc++6 \
         zlib1g \
     && rm -rf /var/lib/apt/lists/* \

@@ -15,9 +15,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
-        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
-        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
@@ -32,9 +29,26 @@ let package = Package(
             pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        // Outbound HTTP (push targets, callbacks) and the two digests come from Debian's prebuilt libcurl and
+        // OpenSSL, as HTTP serving and Redis come from libmicrohttpd and hiredis: compiling SwiftNIO, NIOSSL and
+        // BoringSSL (twice) for them was most of a first build (see README, Building).
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(
+            name: "TaskgateCrypto",
+            dependencies: ["COpenSSL"]
+        ),
         .target(
             name: "TaskgateRedis",
-            dependencies: ["CHiredis", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["CHiredis", "TaskgateCrypto"]
         ),
         .target(
             name: "TaskgateHTTP",
@@ -56,7 +70,7 @@ let package = Package(
             name: "TaskgateCore",
             dependencies: [
                 "TaskgateRedis",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "TaskgateCrypto",
             ]
         ),
         .target(
@@ -91,6 +105,7 @@ let package = Package(
         .target(
             name: "TaskgateWorker",
             dependencies: [
+                "CCurl",
                 "TaskgateCore",
                 "TaskgateHTTP",
                 "TaskgateMetrics",
@@ -99,9 +114,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -131,13 +143,13 @@ let package = Package(
             name: "TaskgateTests",
             dependencies: [
                 "TaskgateCore",
+                "TaskgateCrypto",
                 "TaskgateRedis",
                 "TaskgateHTTP",
                 "TaskgateGateway",
                 "TaskgateWorker",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
     ],

@@ -1,4 +1,4 @@
-import Crypto
+import TaskgateCrypto
 
 /// A Lua script run by SHA1 (`EVALSHA`); where Redis does not know it yet (`NOSCRIPT`: a first use, a restart,
 /// another node of a cluster) it is sent once with `EVAL`, which also makes that server keep it.
@@ -19,10 +19,7 @@ public final class RedisScript: Sendable {
     public init(_ source: String, derivesKeys: Bool = false) {
         self.source = source
         self.derivesKeys = derivesKeys
-        self.sha = Insecure.SHA1.hash(data: Array(source.utf8)).map { byte in
-            let digits = Array("0123456789abcdef".utf8)
-            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0x0f)]], as: UTF8.self)
-        }.joined()
+        self.sha = Digest.hex(Digest.sha1(Array(source.utf8)))
     }
 
     /// Runs the script with `keys` as KEYS[] and `arguments` as ARGV[].

@@ -1,5 +1,5 @@
-import Crypto
 import FoundationEssentials
+import TaskgateCrypto
 
 /// Signs outgoing HTTP calls the way the Standard Webhooks specification does, so a receiver can check that a
 /// call came from Taskgate and was not replayed long after.
@@ -10,21 +10,21 @@ import FoundationEssentials
 /// key those bytes decode to, as the specification's libraries do; any other text is used as its UTF-8 bytes.
 /// Used by HTTP push targets and, later, completion webhooks: there is one signing implementation.
 public struct WebhookSigner: Sendable {
-    private let keys: [SymmetricKey]
+    private let keys: [[UInt8]]
 
     /// Creates a signer from one or more secrets; throws when none is given or a `whsec_` secret is not base64.
     public init(secrets: [String]) throws(WebhookSignerError) {
         let kept = secrets.map { $0.trimmingASCIIWhitespace }.filter { !$0.isEmpty }
         guard !kept.isEmpty else { throw WebhookSignerError(.noSecret, "no signing secret given") }
-        var keys: [SymmetricKey] = []
+        var keys: [[UInt8]] = []
         for secret in kept {
             if secret.hasPrefix("whsec_") {
                 guard let bytes = Data(base64Encoded: String(secret.dropFirst(6))), !bytes.isEmpty else {
                     throw WebhookSignerError(.invalidSecret, "a whsec_ signing secret must be followed by base64")
                 }
-                keys.append(SymmetricKey(data: bytes))
+                keys.append(Array(bytes))
             } else {
-                keys.append(SymmetricKey(data: Array(secret.utf8)))
+                keys.append(Array(secret.utf8))
             }
         }
         self.keys = keys
@@ -42,7 +42,7 @@ public struct WebhookSigner: Sendable {
     public func signature(id: String, timestamp: Int, body: [UInt8]) -> String {
         let content = Self.signedContent(id: id, timestamp: timestamp, body: body)
         return keys.map { key in
-            "v1," + Data(HMAC<SHA256>.authenticationCode(for: content, using: key)).base64EncodedString()
+            "v1," + Data(Digest.hmacSHA256(key: key, message: content)).base64EncodedString()
         }.joined(separator: " ")
     }
 
@@ -56,13 +56,13 @@ public struct WebhookSigner: Sendable {
 
     /// `true` when one of the `v1` signatures in `header` is valid for the message under one of the secrets.
     ///
-    /// Compared in constant time (through swift-crypto), as a receiver must. The timestamp's age is the
-    /// receiver's to check.
+    /// Compared in constant time (`CRYPTO_memcmp`), as a receiver must. The timestamp's age is the receiver's to
+    /// check.
     public func verify(id: String, timestamp: Int, body: [UInt8], signatureHeader header: String) -> Bool {
         let content = Self.signedContent(id: id, timestamp: timestamp, body: body)
         for candidate in header.split(separator: " ") where candidate.hasPrefix("v1,") {
-            guard let mac = Data(base64Encoded: String(candidate.dropFirst(3))) else { continue }
-            for key in keys where HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: content, using: key) {
+            guard let mac = Data(base64Encoded: String(candidate.dropFirst(3))).map(Array.init) else { continue }
+            for key in keys where Digest.constantTimeEqual(mac, Digest.hmacSHA256(key: key, message: content)) {
                 return true
             }
         }

@@ -1,7 +1,5 @@
-import AsyncHTTPClient
 import Glibc
 import Logging
-import NIOCore
 import ServiceLifecycle
 import Synchronization
 import TaskgateCore
@@ -21,7 +19,7 @@ public final class CallbackDeliverer: Service, Sendable {
     /// What the deliverer was built with.
     public let configuration: CallbackConfiguration
     private let store: RedisCallbackStore
-    private let client: HTTPClient
+    private let client: OutboundHTTPClient
     private let logger: Logger
     private let inFlight = Atomic<Int>(0)
 
@@ -31,9 +29,7 @@ public final class CallbackDeliverer: Service, Sendable {
         self.store = RedisCallbackStore(
             pool: RedisConnectionPool(configuration: configuration.redis, maxIdle: configuration.concurrency + 1),
             keys: configuration.keys)
-        self.client = OutboundHTTP.client(
-            connectionsPerHost: configuration.concurrency,
-            connectTimeout: .milliseconds(configuration.timeoutMilliseconds))
+        self.client = OutboundHTTPClient(connectionsPerHost: configuration.concurrency)
         self.logger = logger
     }
 
@@ -74,7 +70,7 @@ public final class CallbackDeliverer: Service, Sendable {
                 }
             }
         }
-        try? await client.shutdown()
+        client.shutdown()
         logger.info("callback deliverer stopped")
     }
 
@@ -113,34 +109,28 @@ public final class CallbackDeliverer: Service, Sendable {
                 status: nil, error: "host \(url.host) is not allowed by this worker's --callback-allow; not called")
         }
         let body = attempt.record.json
-        var request = HTTPClientRequest(url: text)
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        request.headers.add(name: "user-agent", value: "taskgate")
-        request.headers.add(name: "taskgate-task-id", value: attempt.id.rawValue)
-        request.headers.add(name: "taskgate-callback-try", value: String(attempt.number))
+        var headers: [(name: String, value: String)] = [
+            ("content-type", "application/json"), ("user-agent", "taskgate"), ("taskgate-task-id", attempt.id.rawValue),
+            ("taskgate-callback-try", String(attempt.number)),
+        ]
         if let signer = configuration.signer {
-            for (name, value) in signer.headers(
-                id: "callback_" + attempt.id.rawValue, timestamp: Int(time(nil)), body: body)
-            {
-                request.headers.add(name: name, value: value)
-            }
+            headers += signer.headers(id: "callback_" + attempt.id.rawValue, timestamp: Int(time(nil)), body: body)
         }
-        request.body = .bytes(ByteBuffer(bytes: body))
+        let request = OutboundRequest(
+            url: text, headers: headers, body: body, connectTimeoutMilliseconds: configuration.timeoutMilliseconds,
+            timeoutMilliseconds: configuration.timeoutMilliseconds, maxBodyBytes: configuration.maxAnswerBytes)
         var status: Int?
         var failure: String
         var retryAfter: Int?
         do {
-            let response = try await client.execute(
-                request, timeout: .milliseconds(Int64(configuration.timeoutMilliseconds)))
-            let code = Int(response.status.code)
+            let response = try await client.post(request)
+            let code = response.status
             status = code
-            let answer = try await OutboundHTTP.head(of: response.body, limit: configuration.maxAnswerBytes)
             if (200..<300).contains(code) { return .delivered(status: code) }
             failure = "HTTP \(code) from \(text)"
-            let start = String(decoding: answer, as: UTF8.self).trimmingWhitespace
+            let start = String(decoding: response.body, as: UTF8.self).trimmingWhitespace
             if !start.isEmpty { failure += ": " + start }
-            if code == 429 || code == 503, let value = response.headers.first(name: "retry-after") {
+            if code == 429 || code == 503, let value = response.retryAfter {
                 retryAfter = RetryAfter.milliseconds(value)
             }
         } catch {

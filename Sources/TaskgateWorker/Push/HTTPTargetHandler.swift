@@ -1,7 +1,4 @@
-import AsyncHTTPClient
 import Glibc
-import NIOCore
-import NIOHTTP1
 import TaskgateCore
 
 /// Runs each task by POSTing its payload to an HTTP endpoint of the user's application, as Google Cloud Tasks
@@ -23,7 +20,8 @@ public final class HTTPTargetHandler: TaskHandler {
     public let maxResultBytes: Int
     /// The most bytes of a failed answer kept in `last_error`.
     public let maxErrorBytes: Int
-    private let client: HTTPClient
+    private let client: OutboundHTTPClient
+    private let connectTimeoutMilliseconds: Int
 
     /// Creates a handler that keeps up to `connectionsPerHost` connections to each target open.
     public init(
@@ -34,7 +32,8 @@ public final class HTTPTargetHandler: TaskHandler {
         self.signer = signer
         self.maxResultBytes = maxResultBytes
         self.maxErrorBytes = maxErrorBytes
-        self.client = OutboundHTTP.client(connectionsPerHost: connectionsPerHost, connectTimeout: connectTimeout)
+        self.client = OutboundHTTPClient(connectionsPerHost: connectionsPerHost)
+        self.connectTimeoutMilliseconds = Int(connectTimeout.milliseconds)
     }
 
     public func handle(_ task: TaskContext) async throws -> String {
@@ -42,42 +41,41 @@ public final class HTTPTargetHandler: TaskHandler {
             throw TaskFailure(.noHandler, "no --http-target for task type \(task.type ?? "(none)")")
         }
         let body = Array(task.payload.isEmpty ? "null".utf8 : task.payload.utf8)
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.reserveCapacity(12)
-        request.headers.add(name: "content-type", value: "application/json")
-        request.headers.add(name: "user-agent", value: "taskgate")
-        request.headers.add(name: "taskgate-task-id", value: task.id.rawValue)
-        if let type = task.type { request.headers.add(name: "taskgate-task-type", value: type) }
-        request.headers.add(name: "taskgate-queue", value: task.queue.rawValue)
-        request.headers.add(name: "taskgate-attempt", value: String(task.attempt))
-        request.headers.add(name: "taskgate-retries", value: String(task.retries))
+        var headers: [(name: String, value: String)] = [
+            ("content-type", "application/json"), ("user-agent", "taskgate"), ("taskgate-task-id", task.id.rawValue),
+        ]
+        headers.reserveCapacity(12)
+        if let type = task.type { headers.append(("taskgate-task-type", type)) }
+        headers.append(("taskgate-queue", task.queue.rawValue))
+        headers.append(("taskgate-attempt", String(task.attempt)))
+        headers.append(("taskgate-retries", String(task.retries)))
         if let signer {
-            for (name, value) in signer.headers(id: task.id.rawValue, timestamp: Int(time(nil)), body: body) {
-                request.headers.add(name: name, value: value)
-            }
+            headers += signer.headers(id: task.id.rawValue, timestamp: Int(time(nil)), body: body)
         }
-        request.body = .bytes(ByteBuffer(bytes: body))
+        // The worker cancels this task when the attempt's time is up: no overall timeout of the client's own.
+        // Both bounds are read at once; which applies is known from the status.
+        let request = OutboundRequest(
+            url: url, headers: headers, body: body, connectTimeoutMilliseconds: connectTimeoutMilliseconds,
+            timeoutMilliseconds: 0, maxBodyBytes: max(maxResultBytes, maxErrorBytes))
 
-        let response: HTTPClientResponse
+        let response: OutboundResponse
         do {
-            // The worker cancels this task when the attempt's time is up; the deadline is only a backstop.
-            response = try await client.execute(request, timeout: .hours(25))
+            response = try await client.post(request)
         } catch {
             try Task.checkCancellation()
             throw TaskFailure(.protocolError, "POST \(url) failed: \(error)")
         }
-        let status = Int(response.status.code)
-        let success = (200..<300).contains(status)
-        let kept = try await OutboundHTTP.head(of: response.body, limit: success ? maxResultBytes : maxErrorBytes)
         try Task.checkCancellation()
+        let status = response.status
+        let success = (200..<300).contains(status)
+        let kept = response.body.prefix(success ? maxResultBytes : maxErrorBytes)
         if success { return String(decoding: kept, as: UTF8.self) }
 
         var message = "HTTP \(status) from \(url)"
         let text = String(decoding: kept, as: UTF8.self).trimmingWhitespace
         if !text.isEmpty { message += ": " + text }
         var retryAfter: Int?
-        if status == 429 || status == 503, let value = response.headers.first(name: "retry-after") {
+        if status == 429 || status == 503, let value = response.retryAfter {
             retryAfter = RetryAfter.milliseconds(value)
         }
         throw TaskFailure(.failed, message, retryAfterMilliseconds: retryAfter)
@@ -85,7 +83,7 @@ public final class HTTPTargetHandler: TaskHandler {
 
     /// Closes the connections; call once the worker has stopped.
     public func shutdown() async {
-        try? await client.shutdown()
+        client.shutdown()
     }
 }
 

@@ -1,0 +1,21 @@
+#ifndef TASKGATE_COPENSSL_SHIM_H
+#define TASKGATE_COPENSSL_SHIM_H
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+/* The two digests Taskgate needs from OpenSSL's libcrypto (Debian's libssl3), each one call: the SHA1 that names a
+   Redis script, and the HMAC-SHA256 of a Standard Webhooks signature. Both return 1 on success, 0 on failure. */
+static inline int taskgate_sha1(const void *data, size_t count, unsigned char out[20]) {
+    unsigned int length = 0;
+    return EVP_Digest(data, count, out, &length, EVP_sha1(), NULL) == 1 && length == 20;
+}
+
+static inline int taskgate_hmac_sha256(
+    const void *key, int keyCount, const unsigned char *data, size_t count, unsigned char out[32]) {
+    unsigned int length = 0;
+    /* HMAC() dereferences key even for an empty key: hand it a valid pointer. */
+    static const unsigned char none = 0;
+    return HMAC(EVP_sha256(), keyCount > 0 ? key : &none, keyCount, data, count, out, &length) != NULL && length == 32;
+}
+#endif
