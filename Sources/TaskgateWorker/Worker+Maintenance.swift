@@ -1,4 +1,5 @@
 import TaskgateCore
+import TaskgateRedis
 
 /// The worker's loops beside its slots: heartbeats that keep the leases of running tasks, recovery of the tasks
 /// of lost workers, and the scheduler that promotes due tasks and keeps the queues registered.

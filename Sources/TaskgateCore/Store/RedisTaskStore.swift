@@ -1,3 +1,4 @@
+import Synchronization
 import TaskgateRedis
 
 /// The ``TaskStore`` on Redis: one Lua script per multi-key state change, keys from ``KeySpace``.
@@ -298,10 +299,13 @@ public struct RedisTaskStore: TaskStore {
         return value
     }
 
-    /// Runs a call's script without holding the caller's thread when there is a pipeline, and decodes its reply.
-    private func performWithoutBlocking<T>(_ call: ScriptCall<T>) async throws(TaskStoreError) -> T {
-        // Without a pipeline the call blocks this thread for one round trip (tests and embedded use only).
-        guard let pipeline else { return try perform(call) }
+    /// Runs a call's script without holding the caller's thread, and decodes its reply: through the pipeline,
+    /// or without one (tests, embedded use) on one of a few threads made for blocking calls.
+    private func performWithoutBlocking<T: Sendable>(_ call: ScriptCall<T>) async throws(TaskStoreError) -> T {
+        guard let pipeline else {
+            let store = self
+            return try await Self.unpipelined.next.run { () throws(TaskStoreError) -> T in try store.perform(call) }
+        }
         do {
             return try call.decode(
                 try await pipeline.run(
@@ -324,6 +328,21 @@ public struct RedisTaskStore: TaskStore {
             throw TaskStoreError(error)
         }
     }
+}
+
+/// The threads an unpipelined store's async calls block on, taken in turn, so that async callers (an embedded
+/// worker's slots) never hold a thread of Swift concurrency for a round trip.
+private final class UnpipelinedExecutors: Sendable {
+    private let executors = (0..<4).map { BlockingExecutor(label: "taskgate.store.unpipelined-\($0)") }
+    private let turn = Atomic<Int>(0)
+
+    var next: BlockingExecutor {
+        executors[turn.add(1, ordering: .relaxed).newValue % executors.count]
+    }
+}
+
+extension RedisTaskStore {
+    fileprivate static let unpipelined = UnpipelinedExecutors()
 }
 
 /// One script run by the store: what to send, and how to read the reply.

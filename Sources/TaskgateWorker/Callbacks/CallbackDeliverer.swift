@@ -22,6 +22,8 @@ public final class CallbackDeliverer: Service, Sendable {
     private let client: OutboundHTTPClient
     private let logger: Logger
     private let inFlight = Atomic<Int>(0)
+    /// Where the Redis calls run (hiredis blocks): never on a thread of Swift concurrency.
+    private let redis = BlockingExecutor(label: "taskgate.worker.callbacks")
 
     /// Creates a deliverer with its own connections to Redis and to the receivers.
     public init(configuration: CallbackConfiguration, logger: Logger) {
@@ -48,8 +50,9 @@ public final class CallbackDeliverer: Service, Sendable {
                         guard free > 0 else { break }
                         let due: [CallbackTry]
                         do {
-                            due = try self.store.claimDue(
-                                in: queue, max: free, leaseMilliseconds: self.configuration.leaseMilliseconds)
+                            let store = self.store
+                            let lease = self.configuration.leaseMilliseconds
+                            due = try await self.redis.run { try store.claimDue(in: queue, max: free, leaseMilliseconds: lease) }
                         } catch {
                             self.logger.warning("cannot take due callbacks", metadata: ["error": "\(error)"])
                             continue
@@ -80,8 +83,11 @@ public final class CallbackDeliverer: Service, Sendable {
         // Stopping mid-try: nothing is recorded, and the lease brings the delivery back to whoever runs next.
         guard !Task.isCancelled else { return }
         do {
-            let held = try store.finish(
-                attempt, outcome, retentionMilliseconds: configuration.retentionMilliseconds)
+            let store = self.store
+            let retention = configuration.retentionMilliseconds
+            let held = try await redis.run {
+                try store.finish(attempt, outcome, retentionMilliseconds: retention)
+            }
             if !held {
                 logger.info("a callback try outlived its lease", metadata: LogFields.task(attempt.id))
             }

@@ -1,6 +1,7 @@
 import Logging
 import Synchronization
 import TaskgateCore
+import TaskgateRedis
 
 /// The fetchers of a worker on several queues: each claim takes as many tasks as slots are idle, split among
 /// the queues by weight (or in strict priority order) by a ``QueueSelector`` all fetchers share.
