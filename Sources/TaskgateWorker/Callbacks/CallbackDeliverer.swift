@@ -52,7 +52,9 @@ public final class CallbackDeliverer: Service, Sendable {
                         do {
                             let store = self.store
                             let lease = self.configuration.leaseMilliseconds
-                            due = try await self.redis.run { try store.claimDue(in: queue, max: free, leaseMilliseconds: lease) }
+                            due = try await self.redis.run {
+                                try store.claimDue(in: queue, max: free, leaseMilliseconds: lease)
+                            }
                         } catch {
                             self.logger.warning("cannot take due callbacks", metadata: ["error": "\(error)"])
                             continue
