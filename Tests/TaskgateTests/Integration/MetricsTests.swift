@@ -23,7 +23,7 @@ import Testing
         }
         try Data(text.utf8).write(to: input)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/parse-metrics")
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/lib/parse-metrics")
         let parser = try SpawnedProcess(
             "/usr/bin/env", ["python3", script.path, input.path], environment: ProcessInfo.processInfo.environment,
             outputPath: output.path)

@@ -28,25 +28,39 @@ final class TaskgateProcess: Sendable {
         }
     }
 
-    /// A worker on `namespace` running `command`, with short timings for tests.
+    /// A worker on `namespace` running `command`, with short timings for tests; returns once it has started.
     static func worker(
         _ namespace: TestNamespace, exec command: String, extra: [String] = []
     ) throws -> TaskgateProcess {
-        try TaskgateProcess(
+        let worker = try TaskgateProcess(
             [
                 "worker", "--redis-url", namespace.server.url, "--key-prefix", namespace.keys.prefix, "--exec", command,
                 "--backoff-base-seconds", "0.05", "--backoff-max-seconds", "0.2", "--log-level", "debug",
             ] + extra)
+        worker.awaitStarted()
+        return worker
     }
 
     /// A worker on `namespace` whose handler flags are `handler` (`["--http-target", URL]`, say).
     static func worker(
         _ namespace: TestNamespace, handler: [String], extra: [String] = [], environment: [String: String] = [:]
     ) throws -> TaskgateProcess {
-        try TaskgateProcess(
+        let worker = try TaskgateProcess(
             ["worker", "--redis-url", namespace.server.url, "--key-prefix", namespace.keys.prefix] + handler
                 + ["--backoff-base-seconds", "0.05", "--backoff-max-seconds", "0.2", "--log-level", "debug"] + extra,
             environment: environment)
+        worker.awaitStarted()
+        return worker
+    }
+
+    /// Waits until the process logs `line` (a worker's "worker started"), exits, or 30 s pass, whichever is first,
+    /// so that what a test waits for next counts from a running worker, not from a process still starting on a
+    /// busy machine. Never fails: a worker that is meant not to start is the test's to check. Runs on the test's
+    /// own thread (``TestThreadPool``).
+    func awaitStarted(_ line: String = "worker started", timeout: Double = 30) {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(Int(timeout * 1000))
+        while clock.now < deadline, process.isRunning, !output.contains(line) { usleep(5_000) }
     }
 
     var pid: Int32 { process.pid }

@@ -32,7 +32,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir))
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
 TIMEOUT = 30.0
 DEPTHS = ("pending", "scheduled", "retrying", "active", "dead")
 HANDLER = r"""#!/bin/sh
