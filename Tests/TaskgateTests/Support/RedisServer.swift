@@ -87,7 +87,8 @@ final class RedisServer: Sendable {
                 "--port", String(port), "--bind", "127.0.0.1", "--save", "",
                 "--dir", directory.path, "--daemonize", "no", "--loglevel", "warning",
             ] + extraArguments,
-            environment: ProcessInfo.processInfo.environment, outputPath: "/dev/null")
+            environment: ProcessInfo.processInfo.environment,
+            outputPath: directory.appendingPathComponent("redis.log").path)
         process.withLock { $0 = child }
         pool.drain()
         // Called from a test's own thread (TestThreadPool) or the suite's first touch of `shared`: polling here
@@ -105,8 +106,10 @@ final class RedisServer: Sendable {
             guard child.isRunning else { break }
             usleep(20_000)
         }
+        let log = (try? String(contentsOf: directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""
         throw TestFailure(
-            "redis-server on port \(port) did not answer PING within 10 s (exited: \(!child.isRunning), last: \(last))")
+            "redis-server on port \(port) did not answer PING within 10 s (exited: \(!child.isRunning), last: \(last)); "
+                + "its log ends: \(log.split(separator: "\n").suffix(3).joined(separator: " | "))")
     }
 
     /// Stops the server (SIGKILL: children of the test runner inherit its blocked SIGTERM) and waits for it to exit.
@@ -158,7 +161,7 @@ func freePort() -> Int {
 private let nextPort = Mutex<Int>(20_000 + Int(getpid() % 400) * 30)
 
 private func canBind(_ port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)

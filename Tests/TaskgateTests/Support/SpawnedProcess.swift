@@ -6,7 +6,7 @@ import Synchronization
 /// Foundation's `Process.run()` on Linux (Swift 6.3.1) crashes now and then: it reads 256 bytes past each
 /// `/proc/self/fd` entry while closing descriptors (swift-corelibs-foundation PR #5472), and a suite that
 /// starts hundreds of children hit it about one run in five. This starts the child directly instead, with
-/// its own signal mask and dispositions reset, and reaps it with `waitpid`.
+/// its own signal mask and dispositions reset and no descriptor but its standard ones, and reaps it with `waitpid`.
 final class SpawnedProcess: Sendable {
     /// The child's process id.
     let pid: pid_t
@@ -21,6 +21,10 @@ final class SpawnedProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_APPEND | O_CREAT, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of the test process reaches the child: without this a child inherits whatever descriptor
+        // another test had open at that instant (a listening receiver, a socket bound to check a port is free) and
+        // keeps it alive, so a port a test freed stays taken, or a listener it closed keeps accepting.
+        _ = closeFrom(&actions, 3)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -81,3 +85,13 @@ final class SpawnedProcess: Sendable {
         }
     }
 }
+
+/// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift's Glibc module does not declare
+/// (it sits behind `_GNU_SOURCE`): looked up once, called through its C signature.
+private let closeFrom: @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32 = {
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
+        fatalError("glibc 2.34 or later is needed (posix_spawn_file_actions_addclosefrom_np)")
+    }
+    return unsafeBitCast(
+        symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+}()
