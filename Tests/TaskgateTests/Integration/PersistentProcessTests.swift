@@ -180,6 +180,8 @@ import Testing
                     print(json.dumps(answer), flush=True)
             def run(task, stop):
                 if task["type"] == "hang":
+                    # A mark the test awaits: the task is in this process, not only active in Redis.
+                    open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "hanging"), "w").close()
                     stop.wait()
                     say({"id": task["id"], "ok": False, "error": "stopped at pid %d" % os.getpid()})
                 else:
@@ -207,7 +209,10 @@ import Testing
         try await eventually("a first task to succeed") { try state(fixture, first) == "succeeded" }
         let pid = try #require(try fixture.task(first)["result"] as? String)
         let hanging = try fixture.submit(#"{"payload":2,"type":"hang"}"#)
-        try await eventually("the hanging task to start") { try state(fixture, hanging) == "active" }
+        try await eventually("the hanging task to start in the process") {
+            try state(fixture, hanging) == "active"
+                && FileManager.default.fileExists(atPath: directory.appendingPathComponent("hanging").path)
+        }
         #expect(try fixture.client.post("/tasks/\(hanging)/cancel", json: "").status == 200)
         let next = try fixture.submit(#"{"payload":3,"type":"quick"}"#)
         try await eventually(timeout: 30, "the next task to succeed") { try state(fixture, next) == "succeeded" }
