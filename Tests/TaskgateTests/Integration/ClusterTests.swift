@@ -235,6 +235,15 @@ import Testing
         #expect(try cluster.owner(of: slot).port == target.port)
         let movedAt = accepted.withLock { $0.count }
         try await eventually("tasks to be accepted after the move") { accepted.withLock { $0.count } >= movedAt + 30 }
+        // The stream is live-only: events published while the gateway subscribes again on the new node are not
+        // replayed. So first the stream must carry a task accepted after the move (it subscribed again), then
+        // every task accepted from then on must reach it.
+        try await eventually("the stream to carry a task accepted after the move (subscribed on the new node)") {
+            let after = Set(accepted.withLock { Array($0[movedAt...]) })
+            return !after.isDisjoint(with: succeededOnStream.withLock { $0 })
+        }
+        let resumedAt = accepted.withLock { $0.count }
+        try await eventually("two more waves to be accepted") { accepted.withLock { $0.count } >= resumedAt + 16 }
         moving.withLock { $0 = false }
         try await producer.value
 
@@ -246,10 +255,10 @@ import Testing
         }
         let depths = try client.get("/queues/\(queue)").json["depths"] as? [String: Any]
         #expect(depths?["pending"] as? Int == 0 && depths?["active"] as? Int == 0 && depths?["dead"] as? Int == 0)
-        // The stream saw the tasks accepted after the move succeed: it subscribed again on the new node.
-        let afterMove = Set(ids[movedAt...])
-        try await eventually("the stream to carry the tasks accepted after the move") {
-            afterMove.isSubset(of: succeededOnStream.withLock { $0 })
+        // The stream saw every task accepted since it was live again succeed: it follows the new node.
+        let afterResubscription = Set(ids[resumedAt...])
+        try await eventually("the stream to carry every task accepted since it subscribed on the new node") {
+            afterResubscription.isSubset(of: succeededOnStream.withLock { $0 })
         }
         // Redis ended the subscription when the slot left the node, and the gateway subscribed again.
         #expect(log(gateway).contains("event subscription ended by Redis (slot moved); subscribing again"))
