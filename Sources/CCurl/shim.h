@@ -20,6 +20,13 @@ static inline CURLcode taskgate_curl_set_offset(CURL *handle, CURLoption option,
 static inline CURLcode taskgate_curl_set_function(CURL *handle, CURLoption option, taskgate_curl_data_fn value) {
     return curl_easy_setopt(handle, option, value);
 }
+/* CURLOPT_OPENSOCKETFUNCTION: called with each address before its socket is opened, so that an address a name
+   resolved to can still be refused (CURL_SOCKET_BAD). */
+typedef curl_socket_t (*taskgate_curl_opensocket_fn)(void *context, curlsocktype purpose,
+                                                     struct curl_sockaddr *address);
+static inline CURLcode taskgate_curl_set_opensocket(CURL *handle, taskgate_curl_opensocket_fn value) {
+    return curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, value);
+}
 static inline long taskgate_curl_response_code(CURL *handle) {
     long code = 0;
     curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &code);

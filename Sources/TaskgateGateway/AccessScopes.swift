@@ -44,6 +44,11 @@ public struct AccessScopes: OptionSet, Sendable, Hashable, CustomStringConvertib
         names.contains { $0.0 == entry }
     }
 
+    /// `true` when `text` is a list of scope names (`submit,read`, `submit+read`).
+    public static func isScopeList(_ text: String) -> Bool {
+        AccessScopes(names: Substring(text)) != nil
+    }
+
     /// The scope names, comma-separated (`submit,read`).
     public var description: String {
         if contains(.admin) { return "admin" }

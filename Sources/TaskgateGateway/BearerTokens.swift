@@ -3,33 +3,69 @@
 public struct BearerTokens: Sendable {
     private let tokens: [(secret: [UInt8], scopes: AccessScopes)]
 
-    /// Creates the set from token entries; blank entries are ignored. `nil` when no token is left (access is open).
+    /// The fewest characters a token may have (`taskgate token` makes 64).
+    public static let minimumLength = 16
+
+    /// Creates the set from token entries, numbered from 1 in errors; blank entries are ignored. `nil` when none
+    /// is left (access is open).
     ///
     /// An entry `scope[,scope]:TOKEN` whose part before the first colon names only known scopes (`submit`, `read`,
-    /// `worker`, `admin`) grants those (`admin` grants everything); any other entry is a bare token and grants
-    /// what tokens did before scopes existed: submit, read and worker, not admin (``AccessScopes/all``).
-    public init?(_ tokens: [String]) {
-        let kept = tokens.map { $0.trimmingCharacters(in: " \t\r\n") }.filter { !$0.isEmpty }
-        let parsed = kept.map { entry -> (secret: [UInt8], scopes: AccessScopes) in
-            if let colon = entry.firstIndex(of: ":"), let scopes = AccessScopes(names: entry[..<colon]) {
-                let secret = String(entry[entry.index(after: colon)...])
-                if !secret.isEmpty { return (Array(secret.utf8), scopes) }
-            }
-            return (Array(entry.utf8), .all)
+    /// `worker`, `admin`) grants those (`admin` grants everything); an entry with no such prefix is a bare token
+    /// and grants submit, read and worker, not admin (``AccessScopes/all``). Refused, with the entry's number and
+    /// never its secret: a scope prefix with nothing after it (`admin:`), a prefix of lowercase words that are not
+    /// scopes (`amdin:...`), a scope name alone, a token shorter than ``minimumLength``, and a token with spaces or
+    /// control characters (it could never be sent in `Authorization`).
+    public init?(_ entries: [String]) throws(BearerTokenError) {
+        try self.init(numbered: entries.enumerated().map { ($0.offset + 1, $0.element) })
+    }
+
+    /// Reads tokens from a comma-separated list (`TASKGATE_API_TOKENS`); errors number the entries from 1.
+    public init?(commaSeparated list: String) throws(BearerTokenError) {
+        try self.init(list.split(separator: ",", omittingEmptySubsequences: false).map(String.init))
+    }
+
+    /// Reads tokens from the text of a token file: one per line; blank lines and `#` comments are skipped;
+    /// errors name the line.
+    public init?(fileContents: String) throws(BearerTokenError) {
+        let lines = fileContents.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
+        let numbered = lines.enumerated().map { ($0.offset + 1, $0.element) }
+        try self.init(numbered: numbered.filter { !$0.1.trimmingCharacters(in: " \t").hasPrefix("#") })
+    }
+
+    private init?(numbered entries: [(Int, String)]) throws(BearerTokenError) {
+        var parsed: [(secret: [UInt8], scopes: AccessScopes)] = []
+        for (line, raw) in entries {
+            let entry = raw.trimmingCharacters(in: " \t\r\n")
+            guard !entry.isEmpty else { continue }
+            parsed.append(try Self.parse(entry, line: line))
         }
         guard !parsed.isEmpty else { return nil }
         self.tokens = parsed
     }
 
-    /// Reads tokens from a comma-separated list (`TASKGATE_API_TOKENS`).
-    public init?(commaSeparated list: String) {
-        self.init(list.split(separator: ",").map(String.init))
-    }
-
-    /// Reads tokens from the text of a token file: one per line; blank lines and `#` comments are skipped.
-    public init?(fileContents: String) {
-        let lines = fileContents.split(whereSeparator: \.isNewline).map(String.init)
-        self.init(lines.filter { !$0.trimmingCharacters(in: " \t").hasPrefix("#") })
+    /// One entry's secret and scopes, or why it is refused.
+    private static func parse(_ entry: String, line: Int) throws(BearerTokenError) -> (
+        secret: [UInt8], scopes: AccessScopes
+    ) {
+        if AccessScopes.isScopeName(entry) { throw BearerTokenError(line: line, reason: .scopeWithoutToken) }
+        var secret = Substring(entry)
+        var scopes = AccessScopes.all
+        if let colon = entry.firstIndex(of: ":") {
+            let prefix = entry[..<colon]
+            if let named = AccessScopes(names: prefix) {
+                scopes = named
+                secret = entry[entry.index(after: colon)...]
+                if secret.isEmpty { throw BearerTokenError(line: line, reason: .scopeWithoutToken) }
+            } else if prefix.allSatisfy({ ("a"..."z").contains($0) || $0 == "," || $0 == "+" }) {
+                throw BearerTokenError(line: line, reason: .unknownScope(String(prefix)))
+            }
+        }
+        let bytes = Array(secret.utf8)
+        guard bytes.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw BearerTokenError(line: line, reason: .invalidCharacter)
+        }
+        guard bytes.count >= minimumLength else { throw BearerTokenError(line: line, reason: .tooShort) }
+        return (bytes, scopes)
     }
 
     /// How many tokens are accepted.

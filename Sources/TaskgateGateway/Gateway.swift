@@ -18,11 +18,12 @@ public final class Gateway: Service, Sendable {
     /// The metrics `GET /metrics` serves.
     public let metrics: GatewayMetrics
     private let responder: GatewayResponder
+    private let pruning: QueuePruning
     private let logger: Logger
 
     /// Builds the gateway the `taskgate serve` binary runs; tests build the very same one.
     public init(configuration: GatewayConfiguration, logger: Logger) {
-        let metrics = GatewayMetrics()
+        let metrics = GatewayMetrics(maxQueueLabels: configuration.metricsMaxQueues)
         let pool = RedisConnectionPool(
             configuration: configuration.redis, maxIdle: max(4, configuration.http.threads * 2),
             onError: { metrics.redisError($0) })
@@ -36,15 +37,19 @@ public final class Gateway: Service, Sendable {
         let events = EventHub(redis: configuration.redis, keys: configuration.keys, logger: logger)
         let budget = MemoryBudget(limit: configuration.http.maxInflightBodyBytes)
         self.events = events
+        let operations = GatewayResponder.Operations(
+            pool: pool, keys: configuration.keys, retentionMilliseconds: configuration.pull.retentionMilliseconds,
+            maxQueues: configuration.maxQueues, allowedQueues: configuration.allowedQueues)
+        self.pruning = QueuePruning(pruner: operations.pruner, logger: logger)
         let responder = GatewayResponder(
             store: store, enqueuer: enqueuer, logger: logger, tokens: configuration.tokens,
+            openAccess: configuration.openAccess,
             idempotencyWindowMilliseconds: configuration.idempotencyWindowMilliseconds, pull: configuration.pull,
             notifications: NotificationsAPI(
                 store: store, hub: events, budget: budget, streamBufferBytes: configuration.streamBufferBytes,
-                retryAfterSeconds: GatewayResponder.retryAfterSeconds),
+                retryAfterSeconds: GatewayResponder.retryAfterSeconds, gate: operations.gate),
             callbackAllow: configuration.callbackAllow,
-            operations: GatewayResponder.Operations(
-                pool: pool, keys: configuration.keys, retentionMilliseconds: configuration.pull.retentionMilliseconds),
+            operations: operations,
             metrics: metrics,
             // Read again at every probe, so a setting changed at run time shows: one round trip.
             durability: {
@@ -71,6 +76,7 @@ public final class Gateway: Service, Sendable {
             enqueuer.stop()
             throw error
         }
+        pruning.start()
     }
 
     /// Stops accepting, drains requests in flight (the enqueuer answers every one it holds), and stops.
@@ -78,6 +84,7 @@ public final class Gateway: Service, Sendable {
         // Waiting pull claims, event streams and long-polls are answered first: libmicrohttpd must not stop
         // with a connection suspended.
         responder.shutdown()
+        pruning.stop()
         server.stop()
         enqueuer.stop()
         pool.drain()

@@ -15,7 +15,18 @@ import TaskgateRedis
 /// queue the `LLEN`s, `ZCARD`s, `HGETALL`s and `LINDEX` + `HMGET` of ``QueueInspector``, in two pipelined
 /// rounds per 1,000 queues (bench section 7: 100 queues over 1,000,000 tasks cost 4.1 ms of Redis time); never
 /// a look at tasks.
+///
+/// Queue labels are bounded: the first ``maxQueueLabels`` queues this process sees are labelled by name, and the
+/// figures of any other are folded into `queue="_other"` (depths and accepted counts summed, `paused` the number
+/// of those paused, the oldest pending age the largest), so a client that makes many queues cannot grow the
+/// exposition without end.
 public final class GatewayMetrics: Sendable {
+    /// The default of ``maxQueueLabels`` (`--metrics-max-queues`).
+    public static let defaultMaxQueueLabels = 100
+    /// The label of every queue past ``maxQueueLabels``.
+    public static let otherQueues = "_other"
+    /// How many queues get a label of their own.
+    public let maxQueueLabels: Int
     /// The registry and the text format.
     public let exposition: MetricsExposition
 
@@ -40,14 +51,17 @@ public final class GatewayMetrics: Sendable {
     private struct Made {
         var requests: [RequestKey: RequestHandles] = [:]
         var latencies: [LatencyKey: Timer] = [:]
-        var accepted: [QueueName: Counter] = [:]
+        var accepted: [String: Counter] = [:]
         var redisErrors: [String: Counter] = [:]
+        /// The queues labelled by name, at most ``maxQueueLabels``.
+        var labelled: Set<QueueName> = []
     }
 
     private let made = Mutex(Made())
 
-    /// Creates the gateway's metrics on a registry of their own.
-    public init() {
+    /// Creates the gateway's metrics on a registry of their own; `maxQueueLabels` queues get labels by name.
+    public init(maxQueueLabels: Int = GatewayMetrics.defaultMaxQueueLabels) {
+        self.maxQueueLabels = max(0, maxQueueLabels)
         exposition = MetricsExposition(durationBuckets: [
             "taskgate_http_request_duration_seconds": MetricsExposition.latencyBuckets
         ])
@@ -89,14 +103,24 @@ public final class GatewayMetrics: Sendable {
     /// Counts a task stored by `POST /tasks` or a batch (not a replay).
     func accepted(_ queue: QueueName) {
         let factory = exposition.factory
+        let limit = maxQueueLabels
         let counter = made.withLock { made -> Counter in
-            if let counter = made.accepted[queue] { return counter }
+            let label = Self.label(queue, in: &made, limit: limit)
+            if let counter = made.accepted[label] { return counter }
             let counter = Counter(
-                label: "taskgate_tasks_accepted_total", dimensions: [("queue", queue.rawValue)], factory: factory)
-            made.accepted[queue] = counter
+                label: "taskgate_tasks_accepted_total", dimensions: [("queue", label)], factory: factory)
+            made.accepted[label] = counter
             return counter
         }
         counter.increment()
+    }
+
+    /// The label of `queue`: its name while fewer than `limit` queues have one (or it has one), else `_other`.
+    private static func label(_ queue: QueueName, in made: inout Made, limit: Int) -> String {
+        if made.labelled.contains(queue) { return queue.rawValue }
+        guard made.labelled.count < limit else { return otherQueues }
+        made.labelled.insert(queue)
+        return queue.rawValue
     }
 
     /// Counts an error of a Redis connection or command, by its code (`io`, `server`, `connection-failed`...).
@@ -118,11 +142,25 @@ public final class GatewayMetrics: Sendable {
         if let inspector {
             do throws(TaskStoreError) {
                 var cursor: QueueName?
+                var other = QueueFigures()
+                var folded = false
                 repeat {
                     let page = try inspector.summaries(after: cursor, limit: QueueInspector.maxPage)
-                    page.queues.forEach(record)
+                    for summary in page.queues {
+                        let limit = maxQueueLabels
+                        let label = made.withLock { Self.label(summary.queue, in: &$0, limit: limit) }
+                        if label == Self.otherQueues {
+                            other.add(summary)
+                            folded = true
+                        } else {
+                            var figures = QueueFigures()
+                            figures.add(summary)
+                            record(figures, label: label)
+                        }
+                    }
                     cursor = page.next
                 } while cursor != nil
+                if folded { record(other, label: Self.otherQueues) }
             } catch {
                 return Problem.store(error, retryAfterSeconds: retryAfterSeconds).response
             }
@@ -130,10 +168,26 @@ public final class GatewayMetrics: Sendable {
         return exposition.response()
     }
 
-    private func record(_ summary: QueueSummary) {
+    /// One label's figures: a queue's, or the sum of the queues folded into `_other`.
+    private struct QueueFigures {
+        var depths = QueueDepths()
+        var paused = 0
+        var oldestPendingAgeMilliseconds = 0
+
+        mutating func add(_ summary: QueueSummary) {
+            depths.pending += summary.depths.pending
+            depths.scheduled += summary.depths.scheduled
+            depths.retrying += summary.depths.retrying
+            depths.active += summary.depths.active
+            depths.dead += summary.depths.dead
+            paused += summary.isPaused ? 1 : 0
+            oldestPendingAgeMilliseconds = max(oldestPendingAgeMilliseconds, summary.oldestPendingAgeMilliseconds ?? 0)
+        }
+    }
+
+    private func record(_ figures: QueueFigures, label queue: String) {
         let factory = exposition.factory
-        let queue = summary.queue.rawValue
-        let depths = summary.depths
+        let depths = figures.depths
         let states = [
             ("pending", depths.pending), ("scheduled", depths.scheduled), ("retrying", depths.retrying),
             ("active", depths.active), ("dead", depths.dead),
@@ -143,8 +197,8 @@ public final class GatewayMetrics: Sendable {
                 .record(count)
         }
         Gauge(label: "taskgate_queue_paused", dimensions: [("queue", queue)], factory: factory)
-            .record(summary.isPaused ? 1 : 0)
+            .record(figures.paused)
         Gauge(label: "taskgate_queue_oldest_pending_age_seconds", dimensions: [("queue", queue)], factory: factory)
-            .record(Double(summary.oldestPendingAgeMilliseconds ?? 0) / 1000)
+            .record(Double(figures.oldestPendingAgeMilliseconds) / 1000)
     }
 }

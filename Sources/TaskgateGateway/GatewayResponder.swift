@@ -12,6 +12,7 @@ public final class GatewayResponder: HTTPResponder {
     private let logger: Logger
     private let router: Router
     private let tokens: BearerTokens?
+    private let openAccess: OpenAccess
     private let pull: PullAPI
     private let notifications: NotificationsAPI?
     private let metrics: GatewayMetrics?
@@ -26,48 +27,53 @@ public final class GatewayResponder: HTTPResponder {
     public static let retryAfterSeconds = 1
 
     /// Creates the responder over a task store; with `tokens`, every endpoint but the probes needs one of them
-    /// (with the scope the endpoint needs). With an `enqueuer`, `POST /tasks` is answered through it, without
+    /// (with the scope the endpoint needs); without, `openAccess` refuses what a web page would send (see
+    /// ``OpenAccess``). With an `enqueuer`, `POST /tasks` is answered through it, without
     /// holding a server thread. `pull` configures the pull API for workers over HTTP. `durability` reads Redis'
     /// eviction policy and persistence for `GET /readyz` (`nil` when Redis could not be asked).
     public init(
         store: any TaskStore, enqueuer: (any TaskEnqueuing)? = nil, logger: Logger, tokens: BearerTokens? = nil,
+        openAccess: OpenAccess = OpenAccess(),
         idempotencyWindowMilliseconds: Int = 86_400_000, pull: PullConfiguration = PullConfiguration(),
         notifications: NotificationsAPI? = nil, callbackAllow: CallbackAllowList = .none,
         operations: Operations? = nil, metrics: GatewayMetrics? = nil,
         durability: (@Sendable () -> RedisDurability?)? = nil
     ) {
-        let registry = operations?.registry
+        let gate = operations?.gate
         let pullAPI = PullAPI(
             store: store, waiters: ClaimWaiters(store: store, limit: pull.maxWaitingClaims, logger: logger),
             maintenance: PullMaintenance(
                 store: store, retentionMilliseconds: pull.retentionMilliseconds, logger: logger),
-            retryPolicy: pull.retryPolicy, retentionMilliseconds: pull.retentionMilliseconds)
+            retryPolicy: pull.retryPolicy, retentionMilliseconds: pull.retentionMilliseconds, gate: gate)
         self.pull = pullAPI
         self.store = store
         self.idempotencyWindowMilliseconds = idempotencyWindowMilliseconds
         self.logger = logger
         self.tokens = tokens
+        self.openAccess = openAccess
         self.notifications = notifications
         self.metrics = metrics
+        let replay = ReplayScope(tokens: tokens)
         var router = Router()
         router.add(
             "POST", "/tasks",
             { request, _ in
                 Self.createTask(
                     request, store: store, window: idempotencyWindowMilliseconds, callbackAllow: callbackAllow,
-                    registry: registry, metrics: metrics, logger: logger)
+                    gate: gate, metrics: metrics, replay: replay, logger: logger)
             },
             deferred: { request, _, reply in
                 guard let enqueuer else {
                     reply.send(
                         Self.createTask(
                             request, store: store, window: idempotencyWindowMilliseconds,
-                            callbackAllow: callbackAllow, registry: registry, metrics: metrics, logger: logger))
+                            callbackAllow: callbackAllow, gate: gate, metrics: metrics, replay: replay,
+                            logger: logger))
                     return
                 }
                 Self.enqueue(
                     request, through: enqueuer, window: idempotencyWindowMilliseconds, callbackAllow: callbackAllow,
-                    registry: registry, metrics: metrics, logger: logger, reply: reply)
+                    gate: gate, metrics: metrics, replay: replay, logger: logger, reply: reply)
             })
         router.add(
             "GET", "/tasks/:id",
@@ -139,6 +145,7 @@ public final class GatewayResponder: HTTPResponder {
             do throws(TaskStoreError) {
                 try store.ping()
                 var members = [JSONMember("status", .string("ready"))]
+                members += Self.access(tokens: tokens, openAccess: openAccess)
                 if let durability { members.append(JSONMember("redis", Self.durability(durability()))) }
                 return Self.json(200, .object(members))
             } catch {
@@ -159,8 +166,8 @@ public final class GatewayResponder: HTTPResponder {
             TasksAPI(
                 control: operations.tasks, store: store, batchStore: operations.batchStore,
                 callbackAllow: callbackAllow,
-                registry: operations.registry, idempotencyWindowMilliseconds: idempotencyWindowMilliseconds,
-                retryAfterSeconds: Self.retryAfterSeconds, metrics: metrics
+                gate: operations.gate, idempotencyWindowMilliseconds: idempotencyWindowMilliseconds,
+                retryAfterSeconds: Self.retryAfterSeconds, metrics: metrics, replay: replay
             ).register(on: &router)
         }
         self.router = router
@@ -170,17 +177,27 @@ public final class GatewayResponder: HTTPResponder {
     /// `POST /tasks` keeps up to date.
     public struct Operations: Sendable {
         public let registry: QueueRegistry
+        /// Which queues clients may use (`--queues`, `--max-queues`).
+        public let gate: QueueGate
+        /// Removes abandoned queues from the registry.
+        public let pruner: QueuePruner
         public let inspector: QueueInspector
         public let control: QueueControl
         public let tasks: TaskControl
         /// Stores `POST /tasks/batch`, one script call per queue.
         public let batchStore: RedisTaskStore
 
-        /// Builds the seams over one pool; a cancelled task's record is kept `retentionMilliseconds`.
-        public init(pool: RedisConnectionPool, keys: KeySpace, retentionMilliseconds: Int = 86_400_000) {
-            let registry = QueueRegistry(pool: pool, keys: keys)
+        /// Builds the seams over one pool; a cancelled task's record is kept `retentionMilliseconds`; clients may
+        /// make up to `maxQueues` queues (0: no bound), and use only `allowedQueues` when it is given.
+        public init(
+            pool: RedisConnectionPool, keys: KeySpace, retentionMilliseconds: Int = 86_400_000,
+            maxQueues: Int = QueueRegistry.defaultMaxQueues, allowedQueues: Set<QueueName>? = nil
+        ) {
+            let registry = QueueRegistry(pool: pool, keys: keys, maxQueues: maxQueues)
             self.registry = registry
+            self.gate = QueueGate(registry: registry, allowed: allowedQueues)
             self.inspector = QueueInspector(pool: pool, keys: keys, registry: registry)
+            self.pruner = QueuePruner(inspector: inspector, registry: registry)
             self.control = QueueControl(pool: pool, keys: keys, registry: registry)
             self.tasks = TaskControl(pool: pool, keys: keys, retentionMilliseconds: retentionMilliseconds)
             self.batchStore = RedisTaskStore(pool: pool, keys: keys)
@@ -231,7 +248,7 @@ public final class GatewayResponder: HTTPResponder {
     /// `POST /tasks` through the pipelined enqueuer: the request waits for its batch without holding a thread.
     private static func enqueue(
         _ request: HTTPRequest, through enqueuer: any TaskEnqueuing, window: Int, callbackAllow: CallbackAllowList,
-        registry: QueueRegistry?, metrics: GatewayMetrics?, logger: Logger, reply: HTTPReply
+        gate: QueueGate?, metrics: GatewayMetrics?, replay: ReplayScope, logger: Logger, reply: HTTPReply
     ) {
         let parsed: (TaskSubmission, IdempotencyKey?)
         switch Self.submission(from: request, callbackAllow: callbackAllow) {
@@ -240,10 +257,13 @@ public final class GatewayResponder: HTTPResponder {
             reply.send(problem.response)
             return
         }
-        // Registered before its first task is stored (a no-op after that): see QueueRegistry.
-        registry?.use(parsed.0.queue)
+        // Registered before its first task is stored (a no-op after that), or refused: see QueueGate.
+        if let problem = gate?.admit(parsed.0.queue) {
+            reply.send(problem.response)
+            return
+        }
         enqueuer.enqueue(parsed.0, idempotencyKey: parsed.1, idempotencyWindowMilliseconds: window) { outcome in
-            reply.send { Self.answer(outcome(), metrics: metrics, logger: logger) }
+            reply.send { Self.answer(outcome(), request, metrics: metrics, replay: replay, logger: logger) }
         }
     }
 
@@ -284,10 +304,11 @@ public final class GatewayResponder: HTTPResponder {
     }
 
     /// A 401 answer when tokens are required and the request has none valid, a 403 when its token lacks the
-    /// endpoint's scope; `nil` to go on. Checked before routing, so an unauthenticated client learns nothing
+    /// endpoint's scope; without tokens, what ``OpenAccess`` refuses (421, 403); `nil` to go on. Checked before routing, so an unauthenticated client learns nothing
     /// about which paths exist.
     private func authenticate(_ head: HTTPRequest) -> HTTPResponse? {
-        guard let tokens, !Self.openPaths.contains(head.path) else { return nil }
+        guard !Self.openPaths.contains(head.path) else { return nil }
+        guard let tokens else { return openAccess.refusal(head)?.response }
         let authorization = head.header("authorization")
         guard let scopes = tokens.scopes(authorization: authorization) else {
             return Problem.unauthorized(tokenSent: authorization != nil).response
@@ -317,13 +338,13 @@ public final class GatewayResponder: HTTPResponder {
 
     private static func createTask(
         _ request: HTTPRequest, store: any TaskStore, window: Int, callbackAllow: CallbackAllowList,
-        registry: QueueRegistry?, metrics: GatewayMetrics?, logger: Logger
+        gate: QueueGate?, metrics: GatewayMetrics?, replay: ReplayScope, logger: Logger
     ) -> HTTPResponse {
         switch submission(from: request, callbackAllow: callbackAllow) {
         case .failure(let problem):
             return problem.response
         case .success(let (submission, idempotencyKey)):
-            registry?.use(submission.queue)
+            if let problem = gate?.admit(submission.queue) { return problem.response }
             let outcome: Result<EnqueueOutcome, TaskStoreError>
             do {
                 outcome = .success(
@@ -332,7 +353,7 @@ public final class GatewayResponder: HTTPResponder {
             } catch {
                 outcome = .failure(error)
             }
-            return answer(outcome, metrics: metrics, logger: logger)
+            return answer(outcome, request, metrics: metrics, replay: replay, logger: logger)
         }
     }
 
@@ -357,20 +378,22 @@ public final class GatewayResponder: HTTPResponder {
         return .success((submission, idempotencyKey))
     }
 
-    /// The answer to a `POST /tasks` once the store has spoken.
+    /// The answer to a `POST /tasks` once the store has spoken; a replay shows what ``ReplayScope`` lets the
+    /// request's token see.
     private static func answer(
-        _ outcome: Result<EnqueueOutcome, TaskStoreError>, metrics: GatewayMetrics?, logger: Logger
+        _ outcome: Result<EnqueueOutcome, TaskStoreError>, _ request: HTTPRequest, metrics: GatewayMetrics?,
+        replay: ReplayScope, logger: Logger
     ) -> HTTPResponse {
         switch outcome {
         case .success(.created(let record)):
             metrics?.accepted(record.queue)
             return taskCreated(record, status: 202)
         case .success(.replayed(let record)):
-            var response = taskCreated(record, status: 200)
+            var response = taskCreated(record, status: 200, whole: replay.mayRead(request))
             response.headers.append(("Idempotent-Replayed", "true"))
             return response
         case .success(.keyReused(let existing)):
-            return Problem.idempotencyKeyReused(existing: existing).response
+            return Problem.idempotencyKeyReused(existing: replay.mayRead(request) ? existing : nil).response
         case .success(.replayedExpired(let id)):
             return Problem.idempotentTaskExpired(id).response
         case .failure(let error):
@@ -379,11 +402,11 @@ public final class GatewayResponder: HTTPResponder {
         }
     }
 
-    private static func taskCreated(_ record: TaskRecord, status: Int) -> HTTPResponse {
+    private static func taskCreated(_ record: TaskRecord, status: Int, whole: Bool = true) -> HTTPResponse {
         HTTPResponse(
             status: status,
             headers: [("Content-Type", "application/json"), ("Location", "/tasks/" + record.id.rawValue)],
-            body: TaskRepresentation.task(record))
+            body: whole ? TaskRepresentation.task(record) : TaskRepresentation.reference(record))
     }
 
     private static func withTask(
@@ -400,6 +423,14 @@ public final class GatewayResponder: HTTPResponder {
         } catch {
             return Problem.store(error, retryAfterSeconds: retryAfterSeconds).response
         }
+    }
+
+    /// `/readyz`'s `auth` member (`tokens` or `open`) and, when the gateway is open beyond loopback, its `warning`.
+    private static func access(tokens: BearerTokens?, openAccess: OpenAccess) -> [JSONMember] {
+        guard tokens == nil else { return [JSONMember("auth", .string("tokens"))] }
+        var members = [JSONMember("auth", .string("open"))]
+        if let warning = openAccess.warning { members.append(JSONMember("warning", .string(warning))) }
+        return members
     }
 
     private static func json(_ status: Int, _ value: JSONValue) -> HTTPResponse {

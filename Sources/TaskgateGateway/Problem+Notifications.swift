@@ -38,4 +38,14 @@ extension Problem {
                     + "seconds",
             retryAfterSeconds: retryAfterSeconds)
     }
+
+    /// 503 (with `Retry-After`) when the gateway follows as many event channels as it may.
+    public static func tooManySubscriptions(retryAfterSeconds: Int) -> Problem {
+        serviceUnavailable(
+            code: "too-many-subscriptions", title: "Too many subscriptions",
+            detail:
+                "the gateway follows as many event channels as it may (every stream, long-poll and queue of "
+                + "GET /events shares them); try again after Retry-After seconds",
+            retryAfterSeconds: retryAfterSeconds)
+    }
 }

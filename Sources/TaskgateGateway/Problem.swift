@@ -147,10 +147,13 @@ public struct Problem: Error, Sendable {
     }
 
     /// 422 when an `Idempotency-Key` comes back with a different request.
-    public static func idempotencyKeyReused(existing: TaskID) -> Problem {
+    /// The id is named only when `existing` is given (the caller may read tasks, see ``ReplayScope``).
+    public static func idempotencyKeyReused(existing: TaskID?) -> Problem {
         Problem(
             status: 422, code: "idempotency-key-reused", title: "Idempotency key reused",
-            detail: "this Idempotency-Key created task \(existing) from a different request; use a new key")
+            detail:
+                "this Idempotency-Key created \(existing.map { "task \($0)" } ?? "a task") from a different request; use a new key"
+        )
     }
 
     /// 409 when an `Idempotency-Key` is replayed but the task it created has expired.

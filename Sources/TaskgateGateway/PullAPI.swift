@@ -16,6 +16,9 @@ struct PullAPI: Sendable {
     let maintenance: PullMaintenance
     let retryPolicy: RetryPolicy
     let retentionMilliseconds: Int
+    /// Which queues may be claimed from: a claim registers its queue, as a Swift worker does at start, within
+    /// `--max-queues` and `--queues`; `nil` for any, unregistered.
+    let gate: QueueGate?
 
     /// The default and the bounds of the request fields.
     static let defaultLeaseMilliseconds = 30_000
@@ -126,6 +129,9 @@ struct PullAPI: Sendable {
                 leaseMilliseconds: try fields.milliseconds("lease_seconds", in: Self.leaseSeconds)
                     ?? Self.defaultLeaseMilliseconds,
                 waitMilliseconds: try fields.milliseconds("wait_seconds", in: 0...Self.maxWaitSeconds) ?? 0)
+            // Registered (and bounded) before it is looked after: a claim on a name no one uses cannot grow the
+            // gateway's maintenance past the registry's bound.
+            if let problem = gate?.admit(queue, field: nil) { return .failure(Refusal(problem)) }
             maintenance.claimed(from: queue)
             return .success(claim)
         } catch {

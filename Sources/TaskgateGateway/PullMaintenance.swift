@@ -7,7 +7,7 @@ import TaskgateCore
 /// promotes due scheduled and retrying tasks and recovers expired leases, as a worker's loops do.
 ///
 /// A queue is looked after from its first claim through this gateway until it has seen none for
-/// ``idleMilliseconds``. Each pass is bounded (`limit` ids per queue) and every step re-checks its state inside
+/// ``idleMilliseconds``, at most ``maxQueues`` at once. Each pass is bounded (`limit` ids per queue) and every step re-checks its state inside
 /// its script, so any number of gateways and workers may run it at once.
 final class PullMaintenance: Sendable {
     private let store: any TaskStore
@@ -21,6 +21,10 @@ final class PullMaintenance: Sendable {
     let idleMilliseconds = 600_000
     /// Ids handled per queue per pass.
     let limit = 100
+    /// The most queues looked after at once (claims register their queues within `--max-queues` first; this
+    /// bounds the set whatever the registry holds). A claim on a queue past it is served, its queue not looked
+    /// after until a place frees.
+    let maxQueues = QueueRegistry.defaultMaxQueues
 
     init(store: any TaskStore, retentionMilliseconds: Int, logger: Logger) {
         self.store = store
@@ -30,7 +34,10 @@ final class PullMaintenance: Sendable {
 
     /// Notes a claim on `queue` (and starts the loop on the first one).
     func claimed(from queue: QueueName) {
-        queues.withLock { $0[queue] = .now }
+        let bound = maxQueues
+        queues.withLock { queues in
+            if queues[queue] != nil || queues.count < bound { queues[queue] = .now }
+        }
         if !started.exchange(true, ordering: .acquiringAndReleasing) {
             thread.async { self.pass() }
         }

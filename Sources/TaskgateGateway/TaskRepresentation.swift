@@ -7,6 +7,15 @@ enum TaskRepresentation {
         record.json
     }
 
+    /// What a replayed `Idempotency-Key` answers to a token without the `read` scope: the task's `id` and `queue`
+    /// only (``ReplayScope``).
+    static func reference(_ record: TaskRecord) -> [UInt8] {
+        JSONValue.object([
+            JSONMember("id", .string(record.id.rawValue)), JSONMember("queue", .string(record.queue.rawValue)),
+        ])
+        .serializedBytes
+    }
+
     /// A task claimed through the pull API: the task as ``task(_:)`` shows it, plus the attempt's `token`.
     static func claimed(_ task: ClaimedTask) -> [UInt8] {
         var bytes = self.task(task.record)

@@ -172,6 +172,11 @@ public struct RedisConfiguration: Sendable, Equatable {
         return node
     }
 
+    /// `true` when the configuration holds a password (Redis' or the sentinels').
+    public var hasSecrets: Bool {
+        password != nil || sentinel?.sentinelPassword != nil
+    }
+
     /// The URL with any password hidden, for logs.
     public var redactedDescription: String {
         if let cluster {

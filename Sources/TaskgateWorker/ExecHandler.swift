@@ -16,12 +16,15 @@ public struct ExecHandler: TaskHandler {
     public let maxErrorBytes: Int
     /// How long a cancelled command has between SIGTERM and SIGKILL.
     public let killGracePeriod: Duration
+    /// What the command's environment starts from: the worker's, without Taskgate's settings and secrets.
+    public let environment: ChildEnvironment
 
     /// Creates a handler for `command`.
     public init(
         command: String, maxResultBytes: Int = 64 * 1024, maxErrorBytes: Int = 4 * 1024,
-        killGracePeriod: Duration = .seconds(5)
+        killGracePeriod: Duration = .seconds(5), environment: ChildEnvironment = ChildEnvironment()
     ) {
+        self.environment = environment
         self.command = command
         self.maxResultBytes = maxResultBytes
         self.maxErrorBytes = maxErrorBytes
@@ -32,13 +35,15 @@ public struct ExecHandler: TaskHandler {
         var options = PlatformOptions()
         options.createSession = true
         options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: killGracePeriod)]
-        let environment = Environment.inherit.updating([
+        let variables = self.environment.with([
             "TASKGATE_TASK_ID": task.id.rawValue,
             "TASKGATE_TASK_TYPE": task.type ?? "",
             "TASKGATE_QUEUE": task.queue.rawValue,
             "TASKGATE_ATTEMPT": String(task.attempt),
             "TASKGATE_RETRIES": String(task.retries),
         ])
+        // NAME=value entries as C strings: the raw form wants each one NUL-terminated.
+        let environment = Environment.custom(variables.map { Array("\($0.key)=\($0.value)".utf8) + [0] })
         let payload = Array(task.payload.utf8)
         let maxResult = maxResultBytes
         let maxError = maxErrorBytes

@@ -28,9 +28,16 @@ struct CommonOptions: ParsableArguments {
         try Settings.keys(keyPrefix)
     }
 
-    /// Sets the process up (signals, logging) and returns the root logger.
+    /// Sets the process up (signals, logging) and returns the root logger; warns when `--redis-url` carries a
+    /// password, which every user of the machine can read in `ps`.
     func bootstrap() throws -> Logger {
-        try Taskgate.bootstrap(logLevel: logLevel, logFormat: logFormat)
+        let logger = try Taskgate.bootstrap(logLevel: logLevel, logFormat: logFormat)
+        if let redisURL, (try? Settings.redis(redisURL))?.hasSecrets == true {
+            logger.warning(
+                "--redis-url holds a password, which ps shows to every user of this machine: set TASKGATE_REDIS_URL instead"
+            )
+        }
+        return logger
     }
 
     /// Runs `services` until SIGTERM or SIGINT, then lets them shut down gracefully.

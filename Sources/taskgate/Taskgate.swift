@@ -12,7 +12,7 @@ struct Taskgate: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, WorkerCommand.self, QueuesCommand.self, TasksCommand.self, TaskCommand.self,
             RequeueCommand.self, CancelCommand.self, DeleteCommand.self, PauseCommand.self, ResumeCommand.self,
-            EnqueueCommand.self,
+            EnqueueCommand.self, TokenCommand.self,
         ]
     )
 
@@ -33,7 +33,7 @@ struct Taskgate: AsyncParsableCommand {
         switch format {
         case "text":
             LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
+                var handler = EscapingLogHandler(StreamLogHandler.standardError(label: label))
                 handler.logLevel = level
                 return handler
             }

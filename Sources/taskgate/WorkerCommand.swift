@@ -83,6 +83,11 @@ struct WorkerCommand: AsyncParsableCommand {
             "Seconds between looks for expired leases and unleased claims. [TASKGATE_RECOVERY_INTERVAL_SECONDS, default 1]"
     )
     var recoveryIntervalSeconds: Double?
+    @Option(
+        help: ArgumentHelp(
+            "TASKGATE_* variables a handler's process gets anyway (repeatable, or comma-separated); it gets none of the others, which hold the worker's settings and secrets.",
+            discussion: "[TASKGATE_PASS_ENV]"))
+    var passEnv: [String] = []
     @Flag(help: "Deliver the queue's completion callbacks only; run no tasks.")
     var callbacksOnly = false
     @Option(
@@ -109,7 +114,10 @@ struct WorkerCommand: AsyncParsableCommand {
             "Serve Prometheus metrics at http://HOST:PORT/metrics (0: any free port, logged). [TASKGATE_METRICS_PORT; unset, none]"
     )
     var metricsPort: Int?
-    @Option(help: "Address the metrics port listens on. [TASKGATE_METRICS_HOST, default 0.0.0.0]")
+    @Option(
+        help:
+            "Address the metrics port listens on; it needs no token, so it stays on loopback unless told. [TASKGATE_METRICS_HOST, default 127.0.0.1]"
+    )
     var metricsHost: String?
     @OptionGroup var common: CommonOptions
     @OptionGroup var durability: DurabilityOptions
@@ -168,7 +176,9 @@ struct WorkerCommand: AsyncParsableCommand {
             try await common.run([deliverer], logger: logger)
         case .exec(let command):
             try await run(
-                configuration, ExecHandler(command: command, maxResultBytes: maxResult), deliverer, metrics: metrics,
+                configuration,
+                ExecHandler(command: command, maxResultBytes: maxResult, environment: childEnvironment()), deliverer,
+                metrics: metrics,
                 logger: logger)
         case .persistent(let command):
             let count = try Settings.int(processes, "TASKGATE_PROCESSES", default: concurrency, range: 1...1024)
@@ -177,7 +187,8 @@ struct WorkerCommand: AsyncParsableCommand {
             }
             let pool = PersistentProcessPool(
                 command: command, processes: count, queue: queue, maxResultBytes: maxResult,
-                cancelLines: cancelLines || Settings.string("TASKGATE_CANCEL_LINES") == "1", logger: logger)
+                cancelLines: cancelLines || Settings.string("TASKGATE_CANCEL_LINES") == "1",
+                environment: childEnvironment(), logger: logger)
             try await run(configuration, pool, deliverer, metrics: metrics, logger: logger) { await pool.shutdown() }
         case .http(let targets):
             let handler = HTTPTargetHandler(
@@ -186,6 +197,13 @@ struct WorkerCommand: AsyncParsableCommand {
                 await handler.shutdown()
             }
         }
+    }
+
+    /// The environment of a handler's processes: the worker's, less its `TASKGATE_*` settings but `--pass-env`.
+    private func childEnvironment() -> ChildEnvironment {
+        let names = passEnv.isEmpty ? (Settings.string("TASKGATE_PASS_ENV") ?? "") : passEnv.joined(separator: ",")
+        let passed = names.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return ChildEnvironment(passed: Set(passed))
     }
 
     /// Runs a worker with `handler` for every task, and `deliverer` beside it, until SIGTERM or SIGINT, then
@@ -241,7 +259,7 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         guard let port else { return nil }
         guard (0...65535).contains(port) else { throw ValidationError("--metrics-port must be 0-65535, got \(port)") }
-        let host = Settings.string(metricsHost, "TASKGATE_METRICS_HOST", default: "0.0.0.0")
+        let host = Settings.string(metricsHost, "TASKGATE_METRICS_HOST", default: "127.0.0.1")
         let server = MetricsServer(host: host, port: port, exposition: metrics.exposition, logger: logger)
         do {
             try server.start()

@@ -44,6 +44,18 @@ public struct CallbackAllowList: Sendable, Equatable {
     /// `true` when no entry was given: every callback is refused.
     public var isEmpty: Bool { names.isEmpty && suffixes.isEmpty && networks.isEmpty }
 
+    /// Whether a callback may connect to `address`, what its host resolved to (checked again just before the
+    /// connection is made, so a name re-pointed after the first check is caught too): any address but the
+    /// internal-only ones (``IPAddress/isInternalOnly``: loopback, link-local, metadata services), which only an
+    /// address or CIDR entry that contains them allows. O(entries).
+    public func allowsConnection(to address: IPAddress) -> Bool {
+        guard address.isInternalOnly else { return true }
+        let candidates = address.unmapped == address ? [address] : [address, address.unmapped]
+        return candidates.contains { candidate in
+            networks.contains { candidate.matches($0.address, bits: $0.bits) }
+        }
+    }
+
     /// Whether a callback may go to `url`'s host.
     public func allows(_ url: CallbackURL) -> Bool {
         if let address = IPAddress(url.host) {

@@ -13,6 +13,13 @@ public struct CallbackURL: Sendable, Equatable {
     /// The port, if the URL names one.
     public let port: Int?
 
+    /// `scheme://host:port`, the port the scheme's default when the URL names none: what records and logs name,
+    /// never the path or query.
+    public var origin: String {
+        let name = host.contains(":") ? "[\(host)]" : host
+        return "\(scheme)://\(name):\(port ?? (scheme == "https" ? 443 : 80))"
+    }
+
     /// Parses `text`; `nil` when it is not a URL Taskgate will call.
     public init?(_ text: String) {
         let bytes = Array(text.utf8)

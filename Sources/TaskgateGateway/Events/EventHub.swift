@@ -66,28 +66,45 @@ public final class EventHub: Sendable {
     var isStopping: Bool { state.withLock { $0.stopping } }
 
     /// Registers `listener` for the events of `task`, or of all of `queue` when `task` is nil, and returns
-    /// once the subscription is live; `nil` when Redis did not confirm it in time or the hub is stopping
-    /// (nothing stays registered then).
+    /// once the subscription is live; `nil` when Redis did not confirm it in time, the gateway subscribes to as
+    /// many channels as it may (``isFull``), or the hub is stopping (nothing stays registered then).
     func register(_ listener: any EventListener, queue: QueueName, task: TaskID?) -> Registration? {
-        let channel = keys.events(queue)
-        let registration = Registration(channel: channel, task: task, listener: ObjectIdentifier(listener))
+        register(listener, [(queue, task)])?.first
+    }
+
+    /// Registers `listener` for every event of each of `queues` at once: the subscriptions are sent together
+    /// and confirmed together. `nil` as for one (nothing stays registered then).
+    func register(_ listener: any EventListener, queues: [QueueName]) -> [Registration]? {
+        register(listener, queues.map { ($0, nil) })
+    }
+
+    private func register(_ listener: any EventListener, _ targets: [(QueueName, TaskID?)]) -> [Registration]? {
+        let registrations = targets.map { queue, task in
+            Registration(channel: keys.events(queue), task: task, listener: ObjectIdentifier(listener))
+        }
         let added = state.withLock { state -> Bool in
             guard !state.stopping else { return false }
-            if let task {
-                state.channels[channel, default: Channel()].tasks[task.rawValue, default: [:]][
-                    registration.listener] = listener
-            } else {
-                state.channels[channel, default: Channel()].all[registration.listener] = listener
+            for registration in registrations {
+                if let task = registration.task {
+                    state.channels[registration.channel, default: Channel()].tasks[task.rawValue, default: [:]][
+                        registration.listener] = listener
+                } else {
+                    state.channels[registration.channel, default: Channel()].all[registration.listener] = listener
+                }
             }
             return true
         }
         guard added, let subscriber = subscriber.withLock({ $0 }) else { return nil }
-        guard subscriber.retain(channel, timeoutMilliseconds: subscribeTimeoutMilliseconds) else {
-            unregister(registration)
+        guard subscriber.retain(registrations.map(\.channel), timeoutMilliseconds: subscribeTimeoutMilliseconds)
+        else {
+            registrations.forEach(unregister)
             return nil
         }
-        return registration
+        return registrations
     }
+
+    /// `true` when the gateway subscribes to as many channels as it may: new streams are refused.
+    var isFull: Bool { subscriber.withLock { $0 }?.isFull ?? false }
 
     /// Removes a registration (again is harmless).
     func unregister(_ registration: Registration) {

@@ -9,7 +9,7 @@ import TaskgateRedis
 /// The gateway's one Redis connection in subscribe mode: it subscribes to the event channels that have
 /// listeners, and hands every message to ``EventHub``. One thread, polling the socket and a wake-up pipe.
 ///
-/// A channel is subscribed while it has listeners: ``retain(_:timeoutMilliseconds:)`` returns once Redis
+/// A channel is subscribed while it has listeners (at most ``maxChannels``): ``retain(_:timeoutMilliseconds:)`` returns once Redis
 /// confirmed the subscription, so what is published afterwards reaches the caller. When the connection
 /// breaks, the subscriber reconnects (backing off up to 5 s), subscribes again and tells the hub to resync
 /// each channel (events may have been missed in between). Every 15 s it pings Redis, which finds a dead
@@ -37,11 +37,16 @@ final class EventSubscriber: Sendable {
     private let onResync: @Sendable (String) -> Void
     private let onTick: @Sendable () -> Void
     private let finished = DispatchSemaphore(value: 0)
+    /// The most channels subscribed at once: every stream, long-poll and queue of `GET /events` shares them.
+    let maxChannels: Int
+    /// The default of ``maxChannels``.
+    static let defaultMaxChannels = 4_096
     /// Seconds between pings and hub ticks.
     static let tickSeconds = 15
 
     init(
-        configuration: RedisConfiguration, logger: Logger, onMessage: @escaping @Sendable (String, [UInt8]) -> Void,
+        configuration: RedisConfiguration, logger: Logger, maxChannels: Int = EventSubscriber.defaultMaxChannels,
+        onMessage: @escaping @Sendable (String, [UInt8]) -> Void,
         onResync: @escaping @Sendable (String) -> Void, onTick: @escaping @Sendable () -> Void
     ) {
         var fds: [Int32] = [0, 0]
@@ -52,6 +57,7 @@ final class EventSubscriber: Sendable {
         }
         self.wakeRead = fds[0]
         self.wakeWrite = fds[1]
+        self.maxChannels = max(1, maxChannels)
         self.configuration = configuration
         self.logger = logger
         self.onMessage = onMessage
@@ -76,27 +82,54 @@ final class EventSubscriber: Sendable {
         close(wakeWrite)
     }
 
-    /// Counts one more listener on `channel`; returns once its subscription is confirmed, or `false` after
-    /// `timeoutMilliseconds` (Redis down): the count stays until ``release(_:)`` either way.
-    func retain(_ channel: String, timeoutMilliseconds: Int) -> Bool {
-        let semaphore = DispatchSemaphore(value: 0)
-        let ready = state.withLock { state -> Bool in
-            state.wanted[channel, default: 0] += 1
-            if state.wanted[channel] == 1 && state.connected {
-                state.outstanding[channel, default: 0] += 1
-                state.commands.append(RedisCommand(mode.subscribeCommand, channel))
+    /// Counts one more listener on each of `channels` and returns once every subscription is confirmed, or
+    /// `false` after `timeoutMilliseconds` (Redis down): the counts stay until ``release(_:)`` either way. The
+    /// subscriptions are sent together and confirmed together (one round trip for a stream of many queues). Also
+    /// `false`, counting nothing, when the new channels would pass ``maxChannels`` (``isFull`` then says so).
+    func retain(_ channels: [String], timeoutMilliseconds: Int) -> Bool {
+        var waiting: [(channel: String, semaphore: DispatchSemaphore)] = []
+        let limit = maxChannels
+        let counted = state.withLock { state -> Bool in
+            let new = Set(channels).filter { state.wanted[$0] == nil }
+            guard state.wanted.count + new.count <= limit else { return false }
+            for channel in channels {
+                state.wanted[channel, default: 0] += 1
+                if state.wanted[channel] == 1 && state.connected {
+                    state.outstanding[channel, default: 0] += 1
+                    state.commands.append(RedisCommand(mode.subscribeCommand, channel))
+                }
             }
-            if Self.isConfirmed(channel, in: state) { return true }
-            state.waiters[channel, default: []].append(semaphore)
-            return false
+            for channel in Set(channels) where !Self.isConfirmed(channel, in: state) {
+                let semaphore = DispatchSemaphore(value: 0)
+                state.waiters[channel, default: []].append(semaphore)
+                waiting.append((channel, semaphore))
+            }
+            return true
         }
-        if ready { return true }
+        guard counted else { return false }
+        if waiting.isEmpty { return true }
         wake()
-        if semaphore.wait(timeout: .now() + .milliseconds(timeoutMilliseconds)) == .success { return true }
-        return state.withLock { state in
-            state.waiters[channel]?.removeAll { $0 === semaphore }
-            return Self.isConfirmed(channel, in: state)
+        let deadline = DispatchTime.now() + .milliseconds(timeoutMilliseconds)
+        var confirmed = true
+        for (channel, semaphore) in waiting where semaphore.wait(timeout: deadline) != .success {
+            confirmed = state.withLock { state in
+                state.waiters[channel]?.removeAll { $0 === semaphore }
+                return Self.isConfirmed(channel, in: state)
+            }
+            if !confirmed { break }
         }
+        guard !confirmed else { return true }
+        // Given up: no semaphore of this call stays behind.
+        state.withLock { state in
+            for (channel, semaphore) in waiting { state.waiters[channel]?.removeAll { $0 === semaphore } }
+        }
+        return false
+    }
+
+    /// `true` when ``maxChannels`` channels are subscribed (or wanted).
+    var isFull: Bool {
+        let limit = maxChannels
+        return state.withLock { $0.wanted.count >= limit }
     }
 
     /// Counts one listener less on `channel`; the last one unsubscribes.

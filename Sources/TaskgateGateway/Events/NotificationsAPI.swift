@@ -14,11 +14,16 @@ public struct NotificationsAPI: Sendable {
     let streamBufferBytes: Int
     /// Seconds a refused client is asked to wait.
     let retryAfterSeconds: Int
+    /// Which queues a queue stream may follow: registered ones (and allowed ones); `nil` for any.
+    let gate: QueueGate?
 
-    /// Creates the endpoints over the gateway's store, hub and the server's memory budget.
+    /// Creates the endpoints over the gateway's store, hub and the server's memory budget; with `gate`, queue
+    /// streams follow registered queues only (a name no task or worker ever used is a `404`, not a subscription).
     public init(
-        store: any TaskStore, hub: EventHub, budget: MemoryBudget, streamBufferBytes: Int, retryAfterSeconds: Int
+        store: any TaskStore, hub: EventHub, budget: MemoryBudget, streamBufferBytes: Int, retryAfterSeconds: Int,
+        gate: QueueGate? = nil
     ) {
+        self.gate = gate
         self.store = store
         self.hub = hub
         self.budget = budget
@@ -65,6 +70,7 @@ public struct NotificationsAPI: Sendable {
         guard let queue = rawQueue.flatMap(QueueName.init) else {
             return reply.send(Self.unknownQueue(rawQueue))
         }
+        if let problem = gate?.known([queue]) { return reply.send(problem.response) }
         openQueueStream([queue], comment: "queue \(queue.rawValue)", reply: reply)
     }
 
@@ -73,18 +79,25 @@ public struct NotificationsAPI: Sendable {
 
     /// `GET /events?queue=A&queue=B...`: the events of several queues on one connection, so that a page showing
     /// many queues holds one stream, not one per queue (a browser opens at most six HTTP/1.1 connections to a
-    /// host). Cost: one subscription per queue (shared with every other listener of it); no read.
+    /// host). Every queue must be registered (else `404` for the first that is not, and nothing is subscribed):
+    /// names no one uses cost no subscription. Cost: one `ZMSCORE` for the queues this gateway does not know, then
+    /// one subscription per queue (shared with every other listener of it), all sent and confirmed together.
     func events(_ request: HTTPRequest, reply: HTTPReply) {
         switch Self.streamQueues(request) {
         case .failure(let problem): reply.send(problem.response)
         case .success(let queues):
+            if let problem = gate?.known(queues) { return reply.send(problem.response) }
             openQueueStream(queues, comment: "queues " + queues.map(\.rawValue).joined(separator: " "), reply: reply)
         }
     }
 
-    /// `HEAD /events`: the head the stream would open with, or the problem it would get. Cost: one `PING`.
+    /// `HEAD /events`: the head the stream would open with, or the problem it would get. Cost: one `PING`, and
+    /// one `ZMSCORE` for queues this gateway does not know.
     func eventsHead(_ request: HTTPRequest) -> HTTPResponse {
-        if case .failure(let problem) = Self.streamQueues(request) { return problem.response }
+        switch Self.streamQueues(request) {
+        case .failure(let problem): return problem.response
+        case .success(let queues): if let problem = gate?.known(queues) { return problem.response }
+        }
         guard !hub.isStopping, (try? store.ping()) != nil else { return unavailable() }
         return HTTPResponse(status: 200, headers: ServerSentEvent.headers)
     }
@@ -184,13 +197,15 @@ public struct NotificationsAPI: Sendable {
     /// `HEAD /queues/{queue}/events`: the head a stream would open with, or the problem it would get (a bad
     /// name; Redis unavailable or the gateway stopping, as for a subscription). Cost: one `PING`.
     func queueEventsHead(queue rawQueue: String?) -> HTTPResponse {
-        guard rawQueue.flatMap(QueueName.init) != nil else { return Self.unknownQueue(rawQueue) }
+        guard let queue = rawQueue.flatMap(QueueName.init) else { return Self.unknownQueue(rawQueue) }
+        if let problem = gate?.known([queue]) { return problem.response }
         guard !hub.isStopping, (try? store.ping()) != nil else { return unavailable() }
         return HTTPResponse(status: 200, headers: ServerSentEvent.headers)
     }
 
     private func unavailable() -> HTTPResponse {
-        Problem.eventsUnavailable(stopping: hub.isStopping, retryAfterSeconds: retryAfterSeconds).response
+        if hub.isFull { return Problem.tooManySubscriptions(retryAfterSeconds: retryAfterSeconds).response }
+        return Problem.eventsUnavailable(stopping: hub.isStopping, retryAfterSeconds: retryAfterSeconds).response
     }
 
     private static func unknownQueue(_ rawQueue: String?) -> HTTPResponse {

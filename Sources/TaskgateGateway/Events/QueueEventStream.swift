@@ -24,13 +24,11 @@ final class QueueEventStream: EventListener {
     /// Subscribes to every queue's channel; `false` when the hub could not subscribe one of them (Redis down, or
     /// stopping), and then none stays registered.
     func subscribe() -> Bool {
-        for queue in queues {
-            guard let registration = hub.register(self, queue: queue, task: nil) else {
-                end()
-                return false
-            }
-            registrations.withLock { $0.append(registration) }
+        guard let made = hub.register(self, queues: queues) else {
+            end()
+            return false
         }
+        registrations.withLock { $0.append(contentsOf: made) }
         stream.onClose { [weak self] in self?.end() }
         return true
     }

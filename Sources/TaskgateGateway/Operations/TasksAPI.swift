@@ -12,11 +12,14 @@ struct TasksAPI: Sendable {
     let batchStore: RedisTaskStore
     /// The hosts a `callback_url` may name, checked per task as `POST /tasks` checks it.
     let callbackAllow: CallbackAllowList
-    let registry: QueueRegistry
+    /// Which queues a batch may store to (``QueueGate``).
+    let gate: QueueGate
     let idempotencyWindowMilliseconds: Int
     let retryAfterSeconds: Int
     /// Counts the tasks a batch stores.
     let metrics: GatewayMetrics?
+    /// What a replayed idempotency key shows to the request's token.
+    let replay: ReplayScope
 
     /// The most tasks one `POST /tasks/batch` takes.
     static let maxBatch = 1_000
@@ -100,13 +103,26 @@ struct TasksAPI: Sendable {
                 "POST /tasks/batch takes no Idempotency-Key header: give each task an idempotency_key field"
             ).response
         }
-        let items: [Result<(submission: TaskSubmission, idempotencyKey: IdempotencyKey?), Problem>]
+        var items: [Result<(submission: TaskSubmission, idempotencyKey: IdempotencyKey?), Problem>]
         switch Self.parseBatch(request.body, callbackAllow: callbackAllow) {
         case .failure(let problem): return problem.response
         case .success(let parsed): items = parsed
         }
+        // Each queue is admitted once (a refused one refuses each of its tasks, the problem naming its place).
+        var admitted: [QueueName: Bool] = [:]
+        for index in items.indices {
+            guard case .success(let item) = items[index] else { continue }
+            let queue = item.submission.queue
+            let field = "/tasks/\(index)/queue"
+            if let ok = admitted[queue] {
+                if !ok, let problem = gate.admit(queue, field: field) { items[index] = .failure(problem) }
+                continue
+            }
+            let problem = gate.admit(queue, field: field)
+            admitted[queue] = problem == nil
+            if let problem { items[index] = .failure(problem) }
+        }
         let valid = items.compactMap { try? $0.get() }
-        for queue in Set(valid.map(\.submission.queue)) { registry.use(queue) }
         var outcomes = batchStore.enqueueBatch(valid, idempotencyWindowMilliseconds: idempotencyWindowMilliseconds)[...]
         var results: [JSONValue] = []
         results.reserveCapacity(items.count)
@@ -121,15 +137,17 @@ struct TasksAPI: Sendable {
                 metrics?.accepted(record.queue)
                 results.append(Self.result(202, record))
             case .success(.replayed(let record)):
+                let shown =
+                    replay.mayRead(request) ? TaskRepresentation.task(record) : TaskRepresentation.reference(record)
                 results.append(
                     .object(
                         [
                             JSONMember("status", .integer(200)), JSONMember("replayed", .bool(true)),
-                            JSONMember(
-                                "task", .verbatim(String(decoding: TaskRepresentation.task(record), as: UTF8.self))),
+                            JSONMember("task", .verbatim(String(decoding: shown, as: UTF8.self))),
                         ]))
             case .success(.keyReused(let existing)):
-                results.append(Self.result(Problem.idempotencyKeyReused(existing: existing)))
+                results.append(
+                    Self.result(Problem.idempotencyKeyReused(existing: replay.mayRead(request) ? existing : nil)))
             case .success(.replayedExpired(let id)):
                 results.append(Self.result(Problem.idempotentTaskExpired(id)))
             case .failure(let error):

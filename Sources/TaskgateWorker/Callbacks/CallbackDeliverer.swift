@@ -124,9 +124,17 @@ public final class CallbackDeliverer: Service, Sendable {
         if let signer = configuration.signer {
             headers += signer.headers(id: "callback_" + attempt.id.rawValue, timestamp: Int(time(nil)), body: body)
         }
-        let request = OutboundRequest(
+        let allow = configuration.allow
+        var request = OutboundRequest(
             url: text, headers: headers, body: body, connectTimeoutMilliseconds: configuration.timeoutMilliseconds,
             timeoutMilliseconds: configuration.timeoutMilliseconds, maxBodyBytes: configuration.maxAnswerBytes)
+        // What the name resolved to is checked again as each connection opens: a name may point at loopback, a
+        // link-local or a metadata address, which only an address entry of --callback-allow allows.
+        request.connectPolicy = { allow.allowsConnection(to: $0) }
+        // What is recorded (the task's callback last_error, readable by whoever can read the task) names the
+        // receiver's origin and its status only: no path or query (they may hold a key), no answer body and no
+        // connection error, which together would map the services the worker can reach.
+        let origin = url.origin
         var status: Int?
         var failure: String
         var retryAfter: Int?
@@ -135,14 +143,23 @@ public final class CallbackDeliverer: Service, Sendable {
             let code = response.status
             status = code
             if (200..<300).contains(code) { return .delivered(status: code) }
-            failure = "HTTP \(code) from \(text)"
-            let start = String(decoding: response.body, as: UTF8.self).trimmingWhitespace
-            if !start.isEmpty { failure += ": " + start }
+            failure = "HTTP \(code) from \(origin)"
             if code == 429 || code == 503, let value = response.retryAfter {
                 retryAfter = RetryAfter.milliseconds(value)
             }
+        } catch let error as OutboundHTTPError where error.refusedAddress != nil {
+            logger.info(
+                "callback host resolved to an address --callback-allow does not name",
+                metadata: LogFields.task(attempt.id, ["origin": "\(origin)"]))
+            return .dead(
+                status: nil,
+                error: "POST \(origin) not made: its host resolves to an internal-only address (loopback, link-local "
+                    + "or metadata) that this worker's --callback-allow does not name")
         } catch {
-            failure = "POST \(text) failed: \(error)"
+            logger.debug(
+                "callback try got no answer",
+                metadata: LogFields.task(attempt.id, ["origin": "\(origin)", "error": "\(error)"]))
+            failure = "POST \(origin) failed: no HTTP answer (not reached, or no answer in time)"
         }
         let delays = configuration.retryDelaysMilliseconds
         guard attempt.number <= delays.count else {

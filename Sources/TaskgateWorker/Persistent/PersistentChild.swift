@@ -55,9 +55,9 @@ final class PersistentChild: Sendable {
         self.errors = errors
     }
 
-    /// Starts `command` through `/bin/sh -c` with the worker's environment plus `extraEnvironment`.
+    /// Starts `command` through `/bin/sh -c` with `environment` plus `extraEnvironment`.
     static func spawn(
-        command: String, slot: Int, extraEnvironment: [String: String]
+        command: String, slot: Int, environment base: ChildEnvironment, extraEnvironment: [String: String]
     ) throws(PersistentProcessError) -> PersistentChild {
         var stdinPipe: [Int32] = [-1, -1]
         var stdoutPipe: [Int32] = [-1, -1]
@@ -93,8 +93,7 @@ final class PersistentChild: Sendable {
         posix_spawnattr_setflags(
             &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
-        var environment = ProcessInfo.processInfo.environment
-        for (name, value) in extraEnvironment { environment[name] = value }
+        let environment = base.with(extraEnvironment)
         let arguments = ["/bin/sh", "-c", command]
         let environmentLines = environment.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0

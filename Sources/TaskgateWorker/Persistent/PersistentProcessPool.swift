@@ -29,6 +29,8 @@ public final class PersistentProcessPool: TaskHandler, PersistentIOEvents {
     public let killGracePeriod: Duration
     /// Whether the processes understand cancel lines (opt-in: a process that does not would read one as a task).
     public let cancelLines: Bool
+    /// What each process's environment starts from: the worker's, without Taskgate's settings and secrets.
+    public let environment: ChildEnvironment
     private let queue: QueueName
     private let logger: Logger
     private let loop: PersistentIOLoop
@@ -45,8 +47,10 @@ public final class PersistentProcessPool: TaskHandler, PersistentIOEvents {
     /// Starts `processes` copies of `command`.
     public init(
         command: String, processes: Int, queue: QueueName, maxResultBytes: Int = 64 * 1024,
-        killGracePeriod: Duration = .seconds(5), cancelLines: Bool = false, logger: Logger
+        killGracePeriod: Duration = .seconds(5), cancelLines: Bool = false,
+        environment: ChildEnvironment = ChildEnvironment(), logger: Logger
     ) {
+        self.environment = environment
         self.cancelLines = cancelLines
         self.command = command
         self.processes = max(1, processes)
@@ -199,7 +203,7 @@ public final class PersistentProcessPool: TaskHandler, PersistentIOEvents {
     private func start(slot: Int) {
         do throws(PersistentProcessError) {
             let child = try PersistentChild.spawn(
-                command: command, slot: slot,
+                command: command, slot: slot, environment: environment,
                 extraEnvironment: ["TASKGATE_QUEUE": queue.rawValue, "TASKGATE_PROCESS": String(slot)])
             let stopped = state.withLock { state -> Bool in
                 guard !state.stopped else { return true }

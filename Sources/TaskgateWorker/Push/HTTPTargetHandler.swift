@@ -63,7 +63,7 @@ public final class HTTPTargetHandler: TaskHandler {
             response = try await client.post(request)
         } catch {
             try Task.checkCancellation()
-            throw TaskFailure(.protocolError, "POST \(url) failed: \(error)")
+            throw TaskFailure(.protocolError, "POST \(OutboundRequest.origin(of: url)) failed: \(error)")
         }
         try Task.checkCancellation()
         let status = response.status
@@ -71,7 +71,8 @@ public final class HTTPTargetHandler: TaskHandler {
         let kept = response.body.prefix(success ? maxResultBytes : maxErrorBytes)
         if success { return String(decoding: kept, as: UTF8.self) }
 
-        var message = "HTTP \(status) from \(url)"
+        // The target's origin only: its path and query may hold a key, and this message is the task's last_error.
+        var message = "HTTP \(status) from \(OutboundRequest.origin(of: url))"
         let text = String(decoding: kept, as: UTF8.self).trimmingWhitespace
         if !text.isEmpty { message += ": " + text }
         var retryAfter: Int?

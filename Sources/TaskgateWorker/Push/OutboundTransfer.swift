@@ -1,5 +1,6 @@
 import CCurl
 import Glibc
+import TaskgateCore
 
 /// An outbound POST as ``OutboundHTTPClient`` sends it.
 struct OutboundRequest: Sendable {
@@ -15,6 +16,29 @@ struct OutboundRequest: Sendable {
     var timeoutMilliseconds: Int
     /// The most bytes of the answer's body kept; the rest is not read (its connection is closed).
     var maxBodyBytes: Int
+    /// Decides each address the host resolved to just before a connection to it is opened; `nil` allows all.
+    /// Connections are reused per host and port, so give every request of one client the same policy.
+    var connectPolicy: (@Sendable (IPAddress) -> Bool)? = nil
+}
+
+extension OutboundRequest {
+    /// `scheme://host:port` of `url`, for errors and logs: no user info, path or query, which may hold secrets
+    /// (`https://user:pass@h/hook?key=...`). The port is the scheme's default when the URL names none.
+    static func origin(of url: String) -> String {
+        guard let colon = url.firstIndex(of: ":"), url[colon...].hasPrefix("://") else { return "(invalid URL)" }
+        let scheme = url[..<colon].lowercased()
+        let rest = url[url.index(colon, offsetBy: 3)...]
+        var authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        let hasPort: Bool
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            hasPort = authority[close...].contains(":")
+        } else {
+            hasPort = authority.contains(":")
+        }
+        let port = scheme == "https" ? ":443" : ":80"
+        return "\(scheme)://\(authority.lowercased())\(hasPort ? "" : port)"
+    }
 }
 
 /// An answer: its status, the first bytes of its body, and the one header Taskgate reads.
@@ -31,6 +55,8 @@ struct OutboundResponse: Sendable {
 struct OutboundHTTPError: Error, CustomStringConvertible {
     /// libcurl's words for it.
     let description: String
+    /// The address the request's ``OutboundRequest/connectPolicy`` refused, if that is why.
+    var refusedAddress: IPAddress? = nil
 }
 
 /// One request in flight on the client's thread: the libcurl handle, the memory it points into (the body, the
@@ -51,6 +77,8 @@ final class OutboundTransfer: @unchecked Sendable {
     private var retryAfter: String?
     /// `true` once the answer outgrew the limit and the transfer was stopped on purpose.
     private(set) var truncated = false
+    /// The last address the connect policy refused.
+    private var refusedAddress: IPAddress?
 
     init?(_ request: OutboundRequest, continuation: CheckedContinuation<OutboundResponse, any Error>) {
         guard let handle = curl_easy_init() else { return nil }
@@ -97,6 +125,10 @@ final class OutboundTransfer: @unchecked Sendable {
         set(CURLOPT_WRITEDATA, context)
         _ = taskgate_curl_set_function(handle, CURLOPT_HEADERFUNCTION, Self.receiveHeader)
         set(CURLOPT_HEADERDATA, context)
+        if request.connectPolicy != nil {
+            _ = taskgate_curl_set_opensocket(handle, Self.openSocket)
+            set(CURLOPT_OPENSOCKETDATA, context)
+        }
     }
 
     private func set(_ option: CURLoption, _ value: Int) {
@@ -122,7 +154,9 @@ final class OutboundTransfer: @unchecked Sendable {
         } else {
             let detail = String(cString: errorBuffer)
             outcome = .failure(
-                OutboundHTTPError(description: detail.isEmpty ? String(cString: curl_easy_strerror(result)) : detail))
+                OutboundHTTPError(
+                    description: detail.isEmpty ? String(cString: curl_easy_strerror(result)) : detail,
+                    refusedAddress: refusedAddress))
         }
         resume(outcome)
     }
@@ -152,6 +186,33 @@ final class OutboundTransfer: @unchecked Sendable {
             return 0
         }
         return total
+    }
+
+    /// Opens a socket for an address unless the connect policy refuses it (then libcurl tries the next address, or
+    /// fails with "couldn't connect").
+    private static let openSocket: taskgate_curl_opensocket_fn = { context, _, address in
+        let transfer = Unmanaged<OutboundTransfer>.fromOpaque(context!).takeUnretainedValue()
+        guard let address, let policy = transfer.request.connectPolicy else { return CURL_SOCKET_BAD }
+        let family = address.pointee.family
+        // The sockaddr sits at the end of libcurl's struct, as long as its family needs (28 bytes for IPv6, more
+        // than struct sockaddr's 16): read it through the raw pointer.
+        let sockaddrStart = UnsafeRawPointer(address) + MemoryLayout<curl_sockaddr>.offset(of: \.addr)!
+        let ip: IPAddress?
+        switch family {
+        case AF_INET:
+            let v4 = sockaddrStart.loadUnaligned(as: sockaddr_in.self)
+            ip = withUnsafeBytes(of: v4.sin_addr) { IPAddress(bytes: Array($0)) }
+        case AF_INET6:
+            let v6 = sockaddrStart.loadUnaligned(as: sockaddr_in6.self)
+            ip = withUnsafeBytes(of: v6.sin6_addr) { IPAddress(bytes: Array($0)) }
+        default:
+            ip = nil
+        }
+        guard let ip, policy(ip) else {
+            transfer.refusedAddress = ip
+            return CURL_SOCKET_BAD
+        }
+        return socket(family, address.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue), address.pointee.`protocol`)
     }
 
     private static let receiveHeader: taskgate_curl_data_fn = { data, size, count, context in

@@ -1,26 +1,30 @@
 import Glibc
 import TaskgateCore
 
-/// Output for people and scripts: lines on stdout, errors on stderr, aligned tables.
+/// Output for people and scripts: lines on stdout, errors on stderr, aligned tables. Every line is printed
+/// through ``TerminalSafe``: what a handler or a client wrote (a result, an error, a queue's task) cannot send
+/// escape sequences to the operator's terminal.
 enum Console {
-    /// Prints a line on standard output.
+    /// Prints a line on standard output, control characters escaped.
     static func line(_ text: String) {
-        print(text)
+        print(TerminalSafe.escaped(text))
     }
 
-    /// Prints JSON bytes as one line on standard output.
+    /// Prints JSON bytes as one line on standard output (DEL and C1 controls as `\u` escapes).
     static func json(_ bytes: [UInt8]) {
-        print(String(decoding: bytes, as: UTF8.self))
+        print(TerminalSafe.json(bytes))
     }
 
-    /// Prints a line on standard error.
+    /// Prints a line on standard error, control characters escaped.
     static func error(_ text: String) {
-        let line = Array((text + "\n").utf8)
+        let line = Array((TerminalSafe.escaped(text) + "\n").utf8)
         _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     }
 
     /// Prints rows under a header, each column as wide as its widest cell; numbers are right-aligned.
-    static func table(_ header: [String], _ rows: [[String]]) {
+    static func table(_ header: [String], _ unsafeRows: [[String]]) {
+        // Escaped before measuring, so that the columns stay aligned.
+        let rows = unsafeRows.map { $0.map(TerminalSafe.escaped) }
         var widths = header.map(\.count)
         for row in rows {
             for (index, cell) in row.enumerated() where index < widths.count {
@@ -42,8 +46,9 @@ enum Console {
                     column < row.count && (Double(row[column]) != nil || row[column] == "-")
                 }
         }
-        line(render(header, numeric: numeric))
-        for row in rows { line(render(row, numeric: numeric)) }
+        // The cells are escaped already: printed as they are.
+        print(render(header.map(TerminalSafe.escaped), numeric: numeric))
+        for row in rows { print(render(row, numeric: numeric)) }
     }
 
     /// A time for a table: RFC 3339 to the second, `-` for none.

@@ -4,7 +4,7 @@ import Testing
 
 /// Bearer tokens: when configured, every endpoint but the probes needs one.
 @Suite(.dedicatedThreads) struct AccessControlTests {
-    private static let tokens = BearerTokens(["s3cret-token-one", "another-token"])!
+    private static let tokens = try! BearerTokens(["s3cret-token-one", "another-token-xyz"])!
 
     @Test func requestsWithoutAValidTokenGetA401ProblemAndStoreNothing() throws {
         let ns = TestNamespace()
@@ -37,7 +37,7 @@ import Testing
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns, tokens: Self.tokens)
         defer { fixture.stop(); ns.cleanUp() }
-        for token in ["s3cret-token-one", "another-token"] {
+        for token in ["s3cret-token-one", "another-token-xyz"] {
             let created = try fixture.client.request(
                 "POST", "/tasks", headers: ["Content-Type": "application/json", "Authorization": "bearer  \(token)"],
                 body: Data(#"{"payload":1}"#.utf8))
@@ -60,25 +60,26 @@ import Testing
     }
 
     @Test func tokensParseFromTheListAndTheFile() throws {
-        let list = try #require(BearerTokens(commaSeparated: " a1 ,b2,, "))
+        let list = try #require(try BearerTokens(commaSeparated: " first-token-0001 ,second-token-002,, "))
         #expect(list.count == 2)
-        #expect(list.accepts(authorization: "Bearer b2"))
-        #expect(!list.accepts(authorization: "Bearer b"))
+        #expect(list.accepts(authorization: "Bearer second-token-002"))
+        #expect(!list.accepts(authorization: "Bearer second-token-00"))
         #expect(!list.accepts(authorization: "Bearer "))
         #expect(!list.accepts(authorization: nil))
-        let file = try #require(BearerTokens(fileContents: "# deploy tokens\nfirst\n\n  # old\nsecond\r\n"))
+        let file = try #require(
+            try BearerTokens(fileContents: "# deploy tokens\nfirst-token-0001\n\n  # old\nsecond-token-002\r\n"))
         #expect(file.count == 2)
-        #expect(file.accepts(authorization: "Bearer second"))
+        #expect(file.accepts(authorization: "Bearer second-token-002"))
         #expect(!file.accepts(authorization: "Bearer # old"))
-        #expect(BearerTokens(commaSeparated: " , ") == nil)
-        #expect(BearerTokens(fileContents: "# nothing\n") == nil)
+        #expect(try BearerTokens(commaSeparated: " , ") == nil)
+        #expect(try BearerTokens(fileContents: "# nothing\n") == nil)
     }
 
     @Test func theServeCommandReadsATokenFile() async throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString)")
-        try "# tokens for the test\nfile-token-1\n".write(to: file, atomically: true, encoding: .utf8)
+        try "# tokens for the test\nfile-token-000001\n".write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let port = freePort()
         let gateway = try TaskgateProcess([
@@ -90,7 +91,8 @@ import Testing
         try await eventually("the gateway to listen") { (try? client.get("/healthz"))?.status == 200 }
         #expect(try client.post("/tasks", json: #"{"payload":1}"#).status == 401)
         let accepted = try client.request(
-            "POST", "/tasks", headers: ["Content-Type": "application/json", "Authorization": "Bearer file-token-1"],
+            "POST", "/tasks",
+            headers: ["Content-Type": "application/json", "Authorization": "Bearer file-token-000001"],
             body: Data(#"{"payload":1}"#.utf8))
         #expect(accepted.status == 202)
         #expect(gateway.output.contains("1 bearer token(s)"))
@@ -99,9 +101,11 @@ import Testing
     @Test func aScopeNameAloneInTheTokenListStopsTheGateway() async throws {
         // "submit,read:web" in a comma-separated list would otherwise leave "submit" as a full-access token.
         let serve = try TaskgateProcess(
-            ["serve", "--host", "127.0.0.1", "--port", "0"], environment: ["TASKGATE_API_TOKENS": "submit,read:web"])
+            ["serve", "--host", "127.0.0.1", "--port", "0"],
+            environment: ["TASKGATE_API_TOKENS": "submit,read:web-0123456789abcdef"])
         defer { serve.stop() }
         #expect(try await serve.waitForExit() != 0)
-        #expect(serve.output.contains("'submit' is a scope name, not a token"))
+        #expect(serve.output.contains("TASKGATE_API_TOKENS, entry 1: a scope with no token after it"))
+        #expect(serve.output.contains("join scopes with + (submit+read:TOKEN)"))
     }
 }

@@ -34,6 +34,11 @@ import Testing
             }
             return (try? client.get("/readyz"))?.status == 200
         }
+        // The worker registers its queues as it starts; a queue stream follows registered queues only.
+        let streams = "/events?" + queues.map { "queue=\($0)" }.joined(separator: "&")
+        try await eventually("the worker's queues to be registered") {
+            (try? client.request("HEAD", streams))?.status == 200
+        }
         return (gateway, worker, client)
     }
 

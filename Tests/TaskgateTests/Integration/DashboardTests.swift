@@ -9,7 +9,9 @@ import Testing
 /// what the page stands on, over real sockets. The page itself is tested in a real browser by
 /// `scripts/dashboard-check`.
 @Suite(.dedicatedThreads) struct DashboardTests {
-    private static let tokens = BearerTokens(["admin:admin-token", "read:read-token", "submit:submit-token"])!
+    private static let tokens = try! BearerTokens([
+        "admin:admin-token-000001", "read:read-token-0000001", "submit:submit-token-00001",
+    ])!
     private static let files = [
         "/": "text/html", "/dashboard": "text/html", "/dashboard/app.js": "text/javascript",
         "/dashboard/app.css": "text/css", "/dashboard/icon.svg": "image/svg+xml",
@@ -106,8 +108,8 @@ import Testing
             return response.json
         }
         for (token, scopes) in [
-            ("admin-token", ["submit", "read", "worker", "admin"]), ("read-token", ["read"]),
-            ("submit-token", ["submit"]),
+            ("admin-token-000001", ["submit", "read", "worker", "admin"]), ("read-token-0000001", ["read"]),
+            ("submit-token-00001", ["submit"]),
         ] {
             let answer = try whoami(token)
             #expect(answer["tokens_required"] as? Bool == true && answer["authenticated"] as? Bool == true)
@@ -129,6 +131,7 @@ import Testing
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)
         defer { fixture.stop(); ns.cleanUp() }
+        try fixture.register("mail", "reports")
         let client = try EventStreamClient(
             port: fixture.gateway.port, path: "/events?queue=mail&queue=reports&queue=mail")
         try client.readHead()
@@ -163,7 +166,8 @@ import Testing
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns, tokens: Self.tokens)
         defer { fixture.stop(); ns.cleanUp() }
-        let read = ["Authorization": "Bearer read-token"]
+        try fixture.register("mail")
+        let read = ["Authorization": "Bearer read-token-0000001"]
         for path in ["/events", "/events?queues=mail", "/events?queue=no%20spaces", "/events?queue=mail&queue="] {
             for method in ["GET", "HEAD"] {
                 let response = try fixture.client.request(method, path, headers: read)

@@ -22,6 +22,8 @@ import Testing
             [
                 "serve", "--host", "127.0.0.1", "--port", String(port), "--redis-url", ns.server.url, "--key-prefix",
                 ns.keys.prefix, "--log-level", "warning",
+                // Its connections all come from 127.0.0.1, past the default per-address cap (64).
+                "--max-connections-per-ip", "0",
             ] + extra, descriptorLimit: (soft, hard))
     }
 

@@ -112,6 +112,7 @@ import Testing
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)
         defer { fixture.stop(); ns.cleanUp() }
+        try fixture.register("mail")
         let client = try stream(fixture, "/queues/mail/events")
         #expect(client.status == 200)
         _ = try fixture.submit(#"{"payload":0,"queue":"other"}"#)
@@ -136,6 +137,7 @@ import Testing
         let ns = TestNamespace(server: server)
         let fixture = try GatewayFixture(namespace: ns, streamBufferBytes: 2_048)
         defer { fixture.stop(); server.stop() }
+        try fixture.register("default")
         let client = try EventStreamClient(
             port: fixture.gateway.port, path: "/queues/default/events", receiveBufferBytes: 4_096)
         try client.readHead()
@@ -187,9 +189,11 @@ import Testing
     @Test func streamsNeedTheReadScope() async throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(
-            namespace: ns, tokens: BearerTokens(["submit:s-token", "read:r-token"]))
+            namespace: ns, tokens: BearerTokens(["submit:s-token-000000001", "read:r-token-000000001"]))
         defer { fixture.stop(); ns.cleanUp() }
-        for (token, status) in [(nil, 401), ("s-token", 403), ("r-token", 200)] as [(String?, Int)] {
+        try fixture.register("default")
+        for (token, status) in [(nil, 401), ("s-token-000000001", 403), ("r-token-000000001", 200)] as [(String?, Int)]
+        {
             let client = try EventStreamClient(
                 port: fixture.gateway.port, path: "/queues/default/events",
                 headers: token.map { ["Authorization": "Bearer \($0)"] } ?? [:])

@@ -14,20 +14,23 @@ final class GatewayFixture: Sendable {
         namespace: TestNamespace, maxBodyBytes: Int = 1 << 20, tokens: BearerTokens? = nil,
         http: HTTPServerConfiguration? = nil, commandTimeoutMilliseconds: Int? = nil,
         pull: PullConfiguration = PullConfiguration(), callbackAllow: CallbackAllowList = .none,
-        streamBufferBytes: Int = 64 * 1024
+        streamBufferBytes: Int = 64 * 1024, openAccess: OpenAccess = OpenAccess(),
+        maxQueues: Int = QueueRegistry.defaultMaxQueues, metricsMaxQueues: Int = GatewayMetrics.defaultMaxQueueLabels
     ) throws {
         self.namespace = namespace
         var logger = Logger(label: "test-gateway")
         logger.logLevel = .critical
         var redis = namespace.server.configuration
         if let commandTimeoutMilliseconds { redis.commandTimeoutMilliseconds = commandTimeoutMilliseconds }
-        let configuration = GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             // A short drain: a test that stops its gateway with a stream still open waits 1 s, not 10.
             http: http
                 ?? HTTPServerConfiguration(
                     host: "127.0.0.1", port: 0, threads: 2, maxBodyBytes: maxBodyBytes, drainTimeoutSeconds: 1),
-            redis: redis, keys: namespace.keys, tokens: tokens, pull: pull, callbackAllow: callbackAllow,
-            streamBufferBytes: streamBufferBytes)
+            redis: redis, keys: namespace.keys, tokens: tokens, openAccess: openAccess, pull: pull,
+            callbackAllow: callbackAllow, streamBufferBytes: streamBufferBytes)
+        configuration.maxQueues = maxQueues
+        configuration.metricsMaxQueues = metricsMaxQueues
         gateway = Gateway(configuration: configuration, logger: logger)
         try gateway.start()
         client = HTTPClient(port: gateway.port)
@@ -35,6 +38,12 @@ final class GatewayFixture: Sendable {
 
     func stop() {
         gateway.stop()
+    }
+
+    /// Registers `queues` as a worker that serves them does at start: a queue stream follows registered queues
+    /// only (a name no task or worker ever used is a 404, not a subscription).
+    func register(_ queues: String...) throws {
+        try QueueRegistry(pool: namespace.pool, keys: namespace.keys).register(queues.compactMap(QueueName.init))
     }
 
     /// POSTs a task and returns its id, requiring a 202.

@@ -174,7 +174,7 @@ import Testing
 
         // Only the head is sent: the answer comes without the server waiting for (or buffering) the body.
         let head =
-            "POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50000000\r\n\r\n"
+            "POST /tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 50000000\r\n\r\n"
         let response = try fixture.client.exchange(rawRequest: Data(head.utf8))
         #expect(response.status == 413)
         expectProblem(response, code: "payload-too-large")
@@ -187,7 +187,7 @@ import Testing
 
         let chunk = String(repeating: "x", count: 512)
         var raw =
-            "POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            "POST /tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         raw += "{\"payload\":\""
             .count.hexChunk("{\"payload\":\"")
         for _ in 0..<8 { raw += "200\r\n\(chunk)\r\n" }

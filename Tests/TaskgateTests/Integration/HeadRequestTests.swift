@@ -78,12 +78,17 @@ import Testing
 
     @Test func headNeedsTheSameTokenAsGet() throws {
         let ns = TestNamespace()
-        let fixture = try GatewayFixture(namespace: ns, tokens: BearerTokens(["read:reader", "submit:submitter"]))
+        let fixture = try GatewayFixture(
+            namespace: ns, tokens: BearerTokens(["read:reader-token-0001", "submit:submitter-token-1"]))
         defer { fixture.stop(); ns.cleanUp() }
         let path = "/tasks/default.0123456789abcdef0123456789abcdef"
         #expect(try fixture.client.request("HEAD", path).status == 401)
-        #expect(try fixture.client.request("HEAD", path, headers: ["Authorization": "Bearer submitter"]).status == 403)
-        #expect(try fixture.client.request("HEAD", path, headers: ["Authorization": "Bearer reader"]).status == 404)
+        #expect(
+            try fixture.client.request("HEAD", path, headers: ["Authorization": "Bearer submitter-token-1"]).status
+                == 403)
+        #expect(
+            try fixture.client.request("HEAD", path, headers: ["Authorization": "Bearer reader-token-0001"]).status
+                == 404)
         #expect(try fixture.client.request("HEAD", "/healthz").status == 200)
     }
 }

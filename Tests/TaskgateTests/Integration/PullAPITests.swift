@@ -228,7 +228,8 @@ import Testing
 
     @Test func claimingAndReportingNeedTheWorkerScope() throws {
         let ns = TestNamespace()
-        let tokens = try #require(BearerTokens(["worker:pull-secret", "submit,read:web-secret", "admin-everything"]))
+        let tokens = try #require(
+            try BearerTokens(["worker:pull-secret-000001", "submit,read:web-secret-0000001", "admin-everything"]))
         let fixture = try GatewayFixture(namespace: ns, tokens: tokens)
         defer { fixture.stop(); ns.cleanUp() }
         func post(_ path: String, _ body: String, token: String) throws -> TestResponse {
@@ -237,28 +238,29 @@ import Testing
                 body: Data(body.utf8))
         }
         // The web token submits and reads, but cannot claim.
-        let created = try post("/tasks", #"{"payload":1}"#, token: "web-secret")
+        let created = try post("/tasks", #"{"payload":1}"#, token: "web-secret-0000001")
         #expect(created.status == 202)
         let id = try #require(created.json["id"] as? String)
-        let refused = try post("/queues/default/claim", "{}", token: "web-secret")
+        let refused = try post("/queues/default/claim", "{}", token: "web-secret-0000001")
         #expect(refused.status == 403)
         #expect(refused.json["code"] as? String == "forbidden")
         #expect(
             refused.header("WWW-Authenticate")
                 == #"Bearer realm="taskgate", error="insufficient_scope", scope="worker""#)
         // The worker token claims and completes, but cannot submit or read.
-        let claimed = try post("/queues/default/claim", "{}", token: "pull-secret")
+        let claimed = try post("/queues/default/claim", "{}", token: "pull-secret-000001")
         #expect(claimed.status == 200)
         let token = try #require(claimedTasks(claimed).first?["token"] as? String)
-        #expect(try post("/tasks", #"{"payload":2}"#, token: "pull-secret").status == 403)
-        let read = try fixture.client.request("GET", "/tasks/\(id)", headers: ["Authorization": "Bearer pull-secret"])
+        #expect(try post("/tasks", #"{"payload":2}"#, token: "pull-secret-000001").status == 403)
+        let read = try fixture.client.request(
+            "GET", "/tasks/\(id)", headers: ["Authorization": "Bearer pull-secret-000001"])
         #expect(read.status == 403)
         // A wrong method on a pull path is still a 405 for a worker token.
         let wrongMethod = try fixture.client.request(
-            "GET", "/queues/default/claim", headers: ["Authorization": "Bearer pull-secret"])
+            "GET", "/queues/default/claim", headers: ["Authorization": "Bearer pull-secret-000001"])
         #expect(wrongMethod.status == 405)
-        #expect(try post("/tasks/\(id)/complete", #"{"token":"\#(token)"}"#, token: "web-secret").status == 403)
-        #expect(try post("/tasks/\(id)/complete", #"{"token":"\#(token)"}"#, token: "pull-secret").status == 200)
+        #expect(try post("/tasks/\(id)/complete", #"{"token":"\#(token)"}"#, token: "web-secret-0000001").status == 403)
+        #expect(try post("/tasks/\(id)/complete", #"{"token":"\#(token)"}"#, token: "pull-secret-000001").status == 200)
         // A bare token keeps every right; no token at all is still a 401 before anything else.
         #expect(try post("/queues/default/claim", "{}", token: "admin-everything").status == 200)
         #expect(try post("/tasks", #"{"payload":3}"#, token: "admin-everything").status == 202)

@@ -24,7 +24,7 @@ import Testing
         #expect(task["retries"] as? Int == 2)
         #expect(task["attempts"] as? Int == 3)
         #expect(task["result"] as? String == "sent")
-        #expect(task["last_error"] as? String == "HTTP 500 from \(receiver.url()): database is down (call 2)")
+        #expect(task["last_error"] as? String == "HTTP 500 from \(receiver.origin): database is down (call 2)")
         let requests = receiver.requests
         #expect(requests.count == 3)
         #expect(requests.map { $0.header("taskgate-attempt") } == ["1", "2", "3"])
@@ -65,7 +65,7 @@ import Testing
         #expect(score.map { Int($0) } == due)
         try await eventually("task \(id) to succeed") { try state(fixture, id) == "succeeded" }
         #expect(try fixture.task(id)["retries"] as? Int == 1)
-        #expect(try fixture.task(id)["last_error"] as? String == "HTTP 429 from \(receiver.url()): slow down")
+        #expect(try fixture.task(id)["last_error"] as? String == "HTTP 429 from \(receiver.origin): slow down")
         #expect(receiver.requests.count == 2)
     }
 
@@ -120,8 +120,10 @@ import Testing
         try await eventually("both tasks to be dead") {
             try state(fixture, redirected) == "dead" && state(fixture, refused) == "dead"
         }
-        #expect(try fixture.task(redirected)["last_error"] as? String == "HTTP 302 from \(receiver.url())")
-        #expect((try fixture.task(refused)["last_error"] as? String)?.hasPrefix("POST \(closedURL) failed") == true)
+        #expect(try fixture.task(redirected)["last_error"] as? String == "HTTP 302 from \(receiver.origin)")
+        #expect(
+            (try fixture.task(refused)["last_error"] as? String)?.hasPrefix(
+                "POST http://127.0.0.1:\(closedPort) failed") == true)
         // The redirect was not followed.
         #expect(receiver.requests.map(\.path) == ["/hook"])
     }

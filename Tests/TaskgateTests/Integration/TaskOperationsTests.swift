@@ -227,6 +227,7 @@ import Testing
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)
         defer { fixture.stop(); ns.cleanUp() }
+        try fixture.register("ops", "other")
         let stream = try EventStreamClient(port: fixture.gateway.port, path: "/queues/ops/events")
         try stream.readHead()
         let other = try EventStreamClient(port: fixture.gateway.port, path: "/queues/other/events")

@@ -59,6 +59,9 @@ final class TestHTTPReceiver: Sendable {
     /// The URL of `path` on this receiver.
     func url(_ path: String = "/hook") -> String { "http://127.0.0.1:\(port)\(path)" }
 
+    /// `scheme://host:port`: what records name of a receiver (never its path or query).
+    var origin: String { "http://127.0.0.1:\(port)" }
+
     /// Every request so far.
     var requests: [Request] { recorded.withLock { $0 } }
 

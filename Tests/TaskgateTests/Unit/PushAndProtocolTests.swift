@@ -83,19 +83,22 @@ import Testing
 
     @Test func tokenLinesGrantTheirScopes() throws {
         let tokens = try #require(
-            BearerTokens(["worker:w-token", "submit,read:web", "plain", "unknown:scoped-looking", "worker:"]))
-        #expect(tokens.scopes(authorization: "Bearer w-token") == .worker)
-        #expect(tokens.scopes(authorization: "Bearer web") == [.submit, .read])
-        #expect(BearerTokens(["submit+read:env"])?.scopes(authorization: "Bearer env") == [.submit, .read])
+            try BearerTokens(["worker:w-token-0123456789", "submit,read:web-0123456789ab", "plain-0123456789ab"]))
+        #expect(tokens.scopes(authorization: "Bearer w-token-0123456789") == .worker)
+        #expect(tokens.scopes(authorization: "Bearer web-0123456789ab") == [.submit, .read])
+        #expect(
+            try BearerTokens(["submit+read:env-0123456789abc"])?.scopes(authorization: "Bearer env-0123456789abc")
+                == [.submit, .read])
         #expect(AccessScopes.isScopeName("worker") && !AccessScopes.isScopeName("worker:x"))
-        #expect(tokens.scopes(authorization: "Bearer plain") == .all)
-        // A prefix that names no scope is part of a bare token.
-        #expect(tokens.scopes(authorization: "Bearer unknown:scoped-looking") == .all)
-        #expect(tokens.scopes(authorization: "Bearer scoped-looking") == nil)
-        #expect(tokens.scopes(authorization: "Bearer worker:") == .all)
-        #expect(tokens.scopes(authorization: "Bearer worker:w-token") == nil)
+        #expect(tokens.scopes(authorization: "Bearer plain-0123456789ab") == .all)
+        #expect(tokens.scopes(authorization: "Bearer worker:w-token-0123456789") == nil)
+        // A prefix that is not lowercase words is part of a bare token (a token may hold a colon).
+        let colon = try #require(try BearerTokens(["Key:0123456789abcdef"]))
+        #expect(colon.scopes(authorization: "Bearer Key:0123456789abcdef") == .all)
         // admin grants everything; a bare token everything but admin, as before the scope existed.
-        #expect(BearerTokens(["admin:root"])?.scopes(authorization: "Bearer root") == .everything)
+        #expect(
+            try BearerTokens(["admin:root-0123456789abcd"])?.scopes(authorization: "Bearer root-0123456789abcd")
+                == .everything)
         #expect(!AccessScopes.all.contains(.admin))
         #expect(GatewayResponder.scope(method: "POST", path: "/tasks") == .submit)
         #expect(GatewayResponder.scope(method: "POST", path: "/tasks/batch") == .submit)
@@ -110,5 +113,31 @@ import Testing
         #expect(GatewayResponder.scope(method: "POST", path: "/queues/q/pause") == .admin)
         #expect(GatewayResponder.scope(method: "PUT", path: "/queues/q/limits") == .admin)
         #expect(GatewayResponder.scope(method: "DELETE", path: "/tasks/q.1") == .admin)
+    }
+
+    /// The footguns of a token file are refused, each naming its line and never its secret.
+    @Test func tokenEntriesThatWouldGrantByMistakeAreRefusedByLine() throws {
+        let cases: [([String], Int, BearerTokenError.Reason)] = [
+            (["admin:"], 1, .scopeWithoutToken),
+            (["0123456789abcdef", "worker:"], 2, .scopeWithoutToken),
+            (["admin"], 1, .scopeWithoutToken),
+            (["amdin:0123456789abcdef"], 1, .unknownScope("amdin")),
+            (["short-token"], 1, .tooShort),
+            (["admin:0123456789abcde"], 1, .tooShort),
+            (["0123456789 abcdef"], 1, .invalidCharacter),
+            (["0123456789abcdef\u{7}"], 1, .invalidCharacter),
+        ]
+        for (entries, line, reason) in cases {
+            #expect(throws: BearerTokenError(line: line, reason: reason), "\(entries)") { try BearerTokens(entries) }
+        }
+        // The message names the line and the rule, never the token.
+        do {
+            _ = try BearerTokens(fileContents: "# tokens\n\nshort-secret\n")
+            Issue.record("a short token was accepted")
+        } catch {
+            #expect(error.line == 3 && error.reason == .tooShort)
+            #expect(!error.description.contains("short-secret"))
+        }
+        #expect(try BearerTokens(["0123456789abcdef"])?.count == 1)
     }
 }
