@@ -37,7 +37,7 @@ public struct OpenAccess: Sendable {
     /// The problem a request gets (`421` for its `Host`, `403` for its `Origin`), or `nil` to go on. O(1).
     func refusal(_ head: HTTPRequest) -> Problem? {
         let host = head.header("host")
-        if let host {
+        if let host, !Self.isPlainLoopback(host) {
             guard let name = Self.hostPart(of: host, portAllowed: true), isAllowed(name) else {
                 return Problem.misdirected(host: host)
             }
@@ -52,6 +52,30 @@ public struct OpenAccess: Sendable {
             }
         }
         return nil
+    }
+
+    /// `true` for `127.0.0.1` or `localhost` (any case), with or without `:port`: what nearly every request to a
+    /// tokenless gateway names, decided over its bytes with no allocation (this runs on every request; the general
+    /// parse below copies and lowercases).
+    static func isPlainLoopback(_ host: String) -> Bool {
+        var utf8 = host.utf8[...]
+        let names: [StaticString] = ["127.0.0.1", "localhost"]
+        for name in names {
+            let count = name.utf8CodeUnitCount
+            guard utf8.count >= count else { continue }
+            let matches = name.withUTF8Buffer { expected in
+                zip(utf8.prefix(count), expected).allSatisfy { byte, lower in
+                    (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) == lower
+                }
+            }
+            guard matches else { continue }
+            utf8 = utf8.dropFirst(count)
+            guard let colon = utf8.first else { return true }
+            guard colon == UInt8(ascii: ":") else { return false }
+            let port = utf8.dropFirst()
+            return !port.isEmpty && port.count <= 5 && port.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+        }
+        return false
     }
 
     /// `true` for a loopback name or address, or one the operator allowed.
