@@ -106,6 +106,8 @@ struct ServeCommand: AsyncParsableCommand {
         let tokens = try Self.tokens(file: apiTokenFile ?? Settings.string("TASKGATE_API_TOKEN_FILE"))
         let address = Settings.string(host, "TASKGATE_HOST", default: tokens == nil ? "127.0.0.1" : "0.0.0.0")
         let openAccess = try self.openAccess(tokens: tokens, address: address)
+        // Settings are checked before Redis is asked anything.
+        let allowedQueues = try allowedQueueNames()
         var http = HTTPServerConfiguration(
             host: address,
             port: try Settings.int(port, "TASKGATE_PORT", default: 8080, range: 0...65535),
@@ -145,7 +147,7 @@ struct ServeCommand: AsyncParsableCommand {
             maxQueues, "TASKGATE_MAX_QUEUES", default: 1000, range: 0...1_000_000)
         configuration.metricsMaxQueues = try Settings.int(
             metricsMaxQueues, "TASKGATE_METRICS_MAX_QUEUES", default: 100, range: 0...100_000)
-        configuration.allowedQueues = try allowedQueueNames()
+        configuration.allowedQueues = allowedQueues
         logger.info(
             "starting gateway",
             metadata: [
@@ -161,26 +163,21 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// The `--queues` (or `TASKGATE_QUEUES`) allow-list; `nil` when none is given.
     private func allowedQueueNames() throws -> Set<QueueName>? {
-        let text = queues.isEmpty ? Settings.string("TASKGATE_QUEUES") : queues.joined(separator: ",")
-        guard let text else { return nil }
+        guard let entries = Settings.list(queues, "TASKGATE_QUEUES") else { return nil }
         var names: Set<QueueName> = []
-        for entry in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
+        for entry in entries {
             guard let name = QueueName(entry) else {
                 throw ValidationError("--queues / TASKGATE_QUEUES: '\(entry)' is not a queue name")
             }
             names.insert(name)
         }
-        return names.isEmpty ? nil : names
+        return names
     }
 
     /// Without tokens: refuses a non-loopback address unless `--allow-unauthenticated`, and builds the `Host`
     /// allow-list (``OpenAccess``).
     private func openAccess(tokens: BearerTokens?, address: String) throws -> OpenAccess {
-        let text =
-            allowedHosts.isEmpty ? Settings.string("TASKGATE_ALLOWED_HOSTS") : allowedHosts.joined(separator: ",")
-        let hosts = (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
-            !$0.isEmpty
-        }
+        let hosts = Settings.list(allowedHosts, "TASKGATE_ALLOWED_HOSTS") ?? []
         if let bad = hosts.first(where: { OpenAccess.hostPart(of: $0, portAllowed: false) == nil }) {
             throw ValidationError("--allowed-hosts / TASKGATE_ALLOWED_HOSTS: '\(bad)' is not a host name or address")
         }

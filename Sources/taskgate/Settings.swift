@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Glibc
 import Synchronization
 import TaskgateCore
@@ -14,6 +15,14 @@ enum Settings {
 
     static func string(_ flag: String?, _ variable: String, default fallback: String) -> String {
         flag ?? string(variable) ?? fallback
+    }
+
+    /// The entries of a repeatable, comma-separated option (`--queues a,b --queues c`), else of its variable
+    /// (`TASKGATE_QUEUES=a,b`), trimmed, empty ones dropped; `nil` when neither gives one.
+    static func list(_ flags: [String], _ variable: String) -> [String]? {
+        guard let text = flags.isEmpty ? string(variable) : flags.joined(separator: ",") else { return nil }
+        let entries = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return entries.isEmpty ? nil : entries
     }
 
     static func int(_ flag: Int?, _ variable: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {

@@ -201,9 +201,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     /// The environment of a handler's processes: the worker's, less its `TASKGATE_*` settings but `--pass-env`.
     private func childEnvironment() -> ChildEnvironment {
-        let names = passEnv.isEmpty ? (Settings.string("TASKGATE_PASS_ENV") ?? "") : passEnv.joined(separator: ",")
-        let passed = names.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        return ChildEnvironment(passed: Set(passed))
+        ChildEnvironment(passed: Set(Settings.list(passEnv, "TASKGATE_PASS_ENV") ?? []))
     }
 
     /// Runs a worker with `handler` for every task, and `deliverer` beside it, until SIGTERM or SIGINT, then

@@ -350,14 +350,14 @@ import Testing
             // 64 keep-alive connections from 127.0.0.1, each answered once, so the gateway counts them all.
             var held: [Int32] = []
             for _ in 0..<64 {
-                let fd = try Self.connect(port: port, from: "127.0.0.1")
+                let fd = try HTTPClient(port: port).connectSocket(from: "127.0.0.1")
                 held.append(fd)
                 guard try Self.healthz(fd) == 200 else { throw TestFailure("a held connection was not served") }
             }
-            let extra = try Self.connect(port: port, from: "127.0.0.1")
+            let extra = try HTTPClient(port: port).connectSocket(from: "127.0.0.1")
             defer { close(extra) }
             let refused = (try? Self.healthz(extra)).map { "status \($0)" } ?? "closed"
-            let fromOther = try Self.connect(port: port, from: "127.0.0.2")
+            let fromOther = try HTTPClient(port: port).connectSocket(from: "127.0.0.2")
             defer { close(fromOther) }
             return (held, refused, try? Self.healthz(fromOther))
         }
@@ -401,35 +401,6 @@ import Testing
         let reused = try post("submit-only-0123456", #"{"payload":{"other":1}}"#, key: "order-1")
         #expect(reused.status == 422 && !reused.text.contains(id))
         #expect(try post("reader-0123456789", #"{"payload":{"other":1}}"#, key: "order-1").text.contains(id))
-    }
-
-    /// A TCP connection to 127.0.0.1:`port` from the local address `source`.
-    private static func connect(port: Int, from source: String) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var local = sockaddr_in()
-        local.sin_family = sa_family_t(AF_INET)
-        local.sin_addr.s_addr = inet_addr(source)
-        var remote = sockaddr_in()
-        remote.sin_family = sa_family_t(AF_INET)
-        remote.sin_addr.s_addr = inet_addr("127.0.0.1")
-        remote.sin_port = in_port_t(UInt16(port).bigEndian)
-        let bound = withUnsafePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        let connected = withUnsafePointer(to: &remote) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0, connected == 0 else {
-            close(fd)
-            throw TestFailure("cannot connect from \(source): errno \(errno)")
-        }
-        return fd
     }
 
     /// Sends `GET /healthz` on a kept-alive connection and returns the status; throws when the connection closed.

@@ -57,13 +57,28 @@ struct HTTPClient: Sendable {
 
     /// Opens a connection with a 30 s receive timeout, so no test hangs forever.
     /// A connected socket; `receiveBufferBytes` shrinks its receive buffer (set before connecting, so the
-    /// window the server sees is small too), for a test that wants a reader's buffers full soon.
-    func connectSocket(receiveBufferBytes: Int32? = nil) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    /// window the server sees is small too), for a test that wants a reader's buffers full soon; `source` binds
+    /// the local end to that loopback address first (`127.0.0.2`), for a test that needs a second client address.
+    func connectSocket(receiveBufferBytes: Int32? = nil, from source: String? = nil) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         if var receiveBufferBytes {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receiveBufferBytes, socklen_t(MemoryLayout<Int32>.size))
+        }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            guard bound == 0 else {
+                close(fd)
+                throw TestFailure("cannot bind to \(source): errno \(errno)")
+            }
         }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
