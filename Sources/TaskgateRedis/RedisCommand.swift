@@ -85,10 +85,49 @@ public struct RedisCommand: Sendable, Equatable {
         for argument in arguments { append(argument) }
     }
 
+    /// Appends one argument.
+    public mutating func append<Argument: RedisArgument>(_ argument: Argument) {
+        let before = bytes.count
+        argument.appendRedisBytes(to: &bytes)
+        lengths.append(bytes.count - before)
+    }
+
     private mutating func append(_ argument: any RedisArgument) {
         let before = bytes.count
         argument.appendRedisBytes(to: &bytes)
         lengths.append(bytes.count - before)
+    }
+
+    /// About the bytes ``appendRESP(to:)`` appends (a capacity hint).
+    var encodedSizeEstimate: Int { bytes.count + 16 + 16 * lengths.count }
+
+    /// Appends the command as RESP, the form Redis reads: `*<count>` then `$<length>` and the bytes of each
+    /// argument, each line ending in CRLF.
+    func appendRESP(to wire: inout [UInt8]) {
+        func line(_ marker: UInt8, _ value: Int) {
+            wire.append(marker)
+            var divisor = 1
+            while divisor <= value / 10 { divisor *= 10 }
+            var rest = value
+            repeat {
+                wire.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+                rest %= divisor
+                divisor /= 10
+            } while divisor > 0
+            wire.append(13)
+            wire.append(10)
+        }
+        line(UInt8(ascii: "*"), lengths.count)
+        var start = 0
+        bytes.withUnsafeBufferPointer { all in
+            for length in lengths {
+                line(UInt8(ascii: "$"), length)
+                wire.append(contentsOf: UnsafeBufferPointer(rebasing: all[start..<start + length]))
+                wire.append(13)
+                wire.append(10)
+                start += length
+            }
+        }
     }
 
     /// Calls `body` with hiredis' view of the command: argument count, pointers and lengths.

@@ -100,9 +100,18 @@ final class RedisNodeConnection: @unchecked Sendable {
     /// Writes all commands in one go and reads their replies in order (error replies are returned, not thrown).
     public func pipeline(_ commands: [RedisCommand]) throws(RedisError) -> [RedisValue] {
         guard !isBroken else { throw RedisError(.io, "connection is broken") }
-        for command in commands {
-            try append(command)
+        // Laid out here in one buffer and handed over once: hiredis formats each command through its printf-like
+        // sdscatfmt and grows its output buffer by copying, which cost the enqueuer's writer more than the
+        // commands themselves once a round held a command per task.
+        var wire: [UInt8] = []
+        wire.reserveCapacity(commands.reduce(0) { $0 + $1.encodedSizeEstimate })
+        for command in commands { command.appendRESP(to: &wire) }
+        let status = wire.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                redisAppendFormattedCommand(context, $0, buffer.count)
+            }
         }
+        if status != REDIS_OK { throw ioFailure("queueing \(commands.count) commands") }
         var replies: [RedisValue] = []
         replies.reserveCapacity(commands.count)
         for _ in commands {
