@@ -11,12 +11,24 @@ public final class RedisPipeline: Sendable {
     /// Called on the writer thread with the script's reply.
     public typealias Completion = @Sendable (Result<RedisValue, RedisError>) -> Void
 
+    /// Called on the writer thread with how a transaction ran.
+    public typealias TransactionCompletion = @Sendable (Result<RedisTransactionReply, RedisError>) -> Void
+
+    private enum Work: Sendable {
+        case script(RedisScriptCall, Completion)
+        case transaction(RedisTransaction, TransactionCompletion)
+    }
+
     private struct Job: Sendable {
-        let script: RedisScript
-        let keys: [String]
-        let arguments: [any RedisArgument]
+        let work: Work
         let replicated: Bool
-        let completion: Completion
+
+        func fail(_ error: RedisError) {
+            switch work {
+            case .script(_, let completion): completion(.failure(error))
+            case .transaction(_, let completion): completion(.failure(error))
+            }
+        }
     }
 
     private struct Queue {
@@ -122,16 +134,38 @@ public final class RedisPipeline: Sendable {
             shard.run(script, keys: keys, arguments: arguments, replicated: replicated, completion: completion)
             return
         }
-        let job = Job(
-            script: script, keys: keys, arguments: arguments, replicated: replicated && acknowledgement != nil,
-            completion: completion)
+        enqueue(
+            Job(
+                work: .script(RedisScriptCall(script, keys: keys, arguments: arguments), completion),
+                replicated: replicated))
+    }
+
+    /// Whether ``run(_:replicated:completion:)`` can run transactions: on a single Redis (or behind Sentinel),
+    /// not on a Redis Cluster, where this pipeline routes each call by its keys to a node.
+    public var runsTransactions: Bool { !routesByNode }
+
+    /// Runs `transaction` in the next round and calls `completion` on the writer thread; with `replicated`, only
+    /// once enough replicas hold what it wrote. A round sent again (its connection broke) runs the transaction's
+    /// ``RedisTransaction/resend`` script instead. Not on a Redis Cluster (see ``runsTransactions``).
+    public func run(
+        _ transaction: RedisTransaction, replicated: Bool = false, completion: @escaping TransactionCompletion
+    ) {
+        guard !routesByNode else {
+            completion(.failure(RedisError(.io, "the \(label) pipeline routes by node and runs no transactions")))
+            return
+        }
+        enqueue(Job(work: .transaction(transaction, completion), replicated: replicated))
+    }
+
+    private func enqueue(_ job: Job) {
+        let job = Job(work: job.work, replicated: job.replicated && acknowledgement != nil)
         let accepted = queue.withLock { queue -> Bool in
             guard !queue.stopping, queue.running else { return false }
             queue.jobs.append(job)
             return true
         }
         guard accepted else {
-            completion(.failure(RedisError(.io, "the \(label) pipeline is not running")))
+            job.fail(RedisError(.io, "the \(label) pipeline is not running"))
             return
         }
         wakeup.signal()
@@ -183,7 +217,8 @@ public final class RedisPipeline: Sendable {
         finished.signal()
     }
 
-    /// Sends one round: all scripts, then all replies; once more on a fresh connection if the first broke.
+    /// Sends one round: all scripts and transactions, then all replies; once more on a fresh connection if the
+    /// first broke (transactions then run their resend script).
     private func send(_ batch: [Job], over connection: inout RedisConnection?) {
         for attempt in 0..<2 {
             do throws(RedisError) {
@@ -196,22 +231,45 @@ public final class RedisPipeline: Sendable {
                 }
                 var commands: [RedisCommand] = []
                 commands.reserveCapacity(batch.count)
+                // Where each job's last reply is: a script's own, a transaction's EXEC.
+                var ends: [Int] = []
+                ends.reserveCapacity(batch.count)
                 for job in batch {
-                    commands.append(
-                        job.script.command(
-                            sha: job.script.sha, keys: job.keys, arguments: job.arguments))
+                    switch job.work {
+                    case .script(let call, _):
+                        commands.append(call.command)
+                    case .transaction(let transaction, _) where attempt > 0:
+                        commands.append(transaction.resend().command)
+                    case .transaction(let transaction, _):
+                        commands.append(RedisCommand("MULTI"))
+                        commands += transaction.commands
+                        if let closing = transaction.closing { commands.append(closing.command) }
+                        commands.append(RedisCommand("EXEC"))
+                    }
+                    ends.append(commands.count - 1)
                 }
                 // One WAIT per round, after its scripts: it covers every write the connection made so far.
                 let waiting = acknowledgement.flatMap { setting in batch.contains(where: \.replicated) ? setting : nil }
                 if let waiting { commands.append(waiting.command) }
                 let replies = try open.pipeline(commands)
-                let shortfall = waiting.flatMap { $0.shortfall(replies[batch.count]) }
+                let shortfall = waiting.flatMap { $0.shortfall(replies[commands.count - 1]) }
                 if let shortfall { onError?(shortfall) }
-                for (job, reply) in zip(batch, replies) {
+                for (job, end) in zip(batch, ends) {
+                    let reply = replies[end]
                     if job.replicated, let shortfall, !reply.isError {
-                        job.completion(.failure(shortfall))  // done on the master, but not held by replicas
-                    } else {
-                        job.completion(result(of: reply, for: job, on: open))
+                        job.fail(shortfall)  // done on the master, but not held by replicas
+                        continue
+                    }
+                    switch job.work {
+                    case .script(let call, let completion):
+                        completion(result(of: reply, for: call, replicated: job.replicated, on: open))
+                    case .transaction(let transaction, let completion) where attempt > 0:
+                        completion(
+                            result(of: reply, for: transaction.resend(), replicated: job.replicated, on: open).map {
+                                .resent($0)
+                            })
+                    case .transaction(let transaction, let completion):
+                        completion(committed(reply, of: transaction, replicated: job.replicated, on: open))
                     }
                 }
                 return
@@ -219,22 +277,48 @@ public final class RedisPipeline: Sendable {
                 connection = nil
                 if error.code == .io && attempt == 0 { continue }
                 onError?(error)
-                batch.forEach { $0.completion(.failure(error)) }
+                batch.forEach { $0.fail(error) }
                 return
             }
         }
     }
 
-    private func result(of reply: RedisValue, for job: Job, on connection: RedisConnection) -> Result<
-        RedisValue, RedisError
-    > {
+    /// A transaction's outcome from its `EXEC` reply; a closing script Redis did not know is run by its source.
+    private func committed(
+        _ reply: RedisValue, of transaction: RedisTransaction, replicated: Bool, on connection: RedisConnection
+    ) -> Result<RedisTransactionReply, RedisError> {
+        guard var values = reply.array,
+            values.count == transaction.commands.count + (transaction.closing == nil ? 0 : 1)
+        else {
+            if case .error(let message) = reply { return .failure(RedisError(.server, message)) }
+            return .failure(RedisError(.protocolViolation, "unexpected EXEC reply \(reply)"))
+        }
+        if let closing = transaction.closing, case .error(let message) = values[values.count - 1],
+            RedisError(.server, message).isNoScript
+        {
+            values[values.count - 1] =
+                switch result(of: values[values.count - 1], for: closing, replicated: replicated, on: connection) {
+                case .success(let value): value
+                case .failure(let error): .error(error.message)
+                }
+        }
+        if transaction.closing != nil, case .error(let message) = values[values.count - 1] {
+            // The commands before it are done and stay done; the failure is heard (a metric, a log line).
+            onError?(RedisError(.server, message))
+        }
+        return .success(.committed(values))
+    }
+
+    private func result(
+        of reply: RedisValue, for call: RedisScriptCall, replicated: Bool, on connection: RedisConnection
+    ) -> Result<RedisValue, RedisError> {
         guard case .error(let message) = reply else { return .success(reply) }
         let error = RedisError(.server, message)
         guard error.isNoScript else { return .failure(error) }
         // Redis lost its scripts (restart, SCRIPT FLUSH): run this one alone, which loads the script again.
         do throws(RedisError) {
-            let value = try job.script.runSource(on: connection, keys: job.keys, arguments: job.arguments)
-            if job.replicated, let acknowledgement,
+            let value = try call.runSource(on: connection)
+            if replicated, let acknowledgement,
                 let shortfall = acknowledgement.shortfall(try connection.send(acknowledgement.command))
             {
                 return .failure(shortfall)

@@ -12,14 +12,24 @@ public final class EnqueueRequest: Sendable {
     public let payload: String
     /// Its keys in the enqueue script's KEYS[]: the task and, with an idempotency key, that key.
     public let keys: [String]
-    /// Its eight values in the enqueue script's ARGV[].
-    public let arguments: [any RedisArgument]
+    /// The idempotency window in ms; 0 without an idempotency key.
+    let windowMilliseconds: Int
 
-    init(id: TaskID, submission: TaskSubmission, payload: String, keys: [String], arguments: [any RedisArgument]) {
+    init(id: TaskID, submission: TaskSubmission, payload: String, keys: [String], windowMilliseconds: Int) {
         self.id = id
         self.submission = submission
         self.payload = payload
         self.keys = keys
-        self.arguments = arguments
+        self.windowMilliseconds = windowMilliseconds
+    }
+
+    /// Its eight values in the enqueue script's ARGV[], built when the script is the way it goes (the enqueue
+    /// transaction needs none of them).
+    public var arguments: [any RedisArgument] {
+        [
+            id.rawValue, submission.type ?? "", payload, submission.maxRetries,
+            submission.timeoutMilliseconds.map(String.init) ?? "", submission.delayMilliseconds, windowMilliseconds,
+            submission.callbackURL ?? "",
+        ]
     }
 }

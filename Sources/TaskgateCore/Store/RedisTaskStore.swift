@@ -41,12 +41,9 @@ public struct RedisTaskStore: TaskStore {
         let payload = submission.payload.serialized
         var taskKeys = [keys.task(id)]
         if let idempotencyKey { taskKeys.append(keys.idempotency(id.queue, idempotencyKey)) }
-        let arguments: [any RedisArgument] = [
-            id.rawValue, submission.type ?? "", payload, submission.maxRetries,
-            submission.timeoutMilliseconds.map(String.init) ?? "", submission.delayMilliseconds,
-            idempotencyKey == nil ? 0 : max(1, idempotencyWindowMilliseconds), submission.callbackURL ?? "",
-        ]
-        return EnqueueRequest(id: id, submission: submission, payload: payload, keys: taskKeys, arguments: arguments)
+        return EnqueueRequest(
+            id: id, submission: submission, payload: payload, keys: taskKeys,
+            windowMilliseconds: idempotencyKey == nil ? 0 : max(1, idempotencyWindowMilliseconds))
     }
 
     /// The enqueue script's keys and arguments for `requests`, which must all be for one queue.
