@@ -223,7 +223,7 @@ public final class GatewayResponder: HTTPResponder {
     }
 
     public func respond(to request: HTTPRequest) -> HTTPResponse {
-        if let refusal = authenticate(request) { return refusal }
+        if !request.passedPreflight, let refusal = authenticate(request) { return refusal }
         switch router.match(method: request.method, path: request.path) {
         case .found(let handler, let parameters):
             return handler(request, parameters)
@@ -235,9 +235,10 @@ public final class GatewayResponder: HTTPResponder {
     public func respond(to request: HTTPRequest, reply: HTTPReply) {
         // Routes answered in place (and refusals) go through respond(to:), which authenticates once. So does HEAD:
         // its answer is the head a GET would get, with no stream opened and no wait.
+        // Authenticated once: preflight did it for a request the server already asked about.
         guard request.method != "HEAD",
             let (deferred, parameters) = router.deferredMatch(method: request.method, path: request.path),
-            authenticate(request) == nil
+            request.passedPreflight || authenticate(request) == nil
         else {
             reply.send(respond(to: request))
             return

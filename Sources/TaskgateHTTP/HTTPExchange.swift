@@ -9,6 +9,8 @@ final class HTTPExchange {
     var overBudget = false
     /// Bytes reserved in the memory budget for the body, given back when the request is done.
     var reserved = 0
+    /// The head's `Content-Length`, read once.
+    var declaredLength: Int?
     var answered = false
     /// The pending answer while the connection is suspended.
     var reply: HTTPReply?

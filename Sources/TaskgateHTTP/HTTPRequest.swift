@@ -10,6 +10,10 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// The query string's arguments in order, decoded.
     public var query: [(name: String, value: String)] = []
+    /// Whether the server already asked its responder's ``HTTPResponder/preflight(_:)`` about this request's head
+    /// and was told to go on; a responder may then skip checks that preflight made (authentication). Only the
+    /// server sets it.
+    public internal(set) var passedPreflight = false
 
     /// Creates a request.
     public init(method: String, path: String, headers: [String: String] = [:], body: [UInt8] = []) {
@@ -61,9 +65,20 @@ extension String {
     /// Equal but for the case of ASCII letters (header names are ASCII tokens).
     func equalsIgnoringASCIICase(_ other: String) -> Bool {
         guard utf8.count == other.utf8.count else { return false }
-        return zip(utf8, other.utf8).allSatisfy { a, b in
-            a == b || (a | 0x20 == b | 0x20 && (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(a | 0x20))
+        // Over the bytes in place (native strings are contiguous): a zip of two UTF-8 views was the most
+        // expensive frame of header look-ups, which every request makes several of.
+        let compared = utf8.withContiguousStorageIfAvailable { mine in
+            other.utf8.withContiguousStorageIfAvailable { theirs in
+                for index in 0..<mine.count where !Self.sameIgnoringCase(mine[index], theirs[index]) { return false }
+                return true
+            }
         }
+        if let compared = compared ?? nil { return compared }
+        return zip(utf8, other.utf8).allSatisfy(Self.sameIgnoringCase)
+    }
+
+    private static func sameIgnoringCase(_ a: UInt8, _ b: UInt8) -> Bool {
+        a == b || (a | 0x20 == b | 0x20 && (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(a | 0x20))
     }
 }
 

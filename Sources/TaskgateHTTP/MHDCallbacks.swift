@@ -25,12 +25,15 @@ enum MHDCallbacks {
                 exchange.answered = true
                 return queue(early, on: connection, server: server, for: exchange)
             }
-            if let length = head.contentLength, length > server.configuration.maxBodyBytes {
+            exchange.head.passedPreflight = true
+            let declared = head.contentLength
+            exchange.declaredLength = declared
+            if let length = declared, length > server.configuration.maxBodyBytes {
                 exchange.answered = true
                 let response = server.responder.payloadTooLarge(head, limit: server.configuration.maxBodyBytes)
                 return queue(response, on: connection, server: server, for: exchange)
             }
-            if let length = head.contentLength, length > 0 {
+            if let length = declared, length > 0 {
                 // Reserved before a byte is read: a body the budget cannot hold is refused, not buffered.
                 guard server.budget.reserve(length) else {
                     exchange.answered = true
@@ -67,7 +70,7 @@ enum MHDCallbacks {
                     exchange.tooLarge = true
                     exchange.body = []
                 } else if let uploadData {
-                    if exchange.body.isEmpty, let length = exchange.head.contentLength {
+                    if exchange.body.isEmpty, let length = exchange.declaredLength {
                         exchange.body.reserveCapacity(length)
                     }
                     exchange.body.append(

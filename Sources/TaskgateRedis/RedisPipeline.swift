@@ -269,7 +269,15 @@ public final class RedisPipeline: Sendable {
                                 .resent($0)
                             })
                     case .transaction(let transaction, let completion):
-                        completion(committed(reply, of: transaction, replicated: job.replicated, on: open))
+                        // EXEC refuses a transaction one of whose commands was refused when queued (OOM, say):
+                        // that refusal, not EXECABORT, says why.
+                        let queued = replies[
+                            (end - transaction.commands.count - (transaction.closing == nil ? 0 : 1))..<end]
+                        if reply.isError, case .error(let message)? = queued.first(where: \.isError) {
+                            completion(.failure(RedisError(.server, message)))
+                        } else {
+                            completion(committed(reply, of: transaction, replicated: job.replicated, on: open))
+                        }
                     }
                 }
                 return

@@ -35,8 +35,11 @@ import Testing
     }
 
     @Test func theTransactionStoresWhatTheScriptStores() async throws {
-        let ns = TestNamespace()
-        defer { ns.cleanUp() }
+        // A single Redis of its own: the suites also run on a Redis Cluster, where the script stays the way.
+        let server = RedisServer()
+        try server.start()
+        defer { server.stop() }
+        let ns = TestNamespace(server: server)
         let store = ns.store
         let pipeline = RedisPipeline(configuration: ns.server.configuration, label: "test.transaction")
         pipeline.start()
@@ -86,8 +89,11 @@ import Testing
     }
 
     @Test func aResentRoundRunsTheScriptAndStoresNothingTwice() async throws {
-        let ns = TestNamespace()
-        defer { ns.cleanUp() }
+        // A single Redis of its own: the suites also run on a Redis Cluster, where the script stays the way.
+        let server = RedisServer()
+        try server.start()
+        defer { server.stop() }
+        let ns = TestNamespace(server: server)
         let store = ns.store
         let pipeline = RedisPipeline(configuration: ns.server.configuration, label: "test.transaction")
         pipeline.start()
@@ -111,7 +117,7 @@ import Testing
     }
 
     @Test func eachStoredTaskIsAnnouncedEvenAfterRedisForgetsTheScript() async throws {
-        // A server of its own: the test makes it forget every script.
+        // A single Redis of its own: the test makes it forget every script (and the suites also run on a Cluster).
         let server = RedisServer()
         try server.start()
         defer { server.stop() }
