@@ -40,7 +40,7 @@ extension TaskScripts {
             local wanted, held, retry_ms = admit(KEYS[6], KEYS[3], KEYS[2], #ARGV - 4)
             if wanted == 0 then return {'held', held, retry_ms or -1} end
             local prefix, prefix_length = ARGV[2], string.len(ARGV[2])
-            local deadline = now + tonumber(ARGV[1])
+            local deadline = int_text(now + tonumber(ARGV[1]))
             -- Starts one id; returns its reply, or nil for an id to drop (not this queue's, record
             -- gone, or not pending: a stray duplicate of a task that already ran).
             local function start(id, attempt_token)
@@ -54,7 +54,7 @@ extension TaskScripts {
                 if values[1] ~= 'pending' then return nil end
                 local attempts, seq = tonumber(values[2] or '0') + 1, tonumber(values[3] or '0') + 1
                 redis.call('HSET', ARGV[3] .. token, 'state', 'active', 'token', attempt_token,
-                    'started_at', now, 'updated_at', now, 'attempts', attempts, 'seq', seq)
+                    'started_at', now_text, 'updated_at', now_text, 'attempts', int_text(attempts), 'seq', int_text(seq))
                 event(id, 'active', 'active', values[\(readIndex("type"))], attempts,
                     values[\(readIndex("retries"))], seq)
                 local reply = {id, attempts, now, seq}

@@ -24,8 +24,8 @@ extension TaskScripts {
                 if held[1] ~= 'active' or held[2] ~= token then return 0 end
                 if search_active then redis.call('LREM', KEYS[1], 1, id) end
                 local seq = tonumber(held[3] or '0') + 1
-                redis.call('HSET', KEYS[i], 'state', 'succeeded', 'result', ARGV[base + 2], 'finished_at', now,
-                    'updated_at', now, 'seq', seq)
+                redis.call('HSET', KEYS[i], 'state', 'succeeded', 'result', ARGV[base + 2], 'finished_at', now_text,
+                    'updated_at', now_text, 'seq', int_text(seq))
                 local delivering = finish(KEYS[i], id, held[4], ARGV[1], KEYS[3])
                 finished[#finished + 1] = id
                 -- What only the event needs is read only when someone listens: the hot path reads four fields.

@@ -23,7 +23,7 @@ extension TaskScripts {
                 return {'held', why, retry_ms or -1}
             end
             local attempts, seq = tonumber(held[3] or '0') + 1, tonumber(held[5] or '0') + 1
-            redis.call('HSET', KEYS[1], 'state', 'active', 'token', ARGV[2], 'started_at', now, 'updated_at', now,
+            redis.call('HSET', KEYS[1], 'state', 'active', 'token', ARGV[2], 'started_at', now_text, 'updated_at', now_text,
                 'attempts', attempts, 'seq', seq)
             redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[1])
             spend(KEYS[6], 1)

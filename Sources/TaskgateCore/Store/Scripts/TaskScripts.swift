@@ -21,9 +21,15 @@ enum TaskScripts {
     /// a Cluster) instead of sharded pub/sub (kept on the queue's node). ``EventSubscription`` follows it.
     static let publishCommand = EventChannelMode.current.publishCommand
 
+    /// `now`, Redis' time in ms, and `now_text`, the same as a string. A Lua number handed to `redis.call` is
+    /// turned into text by Redis through printf's floating-point path (about 0.4 us each, 10% of Redis' time
+    /// in a worker's claims and completions); hot paths pass `now_text`, and `int_text(n)` for other numbers
+    /// (`%d`, a third of the cost).
     static let now = """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local now_text = string.format('%d', now)
+        local function int_text(n) return string.format('%d', n) end
         """
 
     /// `event(id, kind, state, type, attempt, retries, seq, extra)` queues one event of the call;
