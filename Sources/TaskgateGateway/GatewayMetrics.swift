@@ -52,6 +52,8 @@ public final class GatewayMetrics: Sendable {
         var requests: [RequestKey: RequestHandles] = [:]
         var latencies: [LatencyKey: Timer] = [:]
         var accepted: [String: Counter] = [:]
+        /// The counters of the queues labelled by name, by queue.
+        var acceptedByQueue: [QueueName: Counter] = [:]
         var redisErrors: [String: Counter] = [:]
         /// The queues labelled by name, at most ``maxQueueLabels``.
         var labelled: Set<QueueName> = []
@@ -105,7 +107,11 @@ public final class GatewayMetrics: Sendable {
         let factory = exposition.factory
         let limit = maxQueueLabels
         let counter = made.withLock { made -> Counter in
+            // One hash of the name for a queue counted before (every POST after its queue's first).
+            if let counter = made.acceptedByQueue[queue] { return counter }
             let label = Self.label(queue, in: &made, limit: limit)
+            // Kept for the queues labelled by name only, which are bounded (those folded into _other are not).
+            defer { if label != Self.otherQueues { made.acceptedByQueue[queue] = made.accepted[label] } }
             if let counter = made.accepted[label] { return counter }
             let counter = Counter(
                 label: "taskgate_tasks_accepted_total", dimensions: [("queue", label)], factory: factory)

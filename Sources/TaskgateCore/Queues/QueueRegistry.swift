@@ -110,9 +110,10 @@ public final class QueueRegistry: Sendable {
         let (confirmed, repairDue) = state.withLock { state -> (Bool, Bool) in
             let due = now - state.lastRepair >= Self.repairInterval
             if due { state.lastRepair = now }
-            if state.queues[queue] != nil {
-                state.queues[queue]!.lastUsed = now
-                return (state.queues[queue]!.confirmed, due)
+            // One hash of the name per use (this runs for every POST): the index serves the read and the write.
+            if let index = state.queues.index(forKey: queue) {
+                state.queues.values[index].lastUsed = now
+                return (state.queues.values[index].confirmed, due)
             }
             state.queues[queue] = Entry(confirmed: false, lastUsed: now)
             return (false, due)
