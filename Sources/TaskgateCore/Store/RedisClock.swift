@@ -5,9 +5,10 @@ import Synchronization
 ///
 /// Scripts take their time from Redis, so every host agrees on it. A transaction cannot read `TIME` before it
 /// writes, so the enqueue transaction stamps its tasks with this instead, and reads `TIME` as its last command
-/// to keep the offset current. The offset is taken when the reply arrives, so it is off by at most one round
-/// trip (under a millisecond on a local network), late rather than early; a step of the local clock is
-/// corrected by the next reply.
+/// to keep the offset current. The offset is taken when the reply arrives, after Redis read its clock, so the
+/// reading is early rather than late, by at most one round trip (under a millisecond on a local network): a task's
+/// `created_at` does not come after the `started_at` its claim stamps, unless this host's clock steps between two
+/// replies; a step is corrected by the next reply.
 final class RedisClock: Sendable {
     /// Redis time minus local time in ms, or `Int.min` until a first reading.
     private let offset = Atomic<Int>(Int.min)

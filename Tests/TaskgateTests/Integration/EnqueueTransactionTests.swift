@@ -166,6 +166,18 @@ import Testing
         }
     }
 
+    @Test func theClockFollowsRedisFromItsFirstReading() throws {
+        let clock = RedisClock()
+        #expect(clock.now() == nil, "no reading yet: the script is the way")
+        // A Redis an hour ahead of this host: its time, read now, is what the clock gives from then on.
+        let ahead = Int(Date().timeIntervalSince1970 * 1000) + 3_600_000
+        clock.observe(redisMilliseconds: ahead)
+        let now = try #require(clock.now())
+        #expect(now >= ahead && now < ahead + 60_000)
+        clock.observe(redisMilliseconds: 1000)
+        #expect(try #require(clock.now()) < 61_000)
+    }
+
     @Test func aClusterPipelineRunsNoTransactions() async throws {
         var configuration = RedisConfiguration()
         configuration.cluster = RedisClusterSettings(seeds: [RedisEndpoint(host: "127.0.0.1", port: 1)])
