@@ -58,7 +58,7 @@ public struct Timestamp: Sendable, Hashable, Comparable {
 }
 
 extension Int {
-    fileprivate func floorDivided(by divisor: Int) -> (Int, Int) {
+    func floorDivided(by divisor: Int) -> (Int, Int) {
         let quotient = self >= 0 ? self / divisor : (self - divisor + 1) / divisor
         return (quotient, self - quotient * divisor)
     }
