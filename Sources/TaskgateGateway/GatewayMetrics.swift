@@ -51,9 +51,9 @@ public final class GatewayMetrics: Sendable {
     private struct Made {
         var requests: [RequestKey: RequestHandles] = [:]
         var latencies: [LatencyKey: Timer] = [:]
-        var accepted: [String: Counter] = [:]
-        /// The counters of the queues labelled by name, by queue.
-        var acceptedByQueue: [QueueName: Counter] = [:]
+        /// The accepted counters of the queues labelled by name (bounded as the labels are), and the one of all others.
+        var accepted: [QueueName: Counter] = [:]
+        var acceptedOthers: Counter?
         var redisErrors: [String: Counter] = [:]
         /// The queues labelled by name, at most ``maxQueueLabels``.
         var labelled: Set<QueueName> = []
@@ -108,14 +108,12 @@ public final class GatewayMetrics: Sendable {
         let limit = maxQueueLabels
         let counter = made.withLock { made -> Counter in
             // One hash of the name for a queue counted before (every POST after its queue's first).
-            if let counter = made.acceptedByQueue[queue] { return counter }
+            if let counter = made.accepted[queue] { return counter }
             let label = Self.label(queue, in: &made, limit: limit)
-            // Kept for the queues labelled by name only, which are bounded (those folded into _other are not).
-            defer { if label != Self.otherQueues { made.acceptedByQueue[queue] = made.accepted[label] } }
-            if let counter = made.accepted[label] { return counter }
+            if label == Self.otherQueues, let counter = made.acceptedOthers { return counter }
             let counter = Counter(
                 label: "taskgate_tasks_accepted_total", dimensions: [("queue", label)], factory: factory)
-            made.accepted[label] = counter
+            if label == Self.otherQueues { made.acceptedOthers = counter } else { made.accepted[queue] = counter }
             return counter
         }
         counter.increment()

@@ -33,13 +33,13 @@ public struct CivilTime: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Seconds after the Unix epoch when this time is read as UTC.
     public var utcSeconds: Int {
-        Self.days(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
+        Timestamp.days(fromYear: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
     }
 
     /// The day of the week, 0 for Sunday to 6 for Saturday.
     public var weekday: Int {
         // 1970-01-01 was a Thursday (4).
-        (Self.days(year: year, month: month, day: day) + 4).floorDivided(by: 7).1
+        (Timestamp.days(fromYear: year, month: month, day: day) + 4).floorDivided(by: 7).1
     }
 
     /// `2026-03-29T02:30:00`.
@@ -64,16 +64,5 @@ public struct CivilTime: Sendable, Hashable, Comparable, CustomStringConvertible
 
     static func isLeap(_ year: Int) -> Bool {
         year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-    }
-
-    /// Days from 1970-01-01 to the date (negative before it), in the proleptic Gregorian calendar.
-    static func days(year: Int, month: Int, day: Int) -> Int {
-        // Howard Hinnant's days_from_civil.
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
     }
 }

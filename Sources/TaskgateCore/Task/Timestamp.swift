@@ -43,6 +43,17 @@ public struct Timestamp: Sendable, Hashable, Comparable {
         put(msOfDay % 1000, at: 22, width: 3)
     }
 
+    /// Days from 1970-01-01 to a proleptic Gregorian date (negative before it): Howard Hinnant's days_from_civil,
+    /// the inverse of ``civil(fromDays:)``.
+    public static func days(fromYear year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
     /// Year, month, day from days since 1970-01-01 (Howard Hinnant's civil_from_days).
     static func civil(fromDays days: Int) -> (Int, Int, Int) {
         let z = days + 719_468

@@ -1,4 +1,5 @@
 import Glibc
+import TaskgateCore
 
 /// Reads an HTTP `Retry-After` value (RFC 9110): delay-seconds, or an IMF-fixdate such as
 /// `Sun, 06 Nov 1994 08:49:37 GMT`.
@@ -28,17 +29,8 @@ enum RetryAfter {
         else { return nil }
         let clock = parts[4].split(separator: ":").compactMap { Int($0) }
         guard clock.count == 3, (1...31).contains(day), (1970...9999).contains(year) else { return nil }
-        return daysFromCivil(year: year, month: monthIndex + 1, day: day) * 86_400 + clock[0] * 3600 + clock[1] * 60
+        return Timestamp.days(fromYear: year, month: monthIndex + 1, day: day) * 86_400 + clock[0] * 3600 + clock[1]
+            * 60
             + clock[2]
-    }
-
-    /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-    private static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import Testing
 
 @testable import TaskgateCore
@@ -35,15 +34,9 @@ import Testing
     }
 
     @Test func theTransactionStoresWhatTheScriptStores() async throws {
-        // A single Redis of its own: the suites also run on a Redis Cluster, where the script stays the way.
-        let server = RedisServer()
-        try server.start()
-        defer { server.stop() }
-        let ns = TestNamespace(server: server)
-        let store = ns.store
-        let pipeline = RedisPipeline(configuration: ns.server.configuration, label: "test.transaction")
-        pipeline.start()
-        defer { pipeline.stop() }
+        let redis = try SingleRedis()
+        defer { redis.stop() }
+        let (ns, store, pipeline) = (redis.namespace, redis.namespace.store, redis.pipeline)
         #expect(pipeline.runsTransactions)
 
         let byScript = Self.submissions.map {
@@ -89,15 +82,9 @@ import Testing
     }
 
     @Test func aResentRoundRunsTheScriptAndStoresNothingTwice() async throws {
-        // A single Redis of its own: the suites also run on a Redis Cluster, where the script stays the way.
-        let server = RedisServer()
-        try server.start()
-        defer { server.stop() }
-        let ns = TestNamespace(server: server)
-        let store = ns.store
-        let pipeline = RedisPipeline(configuration: ns.server.configuration, label: "test.transaction")
-        pipeline.start()
-        defer { pipeline.stop() }
+        let redis = try SingleRedis()
+        defer { redis.stop() }
+        let (ns, store, pipeline) = (redis.namespace, redis.namespace.store, redis.pipeline)
         let requests = Self.submissions.map {
             store.enqueueRequest($0, idempotencyKey: nil, idempotencyWindowMilliseconds: 0)
         }
@@ -117,26 +104,10 @@ import Testing
     }
 
     @Test func eachStoredTaskIsAnnouncedEvenAfterRedisForgetsTheScript() async throws {
-        // A single Redis of its own: the test makes it forget every script (and the suites also run on a Cluster).
-        let server = RedisServer()
-        try server.start()
-        defer { server.stop() }
-        let ns = TestNamespace(server: server)
-        let store = ns.store
-        let pipeline = RedisPipeline(configuration: ns.server.configuration, label: "test.transaction")
-        pipeline.start()
-        defer { pipeline.stop() }
-        let connection = try ns.server.connect()
-        let mode = EventChannelMode.current
-        try connection.write([RedisCommand(mode.subscribeCommand, ns.keys.events(.default))])
-        var replies: [RedisValue] = []
-        func read() throws {
-            var fds = [pollfd(fd: connection.fileDescriptor, events: Int16(POLLIN), revents: 0)]
-            guard poll(&fds, 1, 10_000) == 1 else { throw TestFailure("nothing from Redis in 10 s") }
-            replies += try connection.readAvailable()
-        }
-        while replies.isEmpty { try read() }
-        replies.removeFirst()  // the subscription's confirmation
+        let redis = try SingleRedis()
+        defer { redis.stop() }
+        let (ns, store, pipeline) = (redis.namespace, redis.namespace.store, redis.pipeline)
+        let subscriber = try RawSubscriber(server: redis.server, channel: ns.keys.events(.default))
 
         for round in 0..<2 {
             // The second round finds the script gone: inside EXEC it is refused, and it is run by its source.
@@ -151,8 +122,7 @@ import Testing
                 continue
             }
             #expect(values.last?.int == requests.count, "round \(round): events published")
-            while replies.isEmpty { try read() }
-            let message = try #require(replies.removeFirst().array)
+            let message = try #require(try subscriber.next().array)
             let lines = try #require(message.last?.string).split(separator: "\n")
             #expect(lines.count == requests.count)
             for (line, request) in zip(lines, requests) {
@@ -164,6 +134,40 @@ import Testing
                 #expect(event["queue"] as? String == "default" && event["seq"] as? Int == 1)
             }
         }
+    }
+
+    @Test func aRoundCutByABrokenConnectionIsResentAsTheScript() async throws {
+        let redis = try SingleRedis()
+        defer { redis.stop() }
+        let (ns, store, pipeline) = (redis.namespace, redis.namespace.store, redis.pipeline)
+        let warmUp = Self.submissions.map {
+            store.enqueueRequest($0, idempotencyKey: nil, idempotencyWindowMilliseconds: 0)
+        }
+        let warmed = await Self.run(store.enqueueTransaction(warmUp, now: try ns.redisClock()), on: pipeline)
+        guard case .success(.committed) = warmed else {
+            Issue.record("the first transaction did not commit: \(warmed)")
+            return
+        }
+        // Redis drops every other client, the pipeline's connection among them: its next round breaks.
+        let killed = try ns.redis("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+        #expect((killed.int ?? 0) >= 1, "the pipeline's connection was killed: \(killed)")
+        let requests = Self.submissions.map {
+            store.enqueueRequest($0, idempotencyKey: nil, idempotencyWindowMilliseconds: 0)
+        }
+        let now = try ns.redisClock()
+        let reply = await Self.run(store.enqueueTransaction(requests, now: now), on: pipeline)
+        guard case .success(.resent) = reply else {
+            Issue.record("not resent as the script: \(reply)")
+            return
+        }
+        for (request, outcome) in zip(requests, store.enqueueOutcomes(reply, for: requests, now: now).outcomes) {
+            guard case .success(.created(let record)) = outcome else {
+                Issue.record("\(request.id): \(outcome)")
+                continue
+            }
+            #expect(try store.task(record.id) == record)
+        }
+        #expect(try ns.redis("LLEN", ns.keys.pending(.default)).int == warmUp.count + requests.count)
     }
 
     @Test func theClockFollowsRedisFromItsFirstReading() throws {
@@ -193,5 +197,26 @@ import Testing
             return
         }
         #expect(error.code == .io)
+    }
+}
+
+/// A single redis-server of one test's own, a namespace on it and a started pipeline: the transaction runs on a
+/// single Redis only (the suites also run on a Cluster), and some tests flush its scripts or kill its clients.
+private final class SingleRedis {
+    let server = RedisServer()
+    let namespace: TestNamespace
+    let pipeline: RedisPipeline
+
+    init(function: String = #function) throws {
+        try server.start()
+        namespace = TestNamespace(server: server, function: function)
+        // One writer, as the enqueuer has: every round goes over the one connection a test may break.
+        pipeline = RedisPipeline(configuration: server.configuration, label: "test.transaction", writers: 1)
+        pipeline.start()
+    }
+
+    func stop() {
+        pipeline.stop()
+        server.stop()
     }
 }

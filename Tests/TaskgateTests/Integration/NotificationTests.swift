@@ -56,25 +56,16 @@ import Testing
     @Test func aRawSubscriberSeesTheDocumentedFormat() async throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }
-        let connection = try ns.server.connect()
         let mode = EventChannelMode.current
         let channel = ns.keys.events(QueueName("reports")!)
         #expect(channel == ns.keys.prefix + ":{reports}:events")
-        try connection.write([RedisCommand(mode.subscribeCommand, channel)])
-        var replies: [RedisValue] = []
-        func read() throws {
-            var fds = [pollfd(fd: connection.fileDescriptor, events: Int16(POLLIN), revents: 0)]
-            guard poll(&fds, 1, 10_000) == 1 else { throw TestFailure("nothing from Redis in 10 s") }
-            replies += try connection.readAvailable()
-        }
-        while replies.isEmpty { try read() }
-        #expect(replies.removeFirst().array?.first?.string == mode.subscribedKind)
+        let subscriber = try RawSubscriber(server: ns.server, channel: channel)
+        #expect(subscriber.confirmation.array?.first?.string == mode.subscribedKind)
 
         let before = try ns.redisClock()
         let record = try ns.store.enqueue(
             TaskSubmission(payload: .null, type: "pdf/render", queue: QueueName("reports")!))
-        while replies.isEmpty { try read() }
-        let message = try #require(replies.first?.array)
+        let message = try #require(try subscriber.next().array)
         #expect(message.count == 3 && message[0].string == mode.messageKind && message[1].string == channel)
         let text = try #require(message[2].string)
         #expect(!text.contains("\n"), "one event in this message")
