@@ -39,7 +39,8 @@ public final class Gateway: Service, Sendable {
         self.events = events
         let operations = GatewayResponder.Operations(
             pool: pool, keys: configuration.keys, retentionMilliseconds: configuration.pull.retentionMilliseconds,
-            maxQueues: configuration.maxQueues, allowedQueues: configuration.allowedQueues)
+            maxQueues: configuration.maxQueues, allowedQueues: configuration.allowedQueues,
+            maxSchedules: configuration.maxSchedules)
         self.pruning = QueuePruning(pruner: operations.pruner, logger: logger)
         let responder = GatewayResponder(
             store: store, enqueuer: enqueuer, logger: logger, tokens: configuration.tokens,

@@ -24,6 +24,8 @@ public struct GatewayConfiguration: Sendable {
     public var streamBufferBytes: Int
     /// The most queues clients may make (``QueueRegistry/maxQueues``; 0: no bound).
     public var maxQueues: Int = QueueRegistry.defaultMaxQueues
+    /// The most schedules there may be (``ScheduleControl/maxSchedules``; 0: no bound).
+    public var maxSchedules: Int = ScheduleControl.defaultMaxSchedules
     /// The only queues clients may use; `nil` for any.
     public var allowedQueues: Set<QueueName>? = nil
     /// The most queues `/metrics` labels by name; the others are summed under `queue="_other"`.

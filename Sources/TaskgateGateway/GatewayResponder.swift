@@ -175,6 +175,10 @@ public final class GatewayResponder: HTTPResponder {
                 gate: operations.gate, idempotencyWindowMilliseconds: idempotencyWindowMilliseconds,
                 retryAfterSeconds: Self.retryAfterSeconds, metrics: metrics, replay: replay
             ).register(on: &router)
+            SchedulesAPI(
+                control: operations.schedules, store: operations.batchStore, callbackAllow: callbackAllow,
+                gate: operations.gate, retryAfterSeconds: Self.retryAfterSeconds
+            ).register(on: &router)
         }
         self.router = router
     }
@@ -192,13 +196,17 @@ public final class GatewayResponder: HTTPResponder {
         public let tasks: TaskControl
         /// Stores `POST /tasks/batch`, one script call per queue.
         public let batchStore: RedisTaskStore
+        /// The schedules' seam.
+        public let schedules: ScheduleControl
 
         /// Builds the seams over one pool; a cancelled task's record is kept `retentionMilliseconds`; clients may
         /// make up to `maxQueues` queues (0: no bound), and use only `allowedQueues` when it is given.
         public init(
             pool: RedisConnectionPool, keys: KeySpace, retentionMilliseconds: Int = 86_400_000,
-            maxQueues: Int = QueueRegistry.defaultMaxQueues, allowedQueues: Set<QueueName>? = nil
+            maxQueues: Int = QueueRegistry.defaultMaxQueues, allowedQueues: Set<QueueName>? = nil,
+            maxSchedules: Int = ScheduleControl.defaultMaxSchedules
         ) {
+            self.schedules = ScheduleControl(pool: pool, keys: keys, maxSchedules: maxSchedules)
             let registry = QueueRegistry(pool: pool, keys: keys, maxQueues: maxQueues)
             self.registry = registry
             self.gate = QueueGate(registry: registry, allowed: allowedQueues)

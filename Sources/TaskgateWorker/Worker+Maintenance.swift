@@ -111,4 +111,36 @@ extension Worker {
             }
         }
     }
+
+    /// Fires due schedules (see ``ScheduleFirer``): a pass at once after a full one, otherwise when the next is
+    /// due, and at least every ``scheduleLookMilliseconds`` (schedules put meanwhile are due from their first
+    /// tick, which a look finds at most that late).
+    func runSchedules(_ firer: ScheduleFirer) async {
+        let executor = BlockingExecutor(label: "taskgate.worker.schedules")
+        var pause = Backoff()
+        while !isStopping {
+            do throws(TaskStoreError) {
+                let pass = try await executor.run { () throws(TaskStoreError) -> ScheduleFirer.Pass in
+                    try firer.fire()
+                }
+                metrics.firedSchedules(pass.fired, missed: pass.missed)
+                if pass.unfinished > 0 {
+                    logger.warning(
+                        "schedules left to their claim's end, another pass fires them",
+                        metadata: ["count": "\(pass.unfinished)"])
+                }
+                pause.reset()
+                guard pass.claimed < firer.batch else { continue }
+                let wait = min(
+                    Self.scheduleLookMilliseconds, pass.nextDueInMilliseconds ?? Self.scheduleLookMilliseconds)
+                if wait > 0 { try? await Task.sleep(for: .milliseconds(wait)) }
+            } catch {
+                logger.warning("firing schedules failed, retrying", metadata: ["error": "\(error)"])
+                await pause.wait()
+            }
+        }
+    }
+
+    /// The longest pause between two looks for due schedules (ms).
+    static let scheduleLookMilliseconds = 250
 }

@@ -22,6 +22,8 @@ public final class Worker: Service, Sendable {
     let store: any TaskStore
     private let pipeline: RedisPipeline?
     let registry: QueueRegistry?
+    /// Fires due schedules, when the worker is on Redis and configured to (`--schedules`).
+    let scheduleFirer: ScheduleFirer?
     let logger: Logger
     private let stopping = Atomic<Bool>(false)
     let running = Mutex<[Int: RunningAttempt]>([:])
@@ -50,7 +52,12 @@ public final class Worker: Service, Sendable {
         self.init(
             configuration: configuration, handlers: handlers,
             store: RedisTaskStore(pool: pool, keys: configuration.keys, pipeline: pipeline), pipeline: pipeline,
-            registry: QueueRegistry(pool: pool, keys: configuration.keys), metrics: metrics, logger: logger)
+            registry: QueueRegistry(pool: pool, keys: configuration.keys),
+            scheduleFirer: configuration.firesSchedules
+                ? ScheduleFirer(
+                    pool: pool, keys: configuration.keys, claimMilliseconds: configuration.scheduleClaimMilliseconds)
+                : nil,
+            metrics: metrics, logger: logger)
     }
 
     /// Creates a worker over any task store.
@@ -58,13 +65,13 @@ public final class Worker: Service, Sendable {
         configuration: WorkerConfiguration, handlers: HandlerRegistry, store: any TaskStore, logger: Logger
     ) {
         self.init(
-            configuration: configuration, handlers: handlers, store: store, pipeline: nil, registry: nil, metrics: nil,
-            logger: logger)
+            configuration: configuration, handlers: handlers, store: store, pipeline: nil, registry: nil,
+            scheduleFirer: nil, metrics: nil, logger: logger)
     }
 
     private init(
         configuration: WorkerConfiguration, handlers: HandlerRegistry, store: any TaskStore, pipeline: RedisPipeline?,
-        registry: QueueRegistry?, metrics: WorkerMetrics?, logger: Logger
+        registry: QueueRegistry?, scheduleFirer: ScheduleFirer?, metrics: WorkerMetrics?, logger: Logger
     ) {
         self.configuration = configuration
         self.metrics =
@@ -73,6 +80,7 @@ public final class Worker: Service, Sendable {
         self.store = store
         self.pipeline = pipeline
         self.registry = registry
+        self.scheduleFirer = scheduleFirer
         self.logger = logger
     }
 
@@ -96,11 +104,15 @@ public final class Worker: Service, Sendable {
                 "queue": "\(configuration.queues.map { "\($0.name)=\($0.weight)" }.joined(separator: ","))",
                 "concurrency": "\(configuration.concurrency)",
                 "order": "\(configuration.strictPriority ? "strict" : "weighted")",
+                "schedules": "\(scheduleFirer != nil ? "on" : "off")",
             ])
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.runScheduler() }
                 group.addTask { await self.runRecovery() }
+                if let scheduleFirer = self.scheduleFirer {
+                    group.addTask { await self.runSchedules(scheduleFirer) }
+                }
                 group.addTask {
                     // Heartbeats and time limits go on while slots finish their tasks during the grace period.
                     let heartbeat = Task { await self.runHeartbeat() }

@@ -30,6 +30,11 @@ public struct WorkerConfiguration: Sendable {
     public var leaseTiming: LeaseTiming
     /// The per-attempt limit of tasks submitted without `timeout_seconds`, in milliseconds; `nil`: none.
     public var defaultTimeoutMilliseconds: Int?
+    /// Whether the worker fires due schedules (`--schedules`, on by default): any number of workers may, each
+    /// tick fires once (see ``ScheduleFirer``).
+    public var firesSchedules: Bool
+    /// How long a worker's claim on schedules it fires lasts before another worker may take them over (ms).
+    public var scheduleClaimMilliseconds: Int
 
     /// Creates a configuration with the defaults a user would expect: `queues`, when given, replace `queue`
     /// (duplicates are dropped, the first kept).
@@ -39,7 +44,7 @@ public struct WorkerConfiguration: Sendable {
         retryPolicy: RetryPolicy = .standard, retentionMilliseconds: Int = 86_400_000,
         gracePeriod: Duration = .seconds(30), claimBlockMilliseconds: Int = 1_000,
         schedulerIntervalMilliseconds: Int = 250, leaseTiming: LeaseTiming = .standard,
-        defaultTimeoutMilliseconds: Int? = nil
+        defaultTimeoutMilliseconds: Int? = nil, firesSchedules: Bool = true, scheduleClaimMilliseconds: Int = 30_000
     ) {
         self.redis = redis
         self.keys = keys
@@ -55,5 +60,7 @@ public struct WorkerConfiguration: Sendable {
         self.schedulerIntervalMilliseconds = max(10, schedulerIntervalMilliseconds)
         self.leaseTiming = leaseTiming
         self.defaultTimeoutMilliseconds = defaultTimeoutMilliseconds.map { max(1, $0) }
+        self.firesSchedules = firesSchedules
+        self.scheduleClaimMilliseconds = max(1000, scheduleClaimMilliseconds)
     }
 }

@@ -9,7 +9,8 @@ import TaskgateMetrics
 /// attempt), `_retried_total` and `_dead_total` (what became of the failed ones), `_recovered_total` (tasks of
 /// lost workers this worker's recovery put back); per task type the run-time histogram
 /// `taskgate_worker_task_duration_seconds{type}`; and `taskgate_worker_slots_busy` beside
-/// `taskgate_worker_slots`. Nothing here touches Redis: a scrape reads memory only.
+/// `taskgate_worker_slots`; `taskgate_worker_schedule_runs_total` and `taskgate_worker_schedule_missed_total`
+/// (tasks this worker's passes stored for schedules, and ticks they counted missed). Nothing here touches Redis: a scrape reads memory only.
 public final class WorkerMetrics: Sendable {
     /// The registry and the text format.
     public let exposition: MetricsExposition
@@ -31,6 +32,8 @@ public final class WorkerMetrics: Sendable {
     private let durations = Mutex<[String: Timer]>([:])
     private let busy = Atomic<Int>(0)
     private let busyGauge: Gauge
+    private let scheduleRuns: Counter
+    private let scheduleMisses: Counter
 
     /// Creates the metrics of a worker on `queues` with `slots` slots.
     public init(queues: [QueueName], slots: Int) {
@@ -54,6 +57,14 @@ public final class WorkerMetrics: Sendable {
         busyGauge = Gauge(label: "taskgate_worker_slots_busy", factory: factory)
         busyGauge.record(0)
         Gauge(label: "taskgate_worker_slots", factory: factory).record(slots)
+        scheduleRuns = Counter(label: "taskgate_worker_schedule_runs_total", factory: factory)
+        scheduleMisses = Counter(label: "taskgate_worker_schedule_missed_total", factory: factory)
+    }
+
+    /// A pass over due schedules stored `fired` tasks and counted `missed` ticks.
+    func firedSchedules(_ fired: Int, missed: Int) {
+        if fired > 0 { scheduleRuns.increment(by: fired) }
+        if missed > 0 { scheduleMisses.increment(by: missed) }
     }
 
     /// A slot started an attempt of a task on `queue`.

@@ -89,6 +89,11 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var maxQueues: Int?
     @Option(
+        help:
+            "Most schedules there may be; a PUT of a new one past it gets 409 too-many-schedules (0: no bound). [TASKGATE_MAX_SCHEDULES, default 100000]"
+    )
+    var maxSchedules: Int?
+    @Option(
         help: ArgumentHelp(
             "The only queues clients may use (repeatable, or comma-separated); others get 400 queue-not-allowed.",
             discussion: "[TASKGATE_QUEUES; unset, any]"))
@@ -145,6 +150,8 @@ struct ServeCommand: AsyncParsableCommand {
                 streamBufferBytes, "TASKGATE_STREAM_BUFFER_BYTES", default: 64 * 1024, range: 1024...(64 << 20)))
         configuration.maxQueues = try Settings.int(
             maxQueues, "TASKGATE_MAX_QUEUES", default: 1000, range: 0...1_000_000)
+        configuration.maxSchedules = try Settings.int(
+            maxSchedules, "TASKGATE_MAX_SCHEDULES", default: ScheduleControl.defaultMaxSchedules, range: 0...10_000_000)
         configuration.metricsMaxQueues = try Settings.int(
             metricsMaxQueues, "TASKGATE_METRICS_MAX_QUEUES", default: 100, range: 0...100_000)
         configuration.allowedQueues = allowedQueues

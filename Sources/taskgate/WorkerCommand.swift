@@ -90,6 +90,17 @@ struct WorkerCommand: AsyncParsableCommand {
     var passEnv: [String] = []
     @Flag(help: "Deliver the queue's completion callbacks only; run no tasks.")
     var callbacksOnly = false
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Fire due schedules too (any number of workers may: each tick fires once). [TASKGATE_SCHEDULES=0 turns it off]"
+    )
+    var schedules = true
+    @Option(
+        help:
+            "How long this worker's claim on schedules it fires lasts before another worker may take them over, 1-300 s. [TASKGATE_SCHEDULE_CLAIM_SECONDS, default 30]"
+    )
+    var scheduleClaimSeconds: Double?
     @Option(
         help: ArgumentHelp(
             "Hosts a callback_url may name (checked again before every delivery): host names, .suffixes, IP addresses, CIDR blocks; repeatable.",
@@ -134,6 +145,8 @@ struct WorkerCommand: AsyncParsableCommand {
             retentionSeconds, "TASKGATE_RETENTION_SECONDS", default: 86_400, minimum: 0.001)
         let grace = try Settings.double(gracePeriodSeconds, "TASKGATE_GRACE_PERIOD_SECONDS", default: 30, minimum: 0)
         let lease = try Settings.double(leaseSeconds, "TASKGATE_LEASE_SECONDS", default: 10, minimum: 0.1)
+        let scheduleClaim = min(
+            300, try Settings.double(scheduleClaimSeconds, "TASKGATE_SCHEDULE_CLAIM_SECONDS", default: 30, minimum: 1))
         let recoveryInterval = try Settings.double(
             recoveryIntervalSeconds, "TASKGATE_RECOVERY_INTERVAL_SECONDS", default: 1, minimum: 0.01)
         let concurrency = try Settings.int(concurrency, "TASKGATE_CONCURRENCY", default: 1, range: 1...1024)
@@ -170,7 +183,9 @@ struct WorkerCommand: AsyncParsableCommand {
             gracePeriod: .milliseconds(Int(grace * 1000)),
             leaseTiming: LeaseTiming(
                 leaseMilliseconds: Int(lease * 1000), recoveryIntervalMilliseconds: Int(recoveryInterval * 1000)),
-            defaultTimeoutMilliseconds: defaultTimeout.map { Int($0 * 1000) })
+            defaultTimeoutMilliseconds: defaultTimeout.map { Int($0 * 1000) },
+            firesSchedules: schedules && Settings.string("TASKGATE_SCHEDULES") != "0",
+            scheduleClaimMilliseconds: Int(scheduleClaim * 1000))
         switch kind {
         case nil:
             try await common.run([deliverer], logger: logger)

@@ -14,22 +14,30 @@ public final class EnqueueRequest: Sendable {
     public let keys: [String]
     /// The idempotency window in ms; 0 without an idempotency key.
     let windowMilliseconds: Int
+    /// The Redis time (ms) after which the script must not store the task (0: no such time); a schedule's fire
+    /// step sets it so that an attempt which stalled cannot store a tick's task after another attempt took over.
+    let notAfterMilliseconds: Int
 
-    init(id: TaskID, submission: TaskSubmission, payload: String, keys: [String], windowMilliseconds: Int) {
+    init(
+        id: TaskID, submission: TaskSubmission, payload: String, keys: [String], windowMilliseconds: Int,
+        notAfterMilliseconds: Int = 0
+    ) {
         self.id = id
         self.submission = submission
         self.payload = payload
         self.keys = keys
         self.windowMilliseconds = windowMilliseconds
+        self.notAfterMilliseconds = notAfterMilliseconds
     }
 
-    /// Its eight values in the enqueue script's ARGV[], built when the script is the way it goes (the enqueue
+    /// Its eleven values in the enqueue script's ARGV[], built when the script is the way it goes (the enqueue
     /// transaction needs none of them).
     public var arguments: [any RedisArgument] {
         [
             id.rawValue, submission.type ?? "", payload, submission.maxRetries,
             submission.timeoutMilliseconds.map(String.init) ?? "", submission.delayMilliseconds, windowMilliseconds,
-            submission.callbackURL ?? "",
+            submission.callbackURL ?? "", notAfterMilliseconds, submission.origin?.schedule.rawValue ?? "",
+            submission.origin.map { String($0.tick.milliseconds) } ?? "",
         ]
     }
 }

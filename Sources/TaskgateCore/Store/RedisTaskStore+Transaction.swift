@@ -1,10 +1,10 @@
 import TaskgateRedis
 
 extension RedisTaskStore {
-    /// Whether the enqueue transaction can store `request`: it has no idempotency key and no delay, so nothing
-    /// needs reading before it is written (its id is new and random).
+    /// Whether the enqueue transaction can store `request`: it has no idempotency key, no delay and no schedule,
+    /// so nothing needs reading before it is written (its id is new and random).
     static func isPlain(_ request: EnqueueRequest) -> Bool {
-        request.keys.count == 1 && request.submission.delayMilliseconds == 0
+        request.keys.count == 1 && request.submission.delayMilliseconds == 0 && request.submission.origin == nil
     }
 
     /// The enqueue transaction of plain `requests` (see ``isPlain(_:)``) of one queue, stamped `now` (Redis'

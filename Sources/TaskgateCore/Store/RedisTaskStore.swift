@@ -52,7 +52,7 @@ public struct RedisTaskStore: TaskStore {
         var callKeys = [keys.pending(queue), keys.scheduled(queue)]
         var arguments: [any RedisArgument] = [keys.events(queue)]
         callKeys.reserveCapacity(2 + 2 * requests.count)
-        arguments.reserveCapacity(1 + 8 * requests.count)
+        arguments.reserveCapacity(1 + 11 * requests.count)
         for request in requests {
             precondition(request.id.queue == queue, "one enqueue call is for one queue")
             callKeys += request.keys

@@ -28,6 +28,19 @@
 /// scored 0, so they sort by name). It lives on whatever node its own slot is on, so no queue script can
 /// write it; see ``QueueRegistry`` for how it is kept right.
 ///
+/// And the schedules' keys, all under the one hash tag `{schedules}` so every schedule script runs on one slot
+/// (a fired task's keys are on its queue's slot; see ``ScheduleFirer`` for how a tick stays exactly-once across
+/// the two):
+/// - `<prefix>:{schedules}:names`: sorted set of every schedule's name (all scored 0, so they sort by name).
+/// - `<prefix>:{schedules}:due`: sorted set of the names of schedules not paused, by the time (ms) their next
+///   tick is due; workers take the due ones from its head.
+/// - `<prefix>:{schedules}:firing`: sorted set of names a worker is firing, by when its claim runs out.
+/// - `<prefix>:{schedules}:schedule:<name>`: hash of a schedule: its definition (`spec`), `next`, pause,
+///   counts and its last run.
+/// - `<prefix>:{schedules}:fired:<name>` and `:missed:<name>`: lists of its last runs and misses, bounded.
+/// - `<prefix>:{<queue>}:fired:<name>:<tick>`: a short-lived marker, on the fired task's queue slot, that the
+///   tick's task was stored (it outlives every attempt that may still try to store it).
+///
 /// And one pub/sub channel per queue, `<prefix>:{<queue>}:events`, carrying every state change of its tasks
 /// (sharded pub/sub, see ``EventChannelMode``; the hash tag keeps it on the queue's node), and one,
 /// `<prefix>:{<queue>}:cancellations`, carrying the ids of running tasks an operator cancels.
@@ -90,6 +103,28 @@ public struct KeySpace: Sendable, Equatable {
     public func cancellations(_ queue: QueueName) -> String { queueKey(queue, "cancellations") }
     /// The pub/sub channel of `queue`'s task events.
     public func events(_ queue: QueueName) -> String { queueKey(queue, "events") }
+    /// The sorted set of every schedule's name.
+    public var scheduleNames: String { prefix + ":{schedules}:names" }
+    /// The sorted set of schedules not paused, by when their next tick is due (ms).
+    public var schedulesDue: String { prefix + ":{schedules}:due" }
+    /// The sorted set of schedules being fired, by when the firing worker's claim runs out (ms).
+    public var schedulesFiring: String { prefix + ":{schedules}:firing" }
+    /// What every schedule's hash key starts with (the claim script derives them from names with it).
+    public var schedulePrefix: String { prefix + ":{schedules}:schedule:" }
+    /// What every schedule's list of last runs starts with.
+    public var scheduleFiredPrefix: String { prefix + ":{schedules}:fired:" }
+    /// What every schedule's list of last misses starts with.
+    public var scheduleMissedPrefix: String { prefix + ":{schedules}:missed:" }
+    /// The hash of schedule `name`.
+    public func schedule(_ name: ScheduleName) -> String { schedulePrefix + name.rawValue }
+    /// The list of schedule `name`'s last runs.
+    public func scheduleFired(_ name: ScheduleName) -> String { scheduleFiredPrefix + name.rawValue }
+    /// The list of schedule `name`'s last misses.
+    public func scheduleMissed(_ name: ScheduleName) -> String { scheduleMissedPrefix + name.rawValue }
+    /// The marker, on `queue`'s slot, that schedule `name`'s task for the tick at `tick` (ms) was stored.
+    public func firedTick(_ queue: QueueName, _ name: ScheduleName, tick: Int) -> String {
+        queueKey(queue, "fired:", name.rawValue + ":" + String(tick))
+    }
     /// The hash recording the task an idempotency key created on `queue`.
     public func idempotency(_ queue: QueueName, _ key: IdempotencyKey) -> String {
         queueKey(queue, "idempotency:", key.rawValue)

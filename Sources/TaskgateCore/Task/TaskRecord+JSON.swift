@@ -8,7 +8,8 @@ extension TaskRecord {
         var json = JSONWriter(
             capacity: 420 + (record.callbackURL.map { $0.utf8.count + 200 } ?? 0) + record.payload.utf8.count
                 + (record.result?.utf8.count ?? 0)
-                + (record.lastError?.utf8.count ?? 0))
+                + (record.lastError?.utf8.count ?? 0)
+                + (record.origin.map { $0.schedule.rawValue.utf8.count + 60 } ?? 0))
         json.writeRaw(#"{"id":"#)
         json.writeString(record.id.rawValue)
         json.writeRaw(#","queue":"#)
@@ -45,6 +46,12 @@ extension TaskRecord {
         json.writeRaw(#","seq":"#)
         json.writeInteger(record.sequence)
         if let url = record.callbackURL { Self.writeCallback(url, record.callback, to: &json) }
+        if let origin = record.origin {
+            json.writeRaw(#","schedule":"#)
+            json.writeString(origin.schedule.rawValue)
+            json.writeRaw(#","tick":"#)
+            json.writeTimestamp(origin.tick)
+        }
         json.writeRaw("}")
         return json.bytes
     }

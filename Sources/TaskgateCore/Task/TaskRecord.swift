@@ -24,6 +24,8 @@ public struct TaskRecord: Sendable, Equatable {
     public var callbackURL: String?
     /// How the delivery to ``callbackURL`` stands, once the task is final.
     public var callback: CallbackDelivery?
+    /// The schedule that fired the task and the tick it fired for, when a schedule did.
+    public var origin: ScheduleOrigin?
 
     /// The queue the task is on.
     public var queue: QueueName { id.queue }
@@ -49,6 +51,7 @@ public struct TaskRecord: Sendable, Equatable {
         self.sequence = 1
         self.callbackURL = submission.callbackURL
         self.callback = nil
+        self.origin = submission.origin
     }
 
     /// Decodes a flat `HGETALL` reply (name, value, name, value, ...); `nil` when a required field is missing or
@@ -71,6 +74,8 @@ public struct TaskRecord: Sendable, Equatable {
         var finishedAt: Int?
         var sequence = 0
         var callbackURL: String?
+        var schedule: String?
+        var tick: Int?
         var delivery = CallbackDelivery.Fields()
         var index = 0
         while index + 1 < flatFields.count {
@@ -93,6 +98,8 @@ public struct TaskRecord: Sendable, Equatable {
             case "finished_at": finishedAt = Int(value)
             case "seq": sequence = Int(value) ?? 0
             case "callback": callbackURL = value
+            case "schedule": schedule = value
+            case "tick": tick = Int(value)
             default: delivery.read(flatFields[index], value)
             }
             index += 2
@@ -117,5 +124,10 @@ public struct TaskRecord: Sendable, Equatable {
         self.sequence = sequence
         self.callbackURL = callbackURL.flatMap { $0.isEmpty ? nil : $0 }
         self.callback = delivery.delivery
+        if let name = schedule.flatMap(ScheduleName.init), let tick {
+            self.origin = ScheduleOrigin(schedule: name, tick: Timestamp(milliseconds: tick))
+        } else {
+            self.origin = nil
+        }
     }
 }

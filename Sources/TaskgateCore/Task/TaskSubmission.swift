@@ -15,6 +15,8 @@ public struct TaskSubmission: Sendable, Equatable {
     /// Where to POST the task's record once it is final (`callback_url`), checked for syntax here and
     /// against the gateway's allow list there (``CallbackAllowList``).
     public var callbackURL: String?
+    /// The schedule and tick that fired the task, when a schedule did (never part of a `POST /tasks` body).
+    public var origin: ScheduleOrigin?
 
     /// The default for ``maxRetries``.
     public static let defaultMaxRetries = 5
@@ -37,6 +39,7 @@ public struct TaskSubmission: Sendable, Equatable {
         self.delayMilliseconds = delayMilliseconds
         self.timeoutMilliseconds = timeoutMilliseconds
         self.callbackURL = callbackURL
+        self.origin = nil
     }
 
     /// Parses and validates a request body.

@@ -2,8 +2,10 @@ import TaskgateRedis
 
 extension TaskScripts {
     /// KEYS: pending, scheduled, then for each task its task key and, when it has one, its idempotency key.
-    /// ARGV: the event channel, then eight per task: id, type, payload, max_retries, timeout_ms, delay_ms,
-    /// window_ms (`0` when the task has no idempotency key), callback_url (`''` for none).
+    /// ARGV: the event channel, then eleven per task: id, type, payload, max_retries, timeout_ms, delay_ms,
+    /// window_ms (`0` when the task has no idempotency key), callback_url (`''` for none), not_after (Redis time
+    /// in ms after which the task must not be stored, `0` for none), schedule and tick (`''` unless a schedule
+    /// fired it).
     ///
     /// Stores any number of tasks of one queue in one call; the gateway sends every request waiting at once,
     /// so Redis pays a script call per batch rather than per task. Tasks are handled in order, each as the
@@ -14,7 +16,8 @@ extension TaskScripts {
     /// knows the record it sent); `'existing'` with the record when the id exists already (a call repeated
     /// after a broken connection; nothing is written); with an idempotency key that is held already,
     /// `'replayed'` with the held id when the earlier request had the same content, or `'conflict'` with it
-    /// when it did not (nothing is written); `'error'` with Redis' message when a command failed for this
+    /// when it did not (nothing is written); `'late'` when `not_after` has passed (nothing is written, not even
+    /// looked at); `'error'` with Redis' message when a command failed for this
     /// task (it is not queued; the other tasks of the call are not affected).
     static let enqueue = RedisScript(
         now + events(channel: "ARGV[1]") + """
@@ -24,7 +27,8 @@ extension TaskScripts {
             local function store(a, task, key)
                 local id, task_type, payload, max_retries = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
                 local timeout, delay, window = ARGV[a + 4], tonumber(ARGV[a + 5]), ARGV[a + 6]
-                local callback = ARGV[a + 7]
+                local callback, not_after = ARGV[a + 7], tonumber(ARGV[a + 8])
+                if not_after > 0 and now > not_after then return 'late', '', false end
                 local fingerprint = nil
                 if key then
                     local content = field(task_type) .. field(payload) .. field(max_retries) .. field(timeout)
@@ -62,6 +66,12 @@ extension TaskScripts {
                     fields[#fields + 1] = 'callback'
                     fields[#fields + 1] = callback
                 end
+                if ARGV[a + 9] ~= '' then
+                    fields[#fields + 1] = 'schedule'
+                    fields[#fields + 1] = ARGV[a + 9]
+                    fields[#fields + 1] = 'tick'
+                    fields[#fields + 1] = ARGV[a + 10]
+                end
                 redis.call('HSET', task, unpack(fields))
                 if state == 'scheduled' then
                     redis.call('ZADD', KEYS[2], run_at, id)
@@ -72,7 +82,7 @@ extension TaskScripts {
                 return 'created', '', true
             end
             local replies, ready, k = {now}, {}, 3
-            for a = 2, #ARGV, 8 do
+            for a = 2, #ARGV, 11 do
                 local task, key = KEYS[k], nil
                 k = k + 1
                 if ARGV[a + 6] ~= '0' then

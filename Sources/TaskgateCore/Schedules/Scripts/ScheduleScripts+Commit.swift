@@ -1,0 +1,75 @@
+import TaskgateRedis
+
+extension ScheduleScripts {
+    /// KEYS: due, firing. ARGV: the claim's token, the prefixes of schedule hashes, run lists and miss lists, then
+    /// six per schedule: name, the timing it was planned with, next (ms, `''` for never), buffered (`''` for
+    /// none), its runs (entries `<tick> <id> * <kind>`, one per line) and its misses (`<from> <to> <count>
+    /// <reason> <fired_late> *`, one per line).
+    ///
+    /// Ends a claim whose tasks are stored: moves the schedule's next tick on, keeps the runs and misses (each
+    /// `*` becomes Redis' time; lists bounded to \(ScheduleScripts.listLength)), and puts the schedule back in
+    /// the due set unless it was paused meanwhile (every second while a buffered tick waits). Only the claim's own
+    /// token commits: a claim that ran out and was taken over by another worker changes nothing. When the timing
+    /// was changed meanwhile (`PUT`), the runs are kept but the new timing's next tick stays.
+    ///
+    /// Returns one number per schedule: 1 committed, 0 refused (claim lost, or the schedule deleted).
+    static let commit = RedisScript(
+        now + """
+
+            local token, prefix, fired_prefix, missed_prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+            local length = \(ScheduleScripts.listLength)
+            local results = {}
+            local function keep(list, text)
+                local count = 0
+                local last = nil
+                for entry in string.gmatch(text, '[^\\n]+') do
+                    local stamped = string.gsub(entry, '%*', now_text)
+                    redis.call('LPUSH', list, stamped)
+                    count = count + 1
+                    last = entry
+                end
+                if count > 0 then redis.call('LTRIM', list, 0, length - 1) end
+                return count, last
+            end
+            for i = 5, #ARGV, 6 do
+                local name = ARGV[i]
+                local key = prefix .. name
+                local f = redis.call('HMGET', key, 'token', 'timing', 'paused', 'paused_to', 'next')
+                if f[1] ~= token then
+                    results[#results + 1] = 0
+                else
+                    redis.call('HDEL', key, 'token')
+                    redis.call('ZREM', KEYS[2], name)
+                    local next = f[5]
+                    if f[2] == ARGV[i + 1] then
+                        next = ARGV[i + 2] ~= '' and ARGV[i + 2] or nil
+                        if next then redis.call('HSET', key, 'next', next) else redis.call('HDEL', key, 'next') end
+                        if ARGV[i + 3] ~= '' then redis.call('HSET', key, 'buffered', ARGV[i + 3])
+                        else redis.call('HDEL', key, 'buffered') end
+                        if f[4] and (next == nil or tonumber(next) >= tonumber(f[4])) then
+                            redis.call('HDEL', key, 'paused_from', 'paused_to')
+                        end
+                    end
+                    local runs, last = keep(fired_prefix .. name, ARGV[i + 4])
+                    if runs > 0 then
+                        local tick, id = string.match(last, '^(%d+) (%S+)')
+                        redis.call('HINCRBY', key, 'fired', runs)
+                        redis.call('HSET', key, 'last_tick', tick, 'last_id', id, 'last_fired_at', now_text)
+                    end
+                    local missed = 0
+                    for entry in string.gmatch(ARGV[i + 5], '[^\\n]+') do
+                        missed = missed + tonumber(string.match(entry, '^%d+ %d+ (%d+)'))
+                    end
+                    keep(missed_prefix .. name, ARGV[i + 5])
+                    if missed > 0 then redis.call('HINCRBY', key, 'missed', missed) end
+                    if not f[3] and next then
+                        local score = tonumber(next)
+                        if ARGV[i + 3] ~= '' and now + 1000 < score then score = now + 1000 end
+                        redis.call('ZADD', KEYS[1], string.format('%d', score), name)
+                    end
+                    results[#results + 1] = 1
+                end
+            end
+            return results
+            """, derivesKeys: true)
+}
