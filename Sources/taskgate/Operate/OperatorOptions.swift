@@ -39,12 +39,13 @@ extension QueueCommand {
     }
 }
 
-/// The exit codes of the operator commands, for scripts: 0 done, 1 Redis failed, 3 no such task, 4 the task's
-/// state does not allow it, 64 a usage error (ArgumentParser's).
+/// The exit codes of the operator commands, for scripts: 0 done, 1 Redis failed, 3 no such task or schedule, 4
+/// the task's state does not allow it, 64 a usage error (ArgumentParser's), 65 a definition that is refused.
 enum OperatorExit {
     static let storeFailed: Int32 = 1
     static let notFound: Int32 = 3
     static let conflict: Int32 = 4
+    static let invalid: Int32 = 65
 
     /// Prints `error` and exits with its code.
     static func fail(_ message: String, code: Int32) -> ExitCode {
