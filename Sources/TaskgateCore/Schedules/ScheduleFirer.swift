@@ -7,7 +7,8 @@ import TaskgateRedis
 /// One pass takes three steps:
 /// 1. **Claim** (one script on `{schedules}`, ``ScheduleScripts/claim``): up to ``batch`` due schedules move
 ///    from the due set to the firing set under this pass's token, scored by when the claim runs out
-///    (``claimMilliseconds``). No other worker takes them meanwhile.
+///    (``claimMilliseconds``). No other worker takes them meanwhile. The pass plans each schedule as of its
+///    tick's first claim, so a pass that takes over a dead one's claim fires the same ticks.
 /// 2. **Store** (the enqueue script, on each task's queue slot): each tick's task under an id derived from
 ///    the schedule and the tick, with a marker key beside it. Storing an id or a marker that exists writes
 ///    nothing, so a tick stored twice is stored once. The script refuses to store after the claim's half-life
@@ -85,9 +86,9 @@ public final class ScheduleFirer: Sendable {
         pass.nextDueInMilliseconds = parts[1].string.flatMap(Int.init).map { max(0, $0 - now) }
         var claims: [Claim] = []
         var index = 2
-        while index + 9 <= parts.count {
-            let values = parts[index..<(index + 9)].map { $0.string ?? "" }
-            index += 9
+        while index + 10 <= parts.count {
+            let values = parts[index..<(index + 10)].map { $0.string ?? "" }
+            index += 10
             pass.claimed += 1
             guard let name = ScheduleName(values[0]), let definition = definition(values[1]) else {
                 pass.unfinished += 1
@@ -99,8 +100,10 @@ public final class ScheduleFirer: Sendable {
         let running = try lastRunning(claims)
         var plans: [ScheduleFirePlan] = []
         for (offset, claim) in claims.enumerated() {
-            // A schedule paused while its claim ran out fires what was due before the pause, no later tick.
-            let planned = claim.pausedAt.map { min($0, now) } ?? now
+            // Planned as of the tick's first claim (a claim taken over fires what the first may have stored), and
+            // a schedule paused while its claim ran out fires what was due before the pause, no later tick.
+            let claimedAt = min(claim.claimedAt ?? now, now)
+            let planned = claim.pausedAt.map { min($0, claimedAt) } ?? claimedAt
             plans.append(
                 ScheduleFirePlan(
                     claim.definition, next: claim.next, buffered: claim.buffered, paused: claim.pausedWindow,
@@ -147,6 +150,7 @@ public final class ScheduleFirer: Sendable {
         let timing: String
         let pausedAt: Int?
         let pausedWindow: Range<Int>?
+        let claimedAt: Int?
 
         init(name: ScheduleName, definition: ScheduleDefinition, values: [String]) {
             self.name = name
@@ -161,6 +165,7 @@ public final class ScheduleFirer: Sendable {
             } else {
                 pausedWindow = nil
             }
+            claimedAt = Int(values[9])
         }
     }
 
@@ -209,13 +214,9 @@ public final class ScheduleFirer: Sendable {
         var slots: [[TaskID?]] = plans.map { [TaskID?](repeating: nil, count: $0.fires.count) }
         var failed = Set<Int>()
         for (_, group) in requests {
-            let call = store.enqueueCall(group.map(\.request))
             let reply: RedisValue
             do {
-                reply = try pool.withConnectionRetryingOnce { connection throws(RedisError) in
-                    try store.runReplicated(
-                        TaskScripts.enqueue, on: connection, keys: call.keys, arguments: call.arguments)
-                }
+                reply = try store.runEnqueue(group.map(\.request))
             } catch {
                 // Another queue's slot may be down while this one is up: those schedules wait, the rest go on.
                 group.forEach { failed.insert($0.claim) }

@@ -61,6 +61,16 @@ public struct RedisTaskStore: TaskStore {
         return (callKeys, arguments)
     }
 
+    /// Runs the enqueue script over `requests` (all of one queue) as they are, ids and keys included, and
+    /// returns its raw reply (see ``TaskScripts/enqueue``): for callers that build their own requests (a
+    /// schedule's ticks). Safe to repeat after a broken connection: an id or key that exists is not written.
+    func runEnqueue(_ requests: [EnqueueRequest]) throws(TaskStoreError) -> RedisValue {
+        let call = enqueueCall(requests)
+        return try retryingOnce { connection throws(RedisError) in
+            try runReplicated(TaskScripts.enqueue, on: connection, keys: call.keys, arguments: call.arguments)
+        }
+    }
+
     /// Reads the part of an enqueue script's reply that answers the request at `index` of its call; a replay
     /// reads the earlier task's record.
     public func enqueueOutcome(_ reply: RedisValue, index: Int, for request: EnqueueRequest) throws(TaskStoreError)

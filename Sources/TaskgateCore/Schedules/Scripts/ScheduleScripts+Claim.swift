@@ -9,9 +9,13 @@ extension ScheduleScripts {
     /// (scored by when this claim runs out) and records the token, so only this worker's commit lands, and no
     /// other worker takes it meanwhile. A name whose hash is gone (deleted) is dropped.
     ///
-    /// Returns `{now, earliest, name, spec, next, buffered, last_id, timing, paused, paused_from, paused_to, ...}`
-    /// with `''` for what a schedule lacks; `earliest` is the soonest time (ms) anything is due or runs out, `''`
-    /// when nothing is.
+    /// The first claim of a tick records when it was made (`claimed_at`); a claim that takes over an earlier one
+    /// keeps that time, so the new claimer plans as of the same moment and fires the very ticks the first one
+    /// may have stored (under the same ids) instead of newer ones.
+    ///
+    /// Returns `{now, earliest, name, spec, next, buffered, last_id, timing, paused, paused_from, paused_to,
+    /// claimed_at, ...}` with `''` for what a schedule lacks; `earliest` is the soonest time (ms) anything is due
+    /// or runs out, `''` when nothing is.
     static let claim = RedisScript(
         now + """
 
@@ -27,15 +31,16 @@ extension ScheduleScripts {
                 local name = names[i]
                 local key = prefix .. name
                 local f = redis.call('HMGET', key, 'spec', 'next', 'buffered', 'last_id', 'timing', 'paused',
-                    'paused_from', 'paused_to')
+                    'paused_from', 'paused_to', 'claimed_at')
                 redis.call('ZREM', KEYS[1], name)
                 if not f[1] then
                     redis.call('ZREM', KEYS[2], name)
                 else
                     redis.call('ZADD', KEYS[2], until_text, name)
-                    redis.call('HSET', key, 'token', token)
+                    if not f[9] then f[9] = now_text end
+                    redis.call('HSET', key, 'token', token, 'claimed_at', f[9])
                     out[#out + 1] = name
-                    for j = 1, 8 do out[#out + 1] = f[j] or '' end
+                    for j = 1, 9 do out[#out + 1] = f[j] or '' end
                 end
             end
             local earliest = nil

@@ -38,7 +38,7 @@ extension ScheduleScripts {
                 if f[1] ~= token then
                     results[#results + 1] = 0
                 else
-                    redis.call('HDEL', key, 'token')
+                    redis.call('HDEL', key, 'token', 'claimed_at')
                     redis.call('ZREM', KEYS[2], name)
                     local next = f[5]
                     if f[2] == ARGV[i + 1] then
