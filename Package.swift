@@ -97,6 +97,7 @@ let package = Package(
                 .embedInCode("Dashboard/Assets/event-reader.js"),
                 .embedInCode("Dashboard/Assets/queue-view.js"),
                 .embedInCode("Dashboard/Assets/queues.js"),
+                .embedInCode("Dashboard/Assets/schedules.js"),
                 .embedInCode("Dashboard/Assets/state.js"),
                 .embedInCode("Dashboard/Assets/task-view.js"),
                 .embedInCode("Dashboard/Assets/token.js"),

@@ -107,6 +107,7 @@ class Stack:
         run = secrets.token_hex(4)
         self.prefix = f"dash-{run}"
         self.workq, self.otherq, self.idleq = f"dash-work-{run}", f"dash-other-{run}", f"dash-idle-{run}"
+        self.schedq = f"dash-sched-{run}"
         # Never a proxy, whatever the environment says: every request goes to 127.0.0.1.
         self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -470,6 +471,47 @@ class Checks:
         s.wait_state(held, "succeeded")
         self.wait_cell(s.workq, "paused", lambda text: text == "running", 'say "running"')
 
+    def schedule_row(self, name, field):
+        return self.text(f'#schedule-table tbody tr[data-schedule="{name}"] td[data-field="{field}"]')
+
+    def schedules(self):
+        s = self.stack
+        name = f"dash-tick-{s.prefix}"
+        status, body = s.api("PUT", f"/schedules/{name}", {"cron": "* * * * * *",
+                                                          "task": {"queue": s.schedq, "payload": {"tick": True}}})
+        if status != 201:
+            raise Failure(f"PUT /schedules/{name} answered {status}: {body}")
+        runs = lambda: (s.api("GET", f"/schedules/{name}")[1] or {}).get("runs", 0)
+        self.go("#/")
+        # The worker fires it every second; the row shows its runs and links its last run's task.
+        def shown_runs():
+            text = self.schedule_row(name, "runs") or ""
+            return int(text) if text.isdigit() else 0
+        linked = lambda: self.js("return !!document.querySelector('#schedule-table tr[data-schedule=\"' + "
+                                 "arguments[0] + '\"] td[data-field=\"last\"] a[href^=\"#/tasks/\"]');", name)
+        self.wait(f"{name}'s row to show runs >= 2 and a last run", lambda: shown_runs() >= 2 and linked(),
+                  lambda: (self.schedule_row(name, "runs"), self.schedule_row(name, "last")))
+        self.click(f'#schedule-table button[data-action="schedule-pause"][data-schedule="{name}"]')
+        self.confirm()
+        self.wait(f"{name}'s state to say paused", lambda: self.schedule_row(name, "state") == "paused",
+                  lambda: self.schedule_row(name, "state"))
+        if (s.api("GET", f"/schedules/{name}")[1] or {}).get("paused") is not True:
+            raise Failure(f"GET /schedules/{name} does not say paused after the page paused it")
+        before = runs()
+        self.click(f'#schedule-table button[data-action="schedule-trigger"][data-schedule="{name}"]')
+        self.confirm()
+        poll(f"the trigger to add a run to {before}", lambda: runs() == before + 1, runs)
+        last = (s.api("GET", f"/schedules/{name}")[1] or {}).get("last_run") or {}
+        if last.get("kind") != "trigger":
+            raise Failure(f"the last run after Trigger is {last}, not a trigger")
+        self.wait("#notice[data-kind=ok] naming the task", lambda: last.get("task_id", "?") in (
+            self.text("#notice") or ""), lambda: self.text("#notice"))
+        self.click(f'#schedule-table button[data-action="schedule-resume"][data-schedule="{name}"]')
+        self.confirm()
+        self.wait(f"{name}'s state to say running", lambda: self.schedule_row(name, "state") == "running",
+                  lambda: self.schedule_row(name, "state"))
+        poll("ticks to fire again after resume", lambda: runs() >= before + 2, runs)
+
     def read_only(self):
         s = self.stack
         dead = self.dead_task_for(s.workq)
@@ -584,13 +626,14 @@ class Checks:
             (4, "task view: timeline snapshot, active, succeeded as they happen", self.task_timeline),
             (5, "requeue: a dead task's requeue button, confirmed, runs it again", self.requeue),
             (6, "pause: a paused queue holds its task; resume runs it", self.pause),
-            (7, "read-only token: no admin control anywhere", self.read_only),
-            (8, "accessibility: named controls; Tab and Enter open a queue", self.accessibility),
-            (9, "no token needed: a gateway without tokens opens the page at once, actions shown", self.open_gateway),
-            (10, "screenshots: desktop and 390 px phone without horizontal overflow", self.screenshots),
+            (7, "schedules: listed with runs and last run; pause, trigger and resume from the page", self.schedules),
+            (8, "read-only token: no admin control anywhere", self.read_only),
+            (9, "accessibility: named controls; Tab and Enter open a queue", self.accessibility),
+            (10, "no token needed: a gateway without tokens opens the page at once, actions shown", self.open_gateway),
+            (11, "screenshots: desktop and 390 px phone without horizontal overflow", self.screenshots),
             # Last, so that they cover every step before them.
-            (11, "no SEVERE console entries over the run", self.console_clean),
-            (12, "every request went to the gateways, none carried a token in its URL", self.same_host),
+            (12, "no SEVERE console entries over the run", self.console_clean),
+            (13, "every request went to the gateways, none carried a token in its URL", self.same_host),
         ]:
             self.run(number, title, check)
 

@@ -41,7 +41,7 @@ enum Dashboard {
         "dom.js": PackageResources.dom_js, "event-reader.js": PackageResources.event_reader_js,
         "token.js": PackageResources.token_js, "actions.js": PackageResources.actions_js,
         "queues.js": PackageResources.queues_js, "queue-view.js": PackageResources.queue_view_js,
-        "task-view.js": PackageResources.task_view_js,
+        "task-view.js": PackageResources.task_view_js, "schedules.js": PackageResources.schedules_js,
     ]
 
     /// Every path the page is served under, with its file.

@@ -1,4 +1,4 @@
-// The operator's changes (pause, resume, requeue, requeue all dead, cancel, delete): asked first, answered in the notice.
+// The operator's changes (pause, resume, requeue, requeue all dead, cancel, delete; a schedule's pause, resume, trigger): asked first, answered in the notice.
 
 import { $, element, notify } from './dom.js';
 import { api, enc } from './api.js';
@@ -6,6 +6,7 @@ import { applySettings, scheduleReconcile } from './queues.js';
 import { loadTask } from './task-view.js';
 import { page } from './state.js';
 import { reloadList } from './queue-view.js';
+import { scheduleActions } from './schedules.js';
 
 const confirmation = { resolve: null };
 
@@ -69,6 +70,7 @@ export const actions = {
     done: (id) => `Task ${id} deleted.`,
     after: (id) => taskChanged(id),
   },
+  ...scheduleActions,
 };
 
 /** An admin button, or nothing for a read-only token (the control is left out, not just refused). */
@@ -97,7 +99,7 @@ export function setUpActions() {
   document.addEventListener('click', (event) => {
     const button = event.target.closest('button[data-action]');
     if (!button) return;
-    perform(button.dataset.action, button.dataset.queue || button.dataset.task);
+    perform(button.dataset.action, button.dataset.queue || button.dataset.task || button.dataset.schedule);
   });
 }
 

@@ -14,6 +14,7 @@ import { loadQueues, oldestText, renderQueues, startFallback, stopFallback } fro
 import { closeQueue, openQueue, setUpQueueView } from './queue-view.js';
 import { closeTask, openTask } from './task-view.js';
 import { setUpActions, setUpConfirm } from './actions.js';
+import { startSchedules, stopSchedules } from './schedules.js';
 
 // New queues appear without an event (nothing of theirs is followed yet): the list is read again this often.
 const QUEUE_LIST_MS = 30000;
@@ -64,6 +65,7 @@ export async function start() {
     return;
   }
   route();
+  startSchedules();
   document.body.dataset.ready = 'true';
   clearInterval(page.listTimer);
   page.listTimer = setInterval(() => { loadQueues().catch(() => {}); }, QUEUE_LIST_MS);
@@ -91,6 +93,8 @@ export function stop() {
   page.queueLimit = 100;
   clearInterval(page.listTimer);
   clearInterval(ticker);
+  stopSchedules();
+  $('#schedule-table tbody').replaceChildren();
   for (const entry of page.reconcile.values()) clearTimeout(entry.timer);
   page.reconcile.clear();
   closeTask();
