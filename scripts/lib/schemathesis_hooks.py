@@ -11,6 +11,10 @@ A valid callback_url names a random host, which the gateway refuses (400 callbac
 --callback-allow lists it: the hook puts the one host this gateway allows, h, in place of the host of each
 callback_url that matches the spec's pattern (port and path kept, never longer). Invalid URLs stay as generated. No
 worker runs, so nothing is delivered.
+A schedule's cron and timezone are checked by the gateway's own parser and time-zone database, which no schema can
+say: PUT /schedules/{name} gets a valid cron in place of each non-empty cron string and UTC in place of each
+timezone string (an empty cron, below minLength, and values that are not strings stay as generated), and its
+task.callback_url the allowed host as for POST /tasks.
 """
 import re
 
@@ -20,6 +24,8 @@ import yaml
 MAX_WAIT = 0.25
 MAX_TASK_WAIT = 1
 ALLOWED_CALLBACK_HOST = "h"
+VALID_CRON = "*/5 * * * *"
+VALID_TIMEZONE = "UTC"
 with open("openapi.yaml", encoding="utf-8") as spec:
     CALLBACK_URL = yaml.safe_load(spec)["components"]["schemas"]["TaskRequest"]["properties"]["callback_url"]
 CALLBACK_PATTERN = re.compile(CALLBACK_URL["pattern"])
@@ -48,6 +54,18 @@ def before_call(context, case, **kwargs):
         if wait is not None and MAX_TASK_WAIT < wait <= 60:
             case.query["wait"] = MAX_TASK_WAIT
     elif method == "POST" and path == "/tasks" and isinstance(case.body, dict):
-        url = case.body.get("callback_url")
-        if isinstance(url, str) and len(url) <= CALLBACK_URL["maxLength"] and CALLBACK_PATTERN.match(url):
-            case.body["callback_url"] = CALLBACK_HOST.sub(lambda m: m.group(1) + ALLOWED_CALLBACK_HOST, url, count=1)
+        allow_callback_host(case.body)
+    elif method == "PUT" and path == "/schedules/{name}" and isinstance(case.body, dict):
+        body = case.body
+        if isinstance(body.get("cron"), str) and body["cron"]:
+            body["cron"] = VALID_CRON
+        if isinstance(body.get("timezone"), str):
+            body["timezone"] = VALID_TIMEZONE
+        if isinstance(body.get("task"), dict):
+            allow_callback_host(body["task"])
+
+
+def allow_callback_host(fields):
+    url = fields.get("callback_url")
+    if isinstance(url, str) and len(url) <= CALLBACK_URL["maxLength"] and CALLBACK_PATTERN.match(url):
+        fields["callback_url"] = CALLBACK_HOST.sub(lambda m: m.group(1) + ALLOWED_CALLBACK_HOST, url, count=1)
