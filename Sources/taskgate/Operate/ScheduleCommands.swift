@@ -114,6 +114,9 @@ struct ScheduleSetCommand: ScheduleNameCommand {
             throw OperatorExit.fail(
                 "taskgate: \(error.field.map { "\($0): " } ?? "")\(error.message)", code: OperatorExit.invalid)
         }
+        // The template's queue is registered as an operator's change registers one, so it is listed before its
+        // first task.
+        try options.operations().registry.use(definition.task.queue)
         try show { control, name throws(TaskStoreError) in
             switch try control.put(name, definition, now: Timestamp.now.milliseconds) {
             case .created(let record), .updated(let record): return record

@@ -19,6 +19,45 @@ import Testing
         return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
     }
 
+    @Test func schedulesSetShowPauseTriggerDeleteAndTheirExitCodes() async throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let set = try await run(
+            ns,
+            [
+                "schedule", "set", "nightly", "--cron", "30 2 * * *", "--timezone", "Europe/Berlin", "--queue",
+                "reports", "--type", "build", "--payload", #"{"n":1}"#, "--overlap", "skip", "--json",
+            ])
+        #expect(set.status == 0)
+        let created = try json(set.output)
+        #expect(created["cron"] as? String == "30 2 * * *" && created["overlap"] as? String == "skip")
+        #expect((created["next_run"] as? String)?.hasSuffix("T01:30:00.000Z") == true)
+        // The template's queue is registered with the schedule.
+        #expect(try ns.redis("ZSCORE", ns.keys.queues, "reports").string != nil)
+        // Refused as PUT /schedules refuses it: exit 65 naming the field; the schedule stays as it was.
+        let refused = try await run(ns, ["schedule", "set", "nightly", "--cron", "61 * * * *"])
+        #expect(refused.status == 65)
+        #expect(refused.output.contains("/cron"))
+        #expect(try await run(ns, ["schedule", "set", "bad name", "--cron", "@daily"]).status == 64)
+
+        let table = try await run(ns, ["schedules"])
+        #expect(table.status == 0)
+        #expect(table.output.split(separator: "\n").contains { $0.hasPrefix("nightly ") && $0.contains("30 2 * * *") })
+        #expect(
+            try json(try await run(ns, ["schedule", "pause", "nightly", "--json"]).output)["paused"] as? Bool == true)
+        let fired = try await run(ns, ["schedule", "trigger", "nightly", "--json"])
+        #expect(fired.status == 0)
+        let task = try json(fired.output)
+        #expect(task["schedule"] as? String == "nightly" && task["queue"] as? String == "reports")
+        let shown = try json(try await run(ns, ["schedule", "show", "nightly", "--json"]).output)
+        #expect((shown["last_run"] as? [String: Any])?["task_id"] as? String == task["id"] as? String)
+        #expect(shown["cron"] as? String == "30 2 * * *")
+        #expect(try await run(ns, ["schedule", "resume", "nightly"]).status == 0)
+        #expect(try await run(ns, ["schedule", "delete", "nightly"]).status == 0)
+        #expect(try await run(ns, ["schedule", "delete", "nightly"]).status == 3)
+        #expect(try await run(ns, ["schedule", "show", "nightly"]).status == 3)
+    }
+
     @Test func enqueueListPauseCancelAndTheirExitCodes() async throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }
