@@ -95,12 +95,15 @@ public struct ScheduleDefinition: Sendable {
         let overlap = try Self.choice(fields["overlap"], "overlap", default: OverlapPolicy.allow)
         var window = Self.defaultMisfireWindowSeconds
         if let value = fields["misfire_window_seconds"] {
-            guard case .number(let text) = value, let number = Int(text) else {
+            // A whole number in any JSON spelling (`3600`, `3600.0`, `3.6e3`), as JSON Schema's integer is.
+            guard case .number(let text) = value, let number = Double(text), number == number.rounded(),
+                abs(number) <= Double(Self.maxMisfireWindowSeconds) * 10
+            else {
                 throw TaskValidationError(
                     .invalidField, field: "/misfire_window_seconds",
                     "misfire_window_seconds must be a whole number of seconds, got \(value.typeName)")
             }
-            window = number
+            window = Int(number)
         }
         guard let template = fields["task"] else {
             throw TaskValidationError(

@@ -53,6 +53,17 @@ import Testing
         }
     }
 
+    @Test func aWholeNumberIsAWholeNumberHoweverItIsWritten() throws {
+        for text in ["600", "600.0", "6e2"] {
+            let definition = try Self.parse(
+                #"{"cron":"@daily","misfire_window_seconds":"# + text + #","task":{"payload":1}}"#)
+            #expect(definition.misfireWindowSeconds == 600)
+        }
+        #expect(throws: TaskValidationError.self) {
+            try Self.parse(#"{"cron":"@daily","misfire_window_seconds":600.5,"task":{"payload":1}}"#)
+        }
+    }
+
     @Test func notJSONIsMalformed() {
         do {
             _ = try Self.parse("{nope")
