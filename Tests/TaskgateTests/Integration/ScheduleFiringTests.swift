@@ -162,6 +162,42 @@ import Testing
         #expect(record.runs.first?.kind == .late)
     }
 
+    @Test func bufferOneHoldsOneTickWhileTheLastRunIsUnfinishedAndFiresItOnceItIs() async throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let name = try #require(ScheduleName("buffered"))
+        let queue = try #require(QueueName("buffered-ticks"))
+        let control = ScheduleControl(pool: ns.pool, keys: ns.keys)
+        let definition = try ScheduleDefinition(
+            cron: "* * * * * *", overlap: .bufferOne, task: TaskSubmission(payload: .integer(1), queue: queue))
+        _ = try control.put(name, definition, now: Timestamp.now.milliseconds)
+        let firer = ScheduleFirer(pool: ns.pool, keys: ns.keys, claimMilliseconds: 1000)
+        try await eventually("a first run") {
+            _ = try firer.fire()
+            return try Self.counts(ns, name).runs == 1
+        }
+        // The first run's task stays pending (nobody claims it): the next tick is held, later ones are missed.
+        try await eventually("a tick held back and one missed") {
+            _ = try firer.fire()
+            let record = try control.schedule(name)
+            return record?.buffered != nil && (record?.missedCount ?? 0) >= 1
+        }
+        let held = try #require(try control.schedule(name)?.buffered)
+        #expect(try Self.firedTicks(ns, queue: queue).count == 1)
+        #expect(try control.schedule(name)?.misses.first?.reason == .overlap)
+        // The run ends: the held tick fires (late), once.
+        let claimed = try #require(try ns.store.claim(from: queue, blockMilliseconds: 0, leaseMilliseconds: 10_000))
+        try ns.store.complete(claimed.lease, result: "done", retentionMilliseconds: 60_000)
+        try await eventually("the held tick to fire") {
+            _ = try firer.fire()
+            return try Self.firedTicks(ns, queue: queue).contains(held.milliseconds)
+        }
+        let ticks = try Self.firedTicks(ns, queue: queue)
+        #expect(ticks.filter { $0 == held.milliseconds }.count == 1)
+        let record = try #require(try control.schedule(name))
+        #expect(record.runs.first { $0.tick == held }?.kind == .late)
+    }
+
     @Test func deletingAScheduleStopsIt() async throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }
