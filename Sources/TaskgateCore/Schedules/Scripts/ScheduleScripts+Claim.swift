@@ -27,22 +27,27 @@ extension ScheduleScripts {
             end
             local out = {now, ''}
             local until_text = string.format('%d', now + lease)
+            -- One ZREM and one ZADD for the whole batch: per schedule only its HMGET and HSET.
+            local held, gone = {}, {}
             for i = 1, #names do
                 local name = names[i]
                 local key = prefix .. name
                 local f = redis.call('HMGET', key, 'spec', 'next', 'buffered', 'last_id', 'timing', 'paused',
                     'paused_from', 'paused_to', 'claimed_at')
-                redis.call('ZREM', KEYS[1], name)
                 if not f[1] then
-                    redis.call('ZREM', KEYS[2], name)
+                    gone[#gone + 1] = name
                 else
-                    redis.call('ZADD', KEYS[2], until_text, name)
                     if not f[9] then f[9] = now_text end
                     redis.call('HSET', key, 'token', token, 'claimed_at', f[9])
+                    held[#held + 1] = until_text
+                    held[#held + 1] = name
                     out[#out + 1] = name
                     for j = 1, 9 do out[#out + 1] = f[j] or '' end
                 end
             end
+            if #names > 0 then redis.call('ZREM', KEYS[1], unpack(names)) end
+            if #gone > 0 then redis.call('ZREM', KEYS[2], unpack(gone)) end
+            if #held > 0 then redis.call('ZADD', KEYS[2], unpack(held)) end
             local earliest = nil
             for _, set in ipairs(KEYS) do
                 local head = redis.call('ZRANGE', set, 0, 0, 'WITHSCORES')

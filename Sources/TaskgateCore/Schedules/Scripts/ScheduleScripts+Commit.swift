@@ -31,6 +31,7 @@ extension ScheduleScripts {
                 if count > 0 then redis.call('LTRIM', list, 0, length - 1) end
                 return count, last
             end
+            local done, due = {}, {}
             for i = 5, #ARGV, 6 do
                 local name = ARGV[i]
                 local key = prefix .. name
@@ -38,38 +39,61 @@ extension ScheduleScripts {
                 if f[1] ~= token then
                     results[#results + 1] = 0
                 else
-                    redis.call('HDEL', key, 'token', 'claimed_at')
-                    redis.call('ZREM', KEYS[2], name)
+                    done[#done + 1] = name
+                    -- What the commit sets and deletes, gathered into one HSET and one HDEL.
+                    local sets, deletes = {}, {'token', 'claimed_at'}
                     local next = f[5]
                     if f[2] == ARGV[i + 1] then
                         next = ARGV[i + 2] ~= '' and ARGV[i + 2] or nil
-                        if next then redis.call('HSET', key, 'next', next) else redis.call('HDEL', key, 'next') end
-                        if ARGV[i + 3] ~= '' then redis.call('HSET', key, 'buffered', ARGV[i + 3])
-                        else redis.call('HDEL', key, 'buffered') end
+                        if next then
+                            sets[#sets + 1] = 'next'
+                            sets[#sets + 1] = next
+                        else
+                            deletes[#deletes + 1] = 'next'
+                        end
+                        if ARGV[i + 3] ~= '' then
+                            sets[#sets + 1] = 'buffered'
+                            sets[#sets + 1] = ARGV[i + 3]
+                        else
+                            deletes[#deletes + 1] = 'buffered'
+                        end
                         if f[4] and (next == nil or tonumber(next) >= tonumber(f[4])) then
-                            redis.call('HDEL', key, 'paused_from', 'paused_to')
+                            deletes[#deletes + 1] = 'paused_from'
+                            deletes[#deletes + 1] = 'paused_to'
                         end
                     end
                     local runs, last = keep(fired_prefix .. name, ARGV[i + 4])
                     if runs > 0 then
                         local tick, id = string.match(last, '^(%d+) (%S+)')
                         redis.call('HINCRBY', key, 'fired', runs)
-                        redis.call('HSET', key, 'last_tick', tick, 'last_id', id, 'last_fired_at', now_text)
+                        sets[#sets + 1] = 'last_tick'
+                        sets[#sets + 1] = tick
+                        sets[#sets + 1] = 'last_id'
+                        sets[#sets + 1] = id
+                        sets[#sets + 1] = 'last_fired_at'
+                        sets[#sets + 1] = now_text
                     end
-                    local missed = 0
-                    for entry in string.gmatch(ARGV[i + 5], '[^\\n]+') do
-                        missed = missed + tonumber(string.match(entry, '^%d+ %d+ (%d+)'))
+                    redis.call('HDEL', key, unpack(deletes))
+                    if #sets > 0 then redis.call('HSET', key, unpack(sets)) end
+                    if ARGV[i + 5] ~= '' then
+                        local missed = 0
+                        for entry in string.gmatch(ARGV[i + 5], '[^\\n]+') do
+                            missed = missed + tonumber(string.match(entry, '^%d+ %d+ (%d+)'))
+                        end
+                        keep(missed_prefix .. name, ARGV[i + 5])
+                        if missed > 0 then redis.call('HINCRBY', key, 'missed', missed) end
                     end
-                    keep(missed_prefix .. name, ARGV[i + 5])
-                    if missed > 0 then redis.call('HINCRBY', key, 'missed', missed) end
                     if not f[3] and next then
                         local score = tonumber(next)
                         if ARGV[i + 3] ~= '' and now + 1000 < score then score = now + 1000 end
-                        redis.call('ZADD', KEYS[1], string.format('%d', score), name)
+                        due[#due + 1] = string.format('%d', score)
+                        due[#due + 1] = name
                     end
                     results[#results + 1] = 1
                 end
             end
+            if #done > 0 then redis.call('ZREM', KEYS[2], unpack(done)) end
+            if #due > 0 then redis.call('ZADD', KEYS[1], unpack(due)) end
             return results
             """, derivesKeys: true)
 }
