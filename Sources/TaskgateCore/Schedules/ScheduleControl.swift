@@ -162,16 +162,9 @@ public struct ScheduleControl: Sendable {
         return replies
     }
 
-    /// Runs a schedule script; each is safe to repeat after a broken connection (it sets what it set).
     private func run(_ script: RedisScript, keys: [String], arguments: [any RedisArgument]) throws(TaskStoreError)
         -> RedisValue
     {
-        do {
-            return try pool.withConnectionRetryingOnce { connection throws(RedisError) in
-                try script.run(on: connection, keys: keys, arguments: arguments)
-            }
-        } catch {
-            throw TaskStoreError(error)
-        }
+        try ScheduleScripts.run(script, on: pool, keys: keys, arguments: arguments)
     }
 }

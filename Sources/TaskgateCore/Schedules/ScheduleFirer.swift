@@ -257,12 +257,6 @@ public final class ScheduleFirer: Sendable {
     private func run(_ script: RedisScript, keys: [String], arguments: [any RedisArgument]) throws(TaskStoreError)
         -> RedisValue
     {
-        do {
-            return try pool.withConnectionRetryingOnce { connection throws(RedisError) in
-                try script.run(on: connection, keys: keys, arguments: arguments)
-            }
-        } catch {
-            throw TaskStoreError(error)
-        }
+        try ScheduleScripts.run(script, on: pool, keys: keys, arguments: arguments)
     }
 }

@@ -11,4 +11,19 @@ enum ScheduleScripts {
 
     /// `now` and `now_text`, as in every task script.
     static let now = TaskScripts.now
+
+    /// Runs a schedule script on a pooled connection, once more on a fresh one when that broke: each is safe to
+    /// repeat. A change sets what it set; a commit repeated finds its token gone and changes nothing; a claim
+    /// repeated takes other due schedules, and those the lost reply held are taken over when their claim runs out.
+    static func run(
+        _ script: RedisScript, on pool: RedisConnectionPool, keys: [String], arguments: [any RedisArgument]
+    ) throws(TaskStoreError) -> RedisValue {
+        do {
+            return try pool.withConnectionRetryingOnce { connection throws(RedisError) in
+                try script.run(on: connection, keys: keys, arguments: arguments)
+            }
+        } catch {
+            throw TaskStoreError(error)
+        }
+    }
 }
