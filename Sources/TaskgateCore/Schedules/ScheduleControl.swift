@@ -35,12 +35,15 @@ public struct ScheduleControl: Sendable {
         case full(limit: Int)
     }
 
-    /// Creates or replaces schedule `name`. Its next tick is the first after `now` (ms) when it is new or its
-    /// timing changed; otherwise it keeps its next tick, its pause and its history.
-    public func put(_ name: ScheduleName, _ definition: ScheduleDefinition, now: Int) throws(TaskStoreError)
+    /// Creates or replaces schedule `name`. Its next tick is the first after `now` (ms; by default Redis' clock,
+    /// read first, so that every gateway and the workers agree) when it is new or its timing changed; otherwise
+    /// it keeps its next tick, its pause and its history.
+    public func put(_ name: ScheduleName, _ definition: ScheduleDefinition, now: Int? = nil) throws(TaskStoreError)
         -> PutOutcome
     {
-        let next = definition.firstTick(afterMilliseconds: now).map(String.init) ?? ""
+        let from: Int
+        if let now { from = now } else { from = try redisTime() }
+        let next = definition.firstTick(afterMilliseconds: from).map(String.init) ?? ""
         let reply = try run(
             ScheduleScripts.put,
             keys: [keys.scheduleNames, keys.schedulesDue, keys.schedulesFiring, keys.schedule(name)],
@@ -72,6 +75,15 @@ public struct ScheduleControl: Sendable {
         let names = (reply[0].array ?? []).compactMap { $0.string.flatMap(ScheduleName.init) }
         let shown = Array(names.prefix(page))
         return (try records(shown).compactMap { $0 }, names.count > page ? shown.last : nil)
+    }
+
+    /// Redis' clock (ms), one `TIME`.
+    private func redisTime() throws(TaskStoreError) -> Int {
+        let parts = try send([RedisCommand("TIME")])[0].array ?? []
+        guard parts.count == 2, let seconds = parts[0].int, let micros = parts[1].int else {
+            throw TaskStoreError(.corrupt, "unexpected TIME reply")
+        }
+        return seconds * 1000 + micros / 1000
     }
 
     /// How many schedules there are (one `ZCARD`).

@@ -79,7 +79,7 @@ struct SchedulesAPI: Sendable {
             return problem.response
         }
         do throws(TaskStoreError) {
-            switch try control.put(name, definition, now: Self.now) {
+            switch try control.put(name, definition) {
             case .created(let record):
                 var response = Self.json(201, ScheduleRepresentation.schedule(record, now: Self.now))
                 response.headers.append(("Location", "/schedules/" + name.rawValue))

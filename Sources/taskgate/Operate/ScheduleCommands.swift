@@ -118,7 +118,7 @@ struct ScheduleSetCommand: ScheduleNameCommand {
         // first task.
         try options.operations().registry.use(definition.task.queue)
         try show { control, name throws(TaskStoreError) in
-            switch try control.put(name, definition, now: Timestamp.now.milliseconds) {
+            switch try control.put(name, definition) {
             case .created(let record), .updated(let record): return record
             case .full(let limit):
                 throw TaskStoreError(.failed, "there are \(limit) schedules already; delete one first")
