@@ -1,5 +1,6 @@
 /// A date and time of day on a wall clock, to the second, with no time zone: what a cron expression matches.
 public struct CivilTime: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The year, proleptic Gregorian.
     public var year: Int
     /// 1 to 12.
     public var month: Int
@@ -48,6 +49,7 @@ public struct CivilTime: Sendable, Hashable, Comparable, CustomStringConvertible
         return "\(year)-\(two(month))-\(two(day))T\(two(hour)):\(two(minute)):\(two(second))"
     }
 
+    /// Earlier on the calendar.
     public static func < (lhs: CivilTime, rhs: CivilTime) -> Bool {
         (lhs.year, lhs.month, lhs.day, lhs.hour, lhs.minute, lhs.second)
             < (rhs.year, rhs.month, rhs.day, rhs.hour, rhs.minute, rhs.second)

@@ -23,17 +23,20 @@ public struct CronError: Error, Sendable, Equatable, CustomStringConvertible {
         case unsupported = "unsupported"
     }
 
+    /// What kind of mistake it is.
     public let code: Code
     /// The field: `second`, `minute`, `hour`, `day_of_month`, `month`, `day_of_week`, or `cron` for the whole.
     public let field: String
     /// What is wrong, for a person.
     public let reason: String
 
+    /// Creates an error.
     public init(_ code: Code, field: String, _ reason: String) {
         self.code = code
         self.field = field
         self.reason = reason
     }
 
+    /// `field: reason`.
     public var description: String { "\(field): \(reason)" }
 }

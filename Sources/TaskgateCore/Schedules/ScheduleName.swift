@@ -10,8 +10,10 @@ public struct ScheduleName: Sendable, Hashable, Comparable, CustomStringConverti
         self.rawValue = rawValue
     }
 
+    /// The name as given.
     public var description: String { rawValue }
 
+    /// Names sort by their bytes, as the `names` sorted set holds them.
     public static func < (lhs: ScheduleName, rhs: ScheduleName) -> Bool { lhs.rawValue < rhs.rawValue }
 
     /// The rule a name must follow, for error messages.

@@ -10,14 +10,17 @@ public struct ScheduleRecord: Sendable {
     public let pausedAt: Timestamp?
     /// The tick held back by `overlap: buffer_one`, if any.
     public let buffered: Timestamp?
-    /// When it was created and last changed (Redis time).
+    /// When it was created (Redis time).
     public let createdAt: Timestamp
+    /// When its definition or pause last changed (Redis time).
     public let updatedAt: Timestamp
-    /// Runs so far, and ticks missed so far (see ``ScheduleFirePlan`` for what counts as missed).
+    /// Runs so far.
     public let firedCount: Int
+    /// Ticks missed so far (see ``ScheduleFirePlan`` for what counts as missed).
     public let missedCount: Int
-    /// Its last runs and misses, newest first (at most 20 each).
+    /// Its last runs, newest first (at most 20).
     public let runs: [ScheduleRun]
+    /// Its last misses, newest first (at most 20).
     public let misses: [ScheduleMiss]
 
     /// Reads a schedule from its hash's fields and its two lists; `nil` when the hash holds no valid definition.

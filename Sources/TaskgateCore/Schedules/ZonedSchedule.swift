@@ -13,16 +13,21 @@ import Foundation
 public struct ZonedSchedule: Sendable {
     /// One tick: the instant it fires (seconds since the epoch) and the wall-clock time it stands for.
     public struct Tick: Sendable, Hashable {
+        /// The instant, seconds since the epoch.
         public let instant: Int
+        /// The wall-clock time it stands for, in the schedule's zone.
         public let wall: CivilTime
 
+        /// Creates a tick.
         public init(instant: Int, wall: CivilTime) {
             self.instant = instant
             self.wall = wall
         }
     }
 
+    /// The schedule, read on the zone's wall clock.
     public let schedule: CronSchedule
+    /// The zone.
     public let zone: TimeZone
 
     /// Reads `schedule` in the zone named `timeZone` (`UTC`, `Europe/Berlin`, ...); throws for an unknown name.

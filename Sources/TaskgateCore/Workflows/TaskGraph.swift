@@ -7,9 +7,12 @@
 public struct TaskGraph: Sendable, Equatable {
     /// One task's part of the request: its `ref` (if any) and its `after` entries, as given.
     public struct Entry: Sendable, Equatable {
+        /// The name other tasks of the batch use for it in their `after`.
         public var ref: String?
+        /// What it waits for, as given.
         public var after: [String]
 
+        /// Creates an entry.
         public init(ref: String? = nil, after: [String] = []) {
             self.ref = ref
             self.after = after
