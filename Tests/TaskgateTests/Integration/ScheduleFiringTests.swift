@@ -198,6 +198,52 @@ import Testing
         #expect(record.runs.first { $0.tick == held }?.kind == .late)
     }
 
+    @Test func aRedisOutageIsA503AndTheTicksItSwallowedAreCountedMissedNotLostOrDoubled() async throws {
+        let server = RedisServer(persistent: true)
+        try server.start()
+        let ns = TestNamespace(server: server)
+        let fixture = try GatewayFixture(namespace: ns, commandTimeoutMilliseconds: 1_000)
+        defer { fixture.stop(); server.stop() }
+        let name = try #require(ScheduleName("outage"))
+        let queue = try #require(QueueName("outage-ticks"))
+        let put = try fixture.client.request(
+            "PUT", "/schedules/outage", headers: ["Content-Type": "application/json"],
+            body: Data(#"{"cron":"* * * * * *","task":{"queue":"outage-ticks","payload":1}}"#.utf8))
+        #expect(put.status == 201)
+        let firer = ScheduleFirer(pool: ns.pool, keys: ns.keys, claimMilliseconds: 1000)
+        try await eventually("two runs") {
+            _ = try firer.fire()
+            return try Self.counts(ns, name).runs >= 2
+        }
+        server.stop()
+        let stopped = Timestamp.now.milliseconds
+        // Every schedule route answers 503 with a problem while Redis is away; the firer reports it unavailable.
+        for (method, path) in [
+            ("GET", "/schedules/outage"), ("GET", "/schedules"), ("POST", "/schedules/outage/pause"),
+        ] {
+            let response = try fixture.client.request(method, path)
+            #expect(response.status == 503, "\(method) \(path): \(response.text)")
+            #expect(response.header("content-type") == "application/problem+json")
+        }
+        #expect(throws: TaskStoreError.self) { try firer.fire() }
+        // Two ticks pass with Redis down.
+        try await eventually("two ticks to pass") { Timestamp.now.milliseconds > stopped + 2_500 }
+        try server.restart()
+        let runs = try Self.counts(ns, name).runs
+        try await eventually("the schedule to fire again and count what it missed") {
+            _ = try? firer.fire()
+            let counts = try Self.counts(ns, name)
+            return counts.runs > runs && counts.missed >= 1
+        }
+        try await eventually("the claim to be committed") { try ns.redis("ZCARD", ns.keys.schedulesFiring).int == 0 }
+        let ticks = try Self.firedTicks(ns, queue: queue).sorted()
+        let counts = try Self.counts(ns, name)
+        #expect(Set(ticks).count == ticks.count)
+        #expect(((ticks.last ?? 0) - (ticks.first ?? 0)) / 1000 + 1 == ticks.count + counts.missed)
+        let record = try #require(try ScheduleControl(pool: ns.pool, keys: ns.keys).schedule(name))
+        #expect(record.misses.contains { $0.reason == .outage })
+    }
+
     @Test func deletingAScheduleStopsIt() async throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }
