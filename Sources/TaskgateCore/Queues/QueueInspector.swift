@@ -106,12 +106,6 @@ public struct QueueInspector: Sendable {
     }
 
     func run(_ commands: [RedisCommand]) throws(TaskStoreError) -> [RedisValue] {
-        do {
-            return try pool.withConnectionRetryingOnce { connection throws(RedisError) in
-                try connection.pipeline(commands)
-            }
-        } catch {
-            throw TaskStoreError(error)
-        }
+        try pool.round(commands)
     }
 }

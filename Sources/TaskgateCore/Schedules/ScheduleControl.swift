@@ -136,7 +136,7 @@ public struct ScheduleControl: Sendable {
         _ = try run(
             ScheduleScripts.recordTrigger, keys: [keys.schedule(name), keys.scheduleFired(name)],
             arguments: [
-                ScheduleRun.entry(tick: now, id: task.id, kind: .trigger), String(now), task.id.rawValue,
+                ScheduleRun.entry(tick: now, id: task.id, kind: .trigger), task.id.rawValue,
             ])
         return task
     }
@@ -160,14 +160,7 @@ public struct ScheduleControl: Sendable {
     }
 
     private func send(_ commands: [RedisCommand]) throws(TaskStoreError) -> [RedisValue] {
-        let replies: [RedisValue]
-        do {
-            replies = try pool.withConnectionRetryingOnce { connection throws(RedisError) in
-                try connection.pipeline(commands)
-            }
-        } catch {
-            throw TaskStoreError(error)
-        }
+        let replies = try pool.round(commands)
         for reply in replies {
             if case .error(let message) = reply { throw TaskStoreError(.failed, message) }
         }

@@ -176,14 +176,7 @@ public final class ScheduleFirer: Sendable {
         var running = [Bool](repeating: false, count: claims.count)
         guard !asked.isEmpty else { return running }
         let commands = asked.map { RedisCommand("HGET", keys.task(claims[$0].lastID!), "state") }
-        let replies: [RedisValue]
-        do {
-            replies = try pool.withConnectionRetryingOnce { connection throws(RedisError) in
-                try connection.pipeline(commands)
-            }
-        } catch {
-            throw TaskStoreError(error)
-        }
+        let replies = try pool.round(commands)
         for (offset, reply) in zip(asked, replies) {
             // A record that is gone (finished and expired, or deleted) is final.
             if let state = reply.string.flatMap(TaskState.init(rawValue:)) { running[offset] = !state.isFinal }

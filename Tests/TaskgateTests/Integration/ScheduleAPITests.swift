@@ -94,6 +94,19 @@ import Testing
         #expect(try ns.redis("ZCARD", ns.keys.scheduleNames).int == 1)
     }
 
+    @Test func aTemplateQueuePastTheQueueBoundIsRefusedAndNothingIsStored() throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns, maxQueues: 1)
+        defer { fixture.stop(); ns.cleanUp() }
+        #expect(try put(fixture, "first", #"{"cron":"@daily","task":{"queue":"one","payload":1}}"#).status == 201)
+        let refused = try put(fixture, "second", #"{"cron":"@daily","task":{"queue":"two","payload":1}}"#)
+        #expect(refused.status == 409)
+        #expect(refused.json["code"] as? String == "too-many-queues")
+        #expect(refused.json["field"] as? String == "/task/queue")
+        #expect(try fixture.client.get("/schedules/second").status == 404)
+        #expect(try ns.redis("ZCARD", ns.keys.scheduleNames).int == 1)
+    }
+
     @Test func pauseResumeTriggerAndDelete() throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)

@@ -64,14 +64,10 @@ extension ScheduleScripts {
                     end
                     local runs, last = keep(fired_prefix .. name, ARGV[i + 4])
                     if runs > 0 then
-                        local tick, id = string.match(last, '^(%d+) (%S+)')
+                        -- The last run's id, beside its list: the claim's one HMGET reads it for the overlap check.
                         redis.call('HINCRBY', key, 'fired', runs)
-                        sets[#sets + 1] = 'last_tick'
-                        sets[#sets + 1] = tick
                         sets[#sets + 1] = 'last_id'
-                        sets[#sets + 1] = id
-                        sets[#sets + 1] = 'last_fired_at'
-                        sets[#sets + 1] = now_text
+                        sets[#sets + 1] = string.match(last, '^%d+ (%S+)')
                     end
                     redis.call('HDEL', key, unpack(deletes))
                     if #sets > 0 then redis.call('HSET', key, unpack(sets)) end

@@ -1,8 +1,7 @@
 import TaskgateRedis
 
 extension ScheduleScripts {
-    /// KEYS: the schedule's hash, its list of runs. ARGV: the run's entry (`<tick> <id> * trigger`), its tick,
-    /// its task id.
+    /// KEYS: the schedule's hash, its list of runs. ARGV: the run's entry (`<tick> <id> * trigger`), its task id.
     ///
     /// Records a run that `trigger` stored (the task is stored first, on its queue's slot, then recorded here).
     /// Returns 1, or 0 when the schedule is gone.
@@ -14,7 +13,7 @@ extension ScheduleScripts {
             redis.call('LPUSH', KEYS[2], entry)
             redis.call('LTRIM', KEYS[2], 0, \(ScheduleScripts.listLength - 1))
             redis.call('HINCRBY', KEYS[1], 'fired', 1)
-            redis.call('HSET', KEYS[1], 'last_tick', ARGV[2], 'last_id', ARGV[3], 'last_fired_at', now_text)
+            redis.call('HSET', KEYS[1], 'last_id', ARGV[2])
             return 1
             """)
 }
