@@ -157,13 +157,8 @@ struct PullAPI: Sendable {
     /// `POST /tasks/{id}/complete`.
     func complete(_ request: HTTPRequest, id rawID: String?) -> HTTPResponse {
         withLease(request, id: rawID, fields: ["token", "result"]) { lease, fields throws(Refusal) in
-            var result = ""
-            switch fields.value("result") {
-            case .none: break
-            case .some(.string(let text)): result = text
-            case .some(let other): result = other.serialized
-            }
-            guard result.utf8.count <= Self.maxResultBytes else {
+            let result = fields.value("result").map(TaskResult.init) ?? .null
+            guard result.json.utf8.count <= Self.maxResultBytes else {
                 throw Refusal(
                     Problem.invalid(
                         TaskValidationError(

@@ -1,10 +1,12 @@
 import Subprocess
+import TaskgateCore
 
 /// Runs an operator's shell command for each task: the payload on standard input, never on the command line.
 ///
 /// The command runs as `/bin/sh -c CMD` in a session of its own, with `TASKGATE_TASK_ID`, `TASKGATE_TASK_TYPE`,
 /// `TASKGATE_QUEUE`, `TASKGATE_ATTEMPT` and `TASKGATE_RETRIES` in its environment. Exit status 0 is success
-/// and standard output (up to ``maxResultBytes``) becomes the result; anything else is a failure whose
+/// and standard output (up to ``maxResultBytes``) becomes the result: the JSON value it holds when it is one
+/// JSON text, else the string it is; anything else is a failure whose
 /// message ends with the tail of standard error. When the attempt is cancelled (timeout or shutdown) the
 /// whole process group gets SIGTERM, then SIGKILL after ``killGracePeriod``.
 public struct ExecHandler: TaskHandler {
@@ -31,7 +33,7 @@ public struct ExecHandler: TaskHandler {
         self.killGracePeriod = killGracePeriod
     }
 
-    public func handle(_ task: TaskContext) async throws -> String {
+    public func handle(_ task: TaskContext) async throws -> TaskResult {
         var options = PlatformOptions()
         options.createSession = true
         options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: killGracePeriod)]
@@ -61,7 +63,7 @@ public struct ExecHandler: TaskHandler {
         let (output, errorOutput) = execution.closureResult
         switch execution.terminationStatus {
         case .exited(0):
-            return String(decoding: output, as: UTF8.self)
+            return TaskResult.output(output)
         case .exited(let code):
             throw TaskFailure(.failed, Self.message("exit status \(code)", errorOutput))
         case .signaled(let signal):

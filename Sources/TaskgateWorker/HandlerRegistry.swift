@@ -1,3 +1,5 @@
+import TaskgateCore
+
 /// Chooses the handler for a task by its type.
 public struct HandlerRegistry: Sendable {
     private var byType: [String: any TaskHandler] = [:]
@@ -13,8 +15,11 @@ public struct HandlerRegistry: Sendable {
         byType[type] = handler
     }
 
-    /// Registers a closure for tasks whose `type` is `type`.
-    public mutating func register(_ type: String, _ body: @escaping @Sendable (TaskContext) async throws -> String) {
+    /// Registers a closure for tasks whose `type` is `type`; it answers any JSON value (a string literal is a
+    /// JSON string).
+    public mutating func register(
+        _ type: String, _ body: @escaping @Sendable (TaskContext) async throws -> TaskResult
+    ) {
         byType[type] = ClosureTaskHandler(body)
     }
 

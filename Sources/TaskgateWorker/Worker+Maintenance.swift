@@ -23,7 +23,7 @@ extension Worker {
                 }
                 for lease in lost {
                     // A task that finished since the heartbeat looked has no lease left either: not a loss.
-                    let attempt = running.withLock { running -> Task<String, any Error>? in
+                    let attempt = running.withLock { running -> Task<TaskResult, any Error>? in
                         guard let slot = running.first(where: { $0.value.lease == lease })?.key else { return nil }
                         running[slot]?.lost = true
                         return running[slot]?.attempt

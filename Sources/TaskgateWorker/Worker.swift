@@ -36,7 +36,7 @@ public final class Worker: Service, Sendable {
     /// is up.
     struct RunningAttempt: Sendable {
         let lease: Lease
-        let attempt: Task<String, any Error>
+        let attempt: Task<TaskResult, any Error>
         var deadline: ContinuousClock.Instant?
         var lost = false
         var timedOut = false
@@ -260,7 +260,7 @@ public final class Worker: Service, Sendable {
         let context = TaskContext(record: record)
         let handler = handlers.handler(for: record.type)
         let timeout = record.timeoutMilliseconds ?? configuration.defaultTimeoutMilliseconds
-        let attempt = Task<String, any Error> {
+        let attempt = Task<TaskResult, any Error> {
             guard let handler else {
                 throw TaskFailure(.noHandler, "no handler for task type \(record.type ?? "(none)")")
             }
@@ -372,7 +372,7 @@ public final class Worker: Service, Sendable {
     /// Stops the running attempt of a task an operator cancelled; its outcome is discarded (the task is
     /// `cancelled` already, and any report would be refused).
     private func stopCancelled(_ id: TaskID) {
-        let attempt = running.withLock { running -> Task<String, any Error>? in
+        let attempt = running.withLock { running -> Task<TaskResult, any Error>? in
             guard let slot = running.first(where: { $0.value.lease.id == id })?.key else { return nil }
             running[slot]?.lost = true
             return running[slot]?.attempt
@@ -384,7 +384,7 @@ public final class Worker: Service, Sendable {
 
     /// Stops the attempt in `slot` whose time ran out at `deadline` (not a later attempt in the same slot).
     private func expire(_ slot: Int, _ deadline: ContinuousClock.Instant) {
-        let attempt = running.withLock { running -> Task<String, any Error>? in
+        let attempt = running.withLock { running -> Task<TaskResult, any Error>? in
             guard running[slot]?.deadline == deadline else { return nil }
             running[slot]?.timedOut = true
             return running[slot]?.attempt

@@ -46,7 +46,7 @@ struct BenchWorker: AsyncParsableCommand {
         handlers.setFallback(
             ClosureTaskHandler { task in
                 recorder?.record(task.id)
-                return ""
+                return .null
             })
         let configuration = WorkerConfiguration(
             redis: try RedisConfiguration(url: redisURL), keys: keys, queue: queue, concurrency: concurrency)

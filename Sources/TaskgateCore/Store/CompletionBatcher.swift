@@ -7,7 +7,7 @@ import TaskgateRedis
 final class CompletionBatcher: Sendable {
     struct Entry: Sendable {
         let lease: Lease
-        let result: String
+        let result: TaskResult
         let retentionMilliseconds: Int
         let ifFailed: @Sendable (TaskStoreError) -> Void
     }

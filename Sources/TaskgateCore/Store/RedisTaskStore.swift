@@ -135,19 +135,19 @@ public struct RedisTaskStore: TaskStore {
         return lost
     }
 
-    public func complete(_ lease: Lease, result: String, retentionMilliseconds: Int) throws(TaskStoreError) {
+    public func complete(_ lease: Lease, result: TaskResult, retentionMilliseconds: Int) throws(TaskStoreError) {
         try perform(completeCall(lease, result: result, retentionMilliseconds: retentionMilliseconds))
     }
 
     public func recordSuccess(
-        _ lease: Lease, result: String, retentionMilliseconds: Int
+        _ lease: Lease, result: TaskResult, retentionMilliseconds: Int
     ) async throws(TaskStoreError) {
         try await performWithoutBlocking(
             completeCall(lease, result: result, retentionMilliseconds: retentionMilliseconds))
     }
 
     public func completeEventually(
-        _ lease: Lease, result: String, retentionMilliseconds: Int,
+        _ lease: Lease, result: TaskResult, retentionMilliseconds: Int,
         ifFailed: @escaping @Sendable (TaskStoreError) -> Void
     ) {
         guard let completions else {
@@ -181,7 +181,7 @@ public struct RedisTaskStore: TaskStore {
                 retentionMilliseconds: retentionMilliseconds))
     }
 
-    private func completeCall(_ lease: Lease, result: String, retentionMilliseconds: Int) -> ScriptCall<Void> {
+    private func completeCall(_ lease: Lease, result: TaskResult, retentionMilliseconds: Int) -> ScriptCall<Void> {
         let call = Self.completeManyCall(
             [(lease, result)], queue: lease.id.queue, keys: keys, retentionMilliseconds: retentionMilliseconds)
         return ScriptCall(
@@ -193,13 +193,14 @@ public struct RedisTaskStore: TaskStore {
 
     /// The `completeMany` script's keys and arguments for completions of tasks of `queue`.
     static func completeManyCall(
-        _ completions: [(lease: Lease, result: String)], queue: QueueName, keys: KeySpace, retentionMilliseconds: Int
+        _ completions: [(lease: Lease, result: TaskResult)], queue: QueueName, keys: KeySpace,
+        retentionMilliseconds: Int
     ) -> (keys: [String], arguments: [any RedisArgument]) {
         var taskKeys = [keys.active(queue), keys.leases(queue), keys.callbacks(queue), keys.stats(queue)]
         var arguments: [any RedisArgument] = [max(1, retentionMilliseconds), keys.events(queue)]
         for (lease, result) in completions {
             taskKeys.append(keys.task(lease.id))
-            arguments += [lease.id.rawValue, lease.token, result] as [any RedisArgument]
+            arguments += [lease.id.rawValue, lease.token, result.json] as [any RedisArgument]
         }
         return (taskKeys, arguments)
     }

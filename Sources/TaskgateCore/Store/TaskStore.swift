@@ -32,7 +32,7 @@ public protocol TaskStore: Sendable {
 
     /// Marks a held task succeeded, keeps `result`, and lets the record expire after the retention time.
     /// Throws ``TaskStoreError/Code/leaseLost`` (changing nothing) when the lease is no longer held.
-    func complete(_ lease: Lease, result: String, retentionMilliseconds: Int) throws(TaskStoreError)
+    func complete(_ lease: Lease, result: TaskResult, retentionMilliseconds: Int) throws(TaskStoreError)
 
     /// Records a failed attempt: schedules a retry after `backoffMilliseconds` while retries remain, else
     /// dead-letters it. Throws ``TaskStoreError/Code/leaseLost`` (changing nothing) when the lease is no longer held.
@@ -41,14 +41,14 @@ public protocol TaskStore: Sendable {
     ) throws(TaskStoreError) -> FailureOutcome
 
     /// ``complete(_:result:retentionMilliseconds:)`` without holding the caller's thread while Redis answers.
-    func recordSuccess(_ lease: Lease, result: String, retentionMilliseconds: Int) async throws(TaskStoreError)
+    func recordSuccess(_ lease: Lease, result: TaskResult, retentionMilliseconds: Int) async throws(TaskStoreError)
 
     /// Sends ``complete(_:result:retentionMilliseconds:)`` without waiting for Redis' answer, so the caller can
     /// go on to its next task while the completion shares a round trip with other calls. `ifFailed` is called,
     /// from another thread, when it did not land (the task then stays active under its lease until the caller
     /// records it again or recovery puts it back).
     func completeEventually(
-        _ lease: Lease, result: String, retentionMilliseconds: Int,
+        _ lease: Lease, result: TaskResult, retentionMilliseconds: Int,
         ifFailed: @escaping @Sendable (TaskStoreError) -> Void)
 
     /// ``fail(_:error:backoffMilliseconds:retentionMilliseconds:)`` without holding the caller's thread.

@@ -7,7 +7,7 @@ extension TaskRecord {
         // The fixed part of a task is under 400 bytes; sized once, the buffer never grows.
         var json = JSONWriter(
             capacity: 420 + (record.callbackURL.map { $0.utf8.count + 200 } ?? 0) + record.payload.utf8.count
-                + (record.result?.utf8.count ?? 0)
+                + (record.result?.json.utf8.count ?? 0)
                 + (record.lastError?.utf8.count ?? 0)
                 + (record.origin.map { $0.schedule.rawValue.utf8.count + 60 } ?? 0))
         json.writeRaw(#"{"id":"#)
@@ -30,7 +30,7 @@ extension TaskRecord {
         json.writeRaw(#","payload":"#)
         json.writeVerbatim(record.payload.isEmpty ? "null" : record.payload)
         json.writeRaw(#","result":"#)
-        json.writeString(orNull: record.result)
+        json.writeVerbatim(record.result?.json ?? "null")
         json.writeRaw(#","last_error":"#)
         json.writeString(orNull: record.lastError)
         json.writeRaw(#","created_at":"#)

@@ -11,7 +11,8 @@ public struct TaskRecord: Sendable, Equatable {
     public var timeoutMilliseconds: Int?
     /// The payload as compact JSON text.
     public var payload: String
-    public var result: String?
+    /// What the last successful attempt answered, any JSON value.
+    public var result: TaskResult?
     public var lastError: String?
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
@@ -66,7 +67,8 @@ public struct TaskRecord: Sendable, Equatable {
         var type: String?
         var timeout: Int?
         var payload = "null"
-        var result: String?
+        var result: TaskResult?
+        var legacyResult: String?
         var lastError: String?
         var updated: Int?
         var runAt: Int?
@@ -90,7 +92,9 @@ public struct TaskRecord: Sendable, Equatable {
             case "type": type = value
             case "timeout": timeout = Int(value)
             case "payload": payload = value
-            case "result": result = value
+            case "value": result = TaskResult(compactJSON: value)
+            // Written before results were JSON values: the text reads as the JSON string it was.
+            case "result": legacyResult = value
             case "last_error": lastError = value
             case "updated_at": updated = Int(value)
             case "run_at": runAt = Int(value)
@@ -114,7 +118,7 @@ public struct TaskRecord: Sendable, Equatable {
         self.attempts = attempts ?? 0
         self.timeoutMilliseconds = timeout
         self.payload = payload
-        self.result = result
+        self.result = result ?? legacyResult.map(TaskResult.string)
         self.lastError = lastError.flatMap { $0.isEmpty ? nil : $0 }
         self.createdAt = Timestamp(milliseconds: created)
         self.updatedAt = Timestamp(milliseconds: updated ?? created)

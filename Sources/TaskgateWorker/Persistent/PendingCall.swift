@@ -10,8 +10,8 @@ final class PendingCall: Sendable {
     let line: [UInt8]
 
     private struct State {
-        var continuation: CheckedContinuation<Result<String, TaskFailure>, Never>?
-        var outcome: Result<String, TaskFailure>?
+        var continuation: CheckedContinuation<Result<TaskResult, TaskFailure>, Never>?
+        var outcome: Result<TaskResult, TaskFailure>?
         var cancelled = false
         var child: PersistentChild?
     }
@@ -23,9 +23,9 @@ final class PendingCall: Sendable {
     }
 
     /// Waits for the outcome.
-    func wait() async -> Result<String, TaskFailure> {
+    func wait() async -> Result<TaskResult, TaskFailure> {
         await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> Result<String, TaskFailure>? in
+            let ready = state.withLock { state -> Result<TaskResult, TaskFailure>? in
                 if let outcome = state.outcome { return outcome }
                 state.continuation = continuation
                 return nil
@@ -36,8 +36,8 @@ final class PendingCall: Sendable {
 
     /// Settles the call; later calls do nothing. Returns `false` when it was settled already.
     @discardableResult
-    func resolve(_ outcome: Result<String, TaskFailure>) -> Bool {
-        let continuation = state.withLock { state -> CheckedContinuation<Result<String, TaskFailure>, Never>?? in
+    func resolve(_ outcome: Result<TaskResult, TaskFailure>) -> Bool {
+        let continuation = state.withLock { state -> CheckedContinuation<Result<TaskResult, TaskFailure>, Never>?? in
             guard state.outcome == nil else { return .none }
             state.outcome = outcome
             defer { state.continuation = nil }

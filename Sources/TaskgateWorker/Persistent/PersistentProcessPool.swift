@@ -67,7 +67,7 @@ public final class PersistentProcessPool: TaskHandler, PersistentIOEvents {
         for slot in 0..<self.processes { start(slot: slot) }
     }
 
-    public func handle(_ task: TaskContext) async throws -> String {
+    public func handle(_ task: TaskContext) async throws -> TaskResult {
         let call = PendingCall(id: task.id.rawValue, line: PersistentProtocol.line(for: task))
         let outcome = await withTaskCancellationHandler {
             dispatch(call)
@@ -292,8 +292,9 @@ public final class PersistentProcessPool: TaskHandler, PersistentIOEvents {
             return
         }
         var outcome = answer.outcome
-        if case .success(let result) = outcome, result.utf8.count > maxResultBytes {
-            outcome = .success(String(decoding: Array(result.utf8.prefix(maxResultBytes)), as: UTF8.self))
+        if case .success(let result) = outcome, result.json.utf8.count > maxResultBytes {
+            // A value cut short is no JSON: like --exec output past the limit, its first bytes are kept as a string.
+            outcome = .success(.string(String(decoding: Array(result.json.utf8.prefix(maxResultBytes)), as: UTF8.self)))
         }
         if case .failure(let failure) = outcome, failure.code == .protocolError {
             logger.warning(

@@ -4,8 +4,8 @@ import TaskgateCore
 ///
 /// Taskgate writes one line per task: `{"id":...,"type":...,"queue":...,"attempt":1,"retries":0,"payload":...}`.
 /// The process answers one line per task: `{"id":...,"ok":true,"result":<any JSON>}` or
-/// `{"id":...,"ok":false,"error":"...","retry_after_seconds":N}`. A string result is kept as it is, any other
-/// JSON (null too) as its compact text, and no result at all as an empty result. Answers are matched to tasks by `id`, so they may come in any order; a line that
+/// `{"id":...,"ok":false,"error":"...","retry_after_seconds":N}`. The result, any JSON value, is kept as that
+/// value (compact), and no result at all as `null`. Answers are matched to tasks by `id`, so they may come in any order; a line that
 /// names no task in flight is taken as the answer to the oldest one.
 enum PersistentProtocol {
     /// What one answer line says.
@@ -13,7 +13,7 @@ enum PersistentProtocol {
         /// The task it names, when it names one.
         var id: String?
         /// The attempt's outcome.
-        var outcome: Result<String, TaskFailure>
+        var outcome: Result<TaskResult, TaskFailure>
     }
 
     /// The line sent for a task, newline included.
@@ -80,17 +80,8 @@ enum PersistentProtocol {
             let message = error.map { $0.isEmpty ? "failed" : $0 } ?? "failed"
             return Answer(id: id, outcome: .failure(TaskFailure(.failed, message, retryAfterMilliseconds: retryAfter)))
         }
-        switch result {
-        case .none: return Answer(id: id, outcome: .success(""))
-        case .string(let text): return Answer(id: id, outcome: .success(text))
-        case .verbatim(let text) where text.utf8.first == UInt8(ascii: "\""):
-            // A string result is kept as the string it encodes.
-            if case .string(let decoded) = try? JSONValue.parse(text) {
-                return Answer(id: id, outcome: .success(decoded))
-            }
-            return Answer(id: id, outcome: .success(text))
-        case .some(let other): return Answer(id: id, outcome: .success(other.serialized))
-        }
+        // The value is kept as the compact JSON the parser wrote; no result at all is null.
+        return Answer(id: id, outcome: .success(result.map(TaskResult.init) ?? .null))
     }
 
     /// The task id an answer starts with (`{"id":"..."`), read from the first bytes of a line too long to parse.

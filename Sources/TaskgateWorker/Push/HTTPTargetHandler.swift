@@ -36,7 +36,7 @@ public final class HTTPTargetHandler: TaskHandler {
         self.connectTimeoutMilliseconds = Int(connectTimeout.milliseconds)
     }
 
-    public func handle(_ task: TaskContext) async throws -> String {
+    public func handle(_ task: TaskContext) async throws -> TaskResult {
         guard let url = targets.url(for: task.type) else {
             throw TaskFailure(.noHandler, "no --http-target for task type \(task.type ?? "(none)")")
         }
@@ -69,7 +69,7 @@ public final class HTTPTargetHandler: TaskHandler {
         let status = response.status
         let success = (200..<300).contains(status)
         let kept = response.body.prefix(success ? maxResultBytes : maxErrorBytes)
-        if success { return String(decoding: kept, as: UTF8.self) }
+        if success { return TaskResult.output(Array(kept)) }
 
         // The target's origin only: its path and query may hold a key, and this message is the task's last_error.
         var message = "HTTP \(status) from \(OutboundRequest.origin(of: url))"

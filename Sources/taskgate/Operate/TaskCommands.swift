@@ -124,7 +124,7 @@ enum TaskPrinter {
         if let started = record.startedAt { rows.append(["started", Console.time(started)]) }
         if let finished = record.finishedAt { rows.append(["finished", Console.time(finished)]) }
         if let error = record.lastError { rows.append(["last_error", error]) }
-        if let result = record.result { rows.append(["result", result]) }
+        if let result = record.result { rows.append(["result", result.json]) }
         rows.append(["payload", record.payload])
         let width = rows.map { $0[0].count }.max() ?? 0
         for row in rows {

@@ -15,7 +15,7 @@ import Testing
             guard case .number(let literal) = task.payloadValue, let value = Int(literal) else {
                 throw TaskFailure("payload must be an integer")
             }
-            return String(value * 2)
+            return TaskResult(.number(String(value * 2)))
         }
         var logger = Logger(label: "test-worker")
         logger.logLevel = .critical
@@ -36,7 +36,7 @@ import Testing
         try await eventually("handled tasks to finish") {
             try [doubled.id, invalid.id, orphan.id].allSatisfy { try store.task($0)?.state.isFinal == true }
         }
-        #expect(try store.task(doubled.id)?.result == "42")
+        #expect(try store.task(doubled.id)?.result?.json == "42")
         let failed = try #require(try store.task(invalid.id))
         #expect(failed.state == .dead)
         #expect(failed.retries == 1)

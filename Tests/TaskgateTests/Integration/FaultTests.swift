@@ -131,7 +131,7 @@ import Testing
             try ids.values.allSatisfy { try ns.store.task(TaskID($0)!)?.state == .succeeded }
         }
         for (key, id) in ids {
-            #expect(try ns.store.task(TaskID(id)!)?.result == "\"\(key)\"")
+            #expect(try ns.store.task(TaskID(id)!)?.result == .string(key))
         }
     }
 

@@ -37,7 +37,7 @@ import Testing
             try ids.allSatisfy { try state(fixture, $0) == "succeeded" }
         }
         for (n, id) in ids.enumerated() {
-            #expect(try fixture.task(id)["result"] as? String == #"{"echo":{"n":\#(n)}}"#)
+            #expect(try resultJSON(fixture.task(id)) == #"{"echo":{"n":\#(n)}}"#)
         }
         try await eventually("the failing task to be dead") { try state(fixture, failing) == "dead" }
         let dead = try fixture.task(failing)
@@ -62,7 +62,7 @@ import Testing
         let ids = try (0..<5).map { try fixture.submit(#"{"payload":[\#($0)]}"#) }
         try await eventually("every task to succeed") { try ids.allSatisfy { try state(fixture, $0) == "succeeded" } }
         for (n, id) in ids.enumerated() {
-            #expect(try fixture.task(id)["result"] as? String == #"{"echo":[\#(n)]}"#)
+            #expect(try resultJSON(fixture.task(id)) == #"{"echo":[\#(n)]}"#)
         }
     }
 
@@ -257,7 +257,7 @@ import Testing
         // Made due now (rather than waiting half a minute), the retry runs.
         _ = try ns.redis("ZADD", ns.keys.scheduled(.default), 0, id)
         try await eventually("the task to succeed") { try state(fixture, id) == "succeeded" }
-        #expect(try fixture.task(id)["result"] as? String == #"{"done":true}"#)
+        #expect(try resultJSON(fixture.task(id)) == #"{"done":true}"#)
         #expect(try fixture.task(id)["last_error"] as? String == "quota")
     }
 

@@ -8,6 +8,18 @@ import Testing
         try fixture.task(id)["state"] as? String
     }
 
+    @Test func aJSONAnswerIsStoredAsItsValue() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        let receiver = try TestHTTPReceiver { _, _ in .init(status: 200, body: #"{"message_id": "m-1", "queued": 2}"#) }
+        let worker = try TaskgateProcess.worker(ns, handler: ["--http-target", receiver.url()])
+        defer { worker.stop(); receiver.stop(); fixture.stop(); ns.cleanUp() }
+
+        let id = try fixture.submit(#"{"payload":{"to":"ada@example.com"}}"#)
+        try await eventually("task \(id) to succeed") { try state(fixture, id) == "succeeded" }
+        #expect(try resultJSON(fixture.task(id)) == #"{"message_id":"m-1","queued":2}"#)
+    }
+
     @Test func twoFailuresThenSuccessEndSucceededWithTwoRetriesOverReusedConnections() async throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)

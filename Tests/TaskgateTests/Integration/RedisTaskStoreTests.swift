@@ -75,6 +75,26 @@ import Testing
         #expect(try ns.store.task(record.id)?.result == "done")
     }
 
+    @Test func resultsAreJSONValuesAndOldTextResultsReadAsStrings() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let record = try ns.store.enqueue(TaskSubmission(payload: .integer(1)))
+        let claimed = try #require(try ns.store.claim())
+        let value = TaskResult(try JSONValue.parse(#"{"size": [640, 480], "ok": true}"#))
+        try ns.store.complete(claimed.lease, result: value, retentionMilliseconds: 60_000)
+        let finished = try #require(try ns.store.task(record.id))
+        #expect(finished.result?.json == #"{"size":[640,480],"ok":true}"#)
+        #expect(String(decoding: finished.json, as: UTF8.self).contains(#""result":{"size":[640,480],"ok":true}"#))
+        #expect(try ns.redis("HGET", ns.keys.task(record.id), "value").string == #"{"size":[640,480],"ok":true}"#)
+
+        // A record an earlier version finished: its text result, which may look like JSON, stays that text.
+        _ = try ns.redis("HDEL", ns.keys.task(record.id), "value")
+        _ = try ns.redis("HSET", ns.keys.task(record.id), "result", #"{"echo":1}"#)
+        let legacy = try #require(try ns.store.task(record.id))
+        #expect(legacy.result == .string(#"{"echo":1}"#))
+        #expect(String(decoding: legacy.json, as: UTF8.self).contains(#""result":"{\"echo\":1}""#))
+    }
+
     @Test func claimWaitsAndReturnsNilWhenEmpty() throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }

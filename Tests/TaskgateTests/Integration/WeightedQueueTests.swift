@@ -13,7 +13,7 @@ import Testing
         _ handler: @escaping @Sendable (TaskContext) async throws -> String
     ) -> Worker {
         var handlers = HandlerRegistry()
-        handlers.register("t", handler)
+        handlers.register("t") { .string(try await handler($0)) }
         var logger = Logger(label: "test-weighted")
         logger.logLevel = .critical
         return Worker(

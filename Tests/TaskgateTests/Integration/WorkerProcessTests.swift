@@ -149,6 +149,25 @@ import Testing
         #expect(task["result"] as? String == "finished\n")
     }
 
+    @Test func execOutputThatIsJSONIsStoredAsThatValue() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        let worker = try TaskgateProcess.worker(
+            ns,
+            exec:
+                #"if [ "$TASKGATE_TASK_TYPE" = json ]; then printf ' {"w": 640, "tags": ["a"]}\n'; else echo plain; fi"#
+        )
+        defer { worker.stop(); fixture.stop(); ns.cleanUp() }
+
+        let json = try fixture.submit(#"{"payload":1,"type":"json"}"#)
+        let plain = try fixture.submit(#"{"payload":1,"type":"text"}"#)
+        try await eventually("both tasks to succeed") {
+            try state(fixture, json) == "succeeded" && state(fixture, plain) == "succeeded"
+        }
+        #expect(try resultJSON(fixture.task(json)) == #"{"tags":["a"],"w":640}"#)
+        #expect(try fixture.task(plain)["result"] as? String == "plain\n")
+    }
+
     @Test func sigtermPastTheGracePeriodPutsTheTaskBack() async throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)
@@ -173,7 +192,8 @@ import Testing
         let fast = try TaskgateProcess.worker(ns, exec: "cat")
         defer { fast.stop() }
         try await eventually("task to succeed on the next worker") { try state(fixture, id) == "succeeded" }
-        #expect(try fixture.task(id)["result"] as? String == #""keep me""#)
+        // `cat` echoes the payload, a JSON string: the result is that string, not its JSON text.
+        #expect(try fixture.task(id)["result"] as? String == "keep me")
     }
 
     @Test func perAttemptTimeoutStopsTheCommand() async throws {

@@ -51,14 +51,16 @@ import Testing
     }
 
     @Test func answersAreReadAsTheProtocolSays() throws {
-        func outcome(_ line: String) -> (String?, Result<String, TaskFailure>) {
+        func outcome(_ line: String) -> (String?, Result<TaskResult, TaskFailure>) {
             let answer = PersistentProtocol.answer(Array(line.utf8))
             return (answer.id, answer.outcome)
         }
         #expect(try outcome(#"{"id":"q.1","ok":true,"result":"text"}"#).1.get() == "text")
-        #expect(try outcome(#"{"id":"q.1","ok":true,"result":{"b":[1,2]}}"#).1.get() == #"{"b":[1,2]}"#)
-        #expect(try outcome(#"{"ok":true}"#).1.get() == "")
-        #expect(try outcome(#"{"ok":true,"result":null}"#).1.get() == "null")
+        #expect(try outcome(#"{"id":"q.1","ok":true,"result":{"b": [1, 2]}}"#).1.get().json == #"{"b":[1,2]}"#)
+        #expect(try outcome(#"{"ok":true}"#).1.get() == .null)
+        #expect(try outcome(#"{"ok":true,"result":null}"#).1.get() == .null)
+        #expect(try outcome(#"{"ok":true,"result":"null"}"#).1.get() == "null")
+        #expect(try outcome(#"{"ok":true,"result":1.50}"#).1.get().json == "1.50")
         #expect(outcome(#"{"id":"q.1","ok":true}"#).0 == "q.1")
         guard case .failure(let failure) = outcome(#"{"id":"q.1","ok":false,"error":"no","retry_after_seconds":2.5}"#).1
         else { Issue.record("a failure answer was taken as success"); return }

@@ -2,7 +2,7 @@ import TaskgateRedis
 
 extension TaskScripts {
     /// KEYS: active, leases, callbacks, stats, task(1), ..., task(n). ARGV: retention_ms, event channel, then id, token,
-    /// result for each task. Completes held tasks, one or many in one call (a single completion is a call of
+    /// result (compact JSON, stored as the field `value`) for each task. Completes held tasks, one or many in one call (a single completion is a call of
     /// one); returns per task 1, 2 when it also has a callback to deliver (now due on the callbacks set), 0
     /// when the caller does not hold it (nothing is changed then), or Redis' error message when a command
     /// failed for that task alone. Publishes one `succeeded` event per task completed, in one message.
@@ -24,7 +24,7 @@ extension TaskScripts {
                 if held[1] ~= 'active' or held[2] ~= token then return 0 end
                 if search_active then redis.call('LREM', KEYS[1], 1, id) end
                 local seq = tonumber(held[3] or '0') + 1
-                redis.call('HSET', KEYS[i], 'state', 'succeeded', 'result', ARGV[base + 2], 'finished_at', now_text,
+                redis.call('HSET', KEYS[i], 'state', 'succeeded', 'value', ARGV[base + 2], 'finished_at', now_text,
                     'updated_at', now_text, 'seq', int_text(seq))
                 local delivering = finish(KEYS[i], id, held[4], ARGV[1], KEYS[3])
                 finished[#finished + 1] = id
