@@ -5,9 +5,10 @@
 //
 // Taskgate writes one JSON task per line on stdin; this answers one JSON line per task on stdout (writes to a
 // pipe are synchronous on Linux, so each answer leaves at once). Replace handle() with your own work: it may
-// return a value or a Promise; the value becomes the task's result, a throw or a rejection fails the attempt
-// (its message becomes last_error, and Taskgate retries with backoff). Several tasks are in flight at once,
-// and answers of async handlers may go out in any order: Taskgate matches them by id. Logs go to stderr.
+// return a value or a Promise; the value (any JSON) becomes the task's result as it is, a throw or a rejection
+// fails the attempt (its message becomes last_error, and Taskgate retries with backoff). Several tasks are in
+// flight at once, and answers of async handlers may go out in any order: Taskgate matches them by id. Logs go to
+// stderr.
 'use strict';
 const readline = require('node:readline');
 

@@ -4,8 +4,9 @@
     taskgate worker --exec-persistent 'python3 examples/python_worker.py' --concurrency 256 --processes 2
 
 Taskgate writes one JSON task per line on stdin; this answers one JSON line per task on stdout, flushed at
-once. Replace handle() with your own work: its return value becomes the task's result, an exception fails
-the attempt (its text becomes last_error, and Taskgate retries with backoff). Logs go to stderr.
+once. Replace handle() with your own work: its return value (any JSON value) becomes the task's result as it
+is, an exception fails the attempt (its text becomes last_error, and Taskgate retries with backoff). Logs go to
+stderr.
 """
 
 import json

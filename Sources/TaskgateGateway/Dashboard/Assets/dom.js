@@ -49,16 +49,17 @@ export function limitsText(limits) {
   return parts.length ? parts.join(', ') : 'none';
 }
 
+/** A JSON value as text: a string as the string it is, anything else pretty-printed (never parsed again). */
+export function jsonText(value) {
+  if (value === undefined) return '-';
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value, null, 2);
+}
+
+/** Like jsonText, with '-' for null: for a value that is null when there is none. */
 export function pretty(value) {
   if (value === null || value === undefined) return '-';
-  if (typeof value === 'string') {
-    try {
-      return JSON.stringify(JSON.parse(value), null, 2);
-    } catch (error) {
-      return value;
-    }
-  }
-  return JSON.stringify(value, null, 2);
+  return jsonText(value);
 }
 
 let noticeTimer = null;

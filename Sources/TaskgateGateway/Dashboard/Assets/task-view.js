@@ -1,6 +1,6 @@
 // One task: its record and its events as a timeline, live from GET /tasks/{id}/events.
 
-import { $, element, notify, pretty, time } from './dom.js';
+import { $, element, jsonText, notify, pretty, time } from './dom.js';
 import { EventReader } from './event-reader.js';
 import { FINAL, page } from './state.js';
 import { actionButton, allowedActions } from './actions.js';
@@ -100,7 +100,9 @@ export function renderTask(record) {
   fields.replaceChildren();
   times.replaceChildren();
   $('#task-payload').textContent = record ? pretty(record.payload) : '-';
-  $('#task-result').textContent = record ? pretty(record.result) : '-';
+  // The result is any JSON value; a succeeded task's null result is shown as null, not as "none yet".
+  const result = !record ? '-' : record.state === 'succeeded' ? jsonText(record.result) : pretty(record.result);
+  $('#task-result').textContent = result;
   $('#task-error').textContent = record && record.last_error ? record.last_error : '-';
   const actionsBox = $('#task-actions');
   actionsBox.replaceChildren();
