@@ -55,7 +55,7 @@ public struct RedisCallbackStore: Sendable {
         }
         let reply = try run(
             TaskScripts.finishCallback,
-            keys: [keys.task(attempt.id), keys.callbacks(queue), keys.deadCallbacks(queue)],
+            keys: [keys.task(attempt.id), keys.callbacks(queue), keys.deadCallbacks(queue), keys.released(queue)],
             arguments: [
                 attempt.id.rawValue, attempt.number, kind, status ?? 0, error, Swift.max(0, delay),
                 Swift.max(1, retentionMilliseconds), keys.events(queue),

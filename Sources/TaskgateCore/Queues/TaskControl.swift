@@ -10,12 +10,18 @@ public struct TaskControl: Sendable {
     public let keys: KeySpace
     /// How long a cancelled task's record is kept.
     public let retentionMilliseconds: Int
+    /// How long a deleted task's tombstone waits for its children and batch to be told.
+    public let workflowRetentionMilliseconds: Int
 
     /// Creates the task side of the control seam.
-    public init(pool: RedisConnectionPool, keys: KeySpace, retentionMilliseconds: Int = 86_400_000) {
+    public init(
+        pool: RedisConnectionPool, keys: KeySpace, retentionMilliseconds: Int = 86_400_000,
+        workflowRetentionMilliseconds: Int = WorkflowLimits.defaultRetentionMilliseconds
+    ) {
         self.pool = pool
         self.keys = keys
         self.retentionMilliseconds = retentionMilliseconds
+        self.workflowRetentionMilliseconds = workflowRetentionMilliseconds
     }
 
     /// What became of an operation on one task.
@@ -72,10 +78,12 @@ public struct TaskControl: Sendable {
             TaskScripts.remove,
             keys: [
                 keys.task(id), keys.pending(queue), keys.scheduled(queue), keys.retrying(queue), keys.dead(queue),
-                keys.leases(queue), keys.active(queue), keys.callbacks(queue),
+                keys.leases(queue), keys.active(queue), keys.callbacks(queue), keys.waiting(queue),
+                keys.released(queue), keys.tombstone(id),
             ],
             arguments: [
                 id.rawValue, what, max(1, retentionMilliseconds), keys.events(queue), keys.cancellations(queue),
+                max(1, workflowRetentionMilliseconds),
             ])
         let values = (reply.array ?? []).map(\.string)
         switch values.first ?? nil {
@@ -93,7 +101,8 @@ public struct TaskControl: Sendable {
             arguments += ids as [any RedisArgument]
         }
         let reply = try run(
-            TaskScripts.requeueDead, keys: [keys.dead(queue), keys.pending(queue)], arguments: arguments)
+            TaskScripts.requeueDead, keys: [keys.dead(queue), keys.pending(queue), keys.released(queue)],
+            arguments: arguments)
         guard let values = reply.array, values.count >= 2 else {
             throw TaskStoreError(.corrupt, "unexpected requeue reply \(reply)")
         }

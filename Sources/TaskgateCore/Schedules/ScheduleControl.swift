@@ -78,13 +78,7 @@ public struct ScheduleControl: Sendable {
     }
 
     /// Redis' clock (ms), one `TIME`.
-    private func redisTime() throws(TaskStoreError) -> Int {
-        let parts = try send([RedisCommand("TIME")])[0].array ?? []
-        guard parts.count == 2, let seconds = parts[0].int, let micros = parts[1].int else {
-            throw TaskStoreError(.corrupt, "unexpected TIME reply")
-        }
-        return seconds * 1000 + micros / 1000
-    }
+    private func redisTime() throws(TaskStoreError) -> Int { try pool.redisTime() }
 
     /// How many schedules there are (one `ZCARD`).
     public func count() throws(TaskStoreError) -> Int {

@@ -44,7 +44,7 @@ extension RedisTaskStore {
                     on: connection,
                     keys: [
                         keys.task(id), active, keys.pending(queue), keys.dead(queue), leases, keys.unleased(queue),
-                        keys.callbacks(queue), keys.stats(queue),
+                        keys.callbacks(queue), keys.stats(queue), keys.released(queue),
                     ],
                     arguments: [
                         id.rawValue, max(1, retentionMilliseconds), max(0, unleasedGraceMilliseconds),

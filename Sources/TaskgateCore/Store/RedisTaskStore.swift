@@ -196,7 +196,9 @@ public struct RedisTaskStore: TaskStore {
         _ completions: [(lease: Lease, result: TaskResult)], queue: QueueName, keys: KeySpace,
         retentionMilliseconds: Int
     ) -> (keys: [String], arguments: [any RedisArgument]) {
-        var taskKeys = [keys.active(queue), keys.leases(queue), keys.callbacks(queue), keys.stats(queue)]
+        var taskKeys = [
+            keys.active(queue), keys.leases(queue), keys.callbacks(queue), keys.stats(queue), keys.released(queue),
+        ]
         var arguments: [any RedisArgument] = [max(1, retentionMilliseconds), keys.events(queue)]
         for (lease, result) in completions {
             taskKeys.append(keys.task(lease.id))
@@ -223,7 +225,7 @@ public struct RedisTaskStore: TaskStore {
             script: TaskScripts.fail,
             keys: [
                 keys.task(id), keys.active(id.queue), keys.retrying(id.queue), keys.dead(id.queue),
-                keys.leases(id.queue), keys.callbacks(id.queue), keys.stats(id.queue),
+                keys.leases(id.queue), keys.callbacks(id.queue), keys.stats(id.queue), keys.released(id.queue),
             ],
             arguments: [
                 id.rawValue, lease.token, message, max(0, backoffMilliseconds), max(1, retentionMilliseconds),

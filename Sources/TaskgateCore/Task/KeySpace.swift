@@ -41,6 +41,23 @@
 /// - `<prefix>:{<queue>}:fired:<name>:<tick>`: a short-lived marker, on the fired task's queue slot, that the
 ///   tick's task was stored (it outlives every attempt that may still try to store it).
 ///
+/// And the workflows' keys (see ``WorkflowReleaser`` for the protocol that releases a child exactly once when
+/// its parents are on other slots):
+/// - A child's own hash holds its parents: `s:<parent>`, the parent's state as last released to it (`waiting`
+///   until then), and `r:<parent>` and `e:<parent>`, its result and last error, copied there when it was.
+/// - `<prefix>:{<queue>}:early:<token>`: the same for a child not stored yet when a parent was released to it
+///   (a child whose parent finished while its batch was being stored); read and removed when it is stored.
+/// - `<prefix>:{<queue>}:children:<token>`: set of a task's children's ids, on the parent's slot.
+/// - `<prefix>:{<queue>}:tomb:<token>`: what a deleted task with children or a batch leaves until they are told.
+/// - `<prefix>:{<queue>}:released`: sorted set, the queue's outbox: ids of tasks with children or a batch whose
+///   state changed and whose children and batch are still to be told, by when a drainer may take them.
+/// - `<prefix>:{<queue>}:waiting`: sorted set of the queue's waiting tasks, by when they expire.
+/// - `<prefix>:{batches}:batch:<id>`: hash of a batch: total, counts, metadata, callback, completion.
+/// - `<prefix>:{batches}:members:<id>`: hash of the batch's tasks that are final, to the state they are counted in.
+/// - `<prefix>:{batches}:children:<id>`: set of the ids of tasks that wait for the batch.
+/// - `<prefix>:{batches}:released` (outbox of complete batches with children), `:callbacks` (webhook deliveries
+///   due), `:expiry` (batches by when they expire) and the channel `:events`.
+///
 /// And one pub/sub channel per queue, `<prefix>:{<queue>}:events`, carrying every state change of its tasks
 /// (sharded pub/sub, see ``EventChannelMode``; the hash tag keeps it on the queue's node), and one,
 /// `<prefix>:{<queue>}:cancellations`, carrying the ids of running tasks an operator cancels.
@@ -125,6 +142,38 @@ public struct KeySpace: Sendable, Equatable {
     public func firedTick(_ queue: QueueName, _ name: ScheduleName, tick: Int) -> String {
         queueKey(queue, "fired:", name.rawValue + ":" + String(tick))
     }
+    /// Parents released to a child before it was stored (on the child's slot).
+    public func earlyReleases(_ id: TaskID) -> String { queueKey(id.queue, "early:", id.token) }
+    /// The set of a task's children's ids (on the parent's slot).
+    public func children(_ id: TaskID) -> String { queueKey(id.queue, "children:", id.token) }
+    /// What every children's set of `queue` starts with.
+    public func childrenPrefix(_ queue: QueueName) -> String { queueKey(queue, "children:") }
+    /// What every tombstone of `queue` starts with.
+    public func tombstonePrefix(_ queue: QueueName) -> String { queueKey(queue, "tomb:") }
+    /// What a deleted task with children or a batch leaves for the drainer.
+    public func tombstone(_ id: TaskID) -> String { queueKey(id.queue, "tomb:", id.token) }
+    /// The queue's outbox: tasks whose children or batch are still to be told of a change of state.
+    public func released(_ queue: QueueName) -> String { queueKey(queue, "released") }
+    /// The queue's waiting tasks, by when they expire.
+    public func waiting(_ queue: QueueName) -> String { queueKey(queue, "waiting") }
+    /// The hash of batch `id`.
+    public func batch(_ id: String) -> String { prefix + ":{batches}:batch:" + id }
+    /// The hash of batch `id`'s final tasks, to the state each is counted in.
+    public func batchMembers(_ id: String) -> String { prefix + ":{batches}:members:" + id }
+    /// What every batch's hash starts with.
+    public var batchPrefix: String { prefix + ":{batches}:batch:" }
+    /// What every batch's children's set starts with.
+    public var batchChildrenPrefix: String { prefix + ":{batches}:children:" }
+    /// The set of tasks that wait for batch `id`.
+    public func batchChildren(_ id: String) -> String { prefix + ":{batches}:children:" + id }
+    /// The outbox of complete batches whose children are still to be told.
+    public var batchesReleased: String { prefix + ":{batches}:released" }
+    /// The batches whose completion webhook is due, by when.
+    public var batchCallbacks: String { prefix + ":{batches}:callbacks" }
+    /// Every batch, by when it expires.
+    public var batchExpiry: String { prefix + ":{batches}:expiry" }
+    /// The pub/sub channel of batch events (completion).
+    public var batchEvents: String { prefix + ":{batches}:events" }
     /// The hash recording the task an idempotency key created on `queue`.
     public func idempotency(_ queue: QueueName, _ key: IdempotencyKey) -> String {
         queueKey(queue, "idempotency:", key.rawValue)

@@ -9,7 +9,8 @@ extension TaskRecord {
             capacity: 420 + (record.callbackURL.map { $0.utf8.count + 200 } ?? 0) + record.payload.utf8.count
                 + (record.result?.json.utf8.count ?? 0)
                 + (record.lastError?.utf8.count ?? 0)
-                + (record.origin.map { $0.schedule.rawValue.utf8.count + 60 } ?? 0))
+                + (record.origin.map { $0.schedule.rawValue.utf8.count + 60 } ?? 0)
+                + (record.after.count + (record.children?.count ?? 0)) * 48)
         json.writeRaw(#"{"id":"#)
         json.writeString(record.id.rawValue)
         json.writeRaw(#","queue":"#)
@@ -52,13 +53,14 @@ extension TaskRecord {
             json.writeRaw(#","tick":"#)
             json.writeTimestamp(origin.tick)
         }
+        if !record.after.isEmpty || record.batch != nil || record.hasChildren { Self.writeWorkflow(record, to: &json) }
         json.writeRaw("}")
         return json.bytes
     }
 
     /// `"callback":{"url":..,"state":..,"tries":..,"last_status":..,"last_error":..,"finished_at":..}`; the
     /// state is `waiting` until the task is final.
-    private static func writeCallback(_ url: String, _ delivery: CallbackDelivery?, to json: inout JSONWriter) {
+    static func writeCallback(_ url: String, _ delivery: CallbackDelivery?, to json: inout JSONWriter) {
         json.writeRaw(#","callback":{"url":"#)
         json.writeString(url)
         json.writeRaw(#","state":"#)
@@ -72,6 +74,41 @@ extension TaskRecord {
         json.writeRaw(#","finished_at":"#)
         json.writeTimestamp(delivery?.finishedAt)
         json.writeRaw("}")
+    }
+
+    /// `after`, `on_parent_failure`, `waiting_for` and `expires_at` (while waiting), `batch`, and `children`
+    /// with `children_count`, each only when the task has it.
+    private static func writeWorkflow(_ record: TaskRecord, to json: inout JSONWriter) {
+        if !record.after.isEmpty {
+            json.writeRaw(#","after":["#)
+            for (index, parent) in record.after.enumerated() {
+                if index > 0 { json.writeRaw(",") }
+                json.writeString(parent)
+            }
+            json.writeRaw(#"],"on_parent_failure":"#)
+            json.writeString(record.onParentFailure.rawValue)
+        }
+        if let waiting = record.waitingFor {
+            json.writeRaw(#","waiting_for":"#)
+            json.writeInteger(waiting)
+        }
+        if let expires = record.expiresAt {
+            json.writeRaw(#","expires_at":"#)
+            json.writeTimestamp(expires)
+        }
+        if let batch = record.batch {
+            json.writeRaw(#","batch":"#)
+            json.writeString(batch)
+        }
+        if let children = record.children {
+            json.writeRaw(#","children":["#)
+            for (index, child) in children.enumerated() {
+                if index > 0 { json.writeRaw(",") }
+                json.writeString(child)
+            }
+            json.writeRaw(#"],"children_count":"#)
+            json.writeInteger(record.childCount ?? children.count)
+        }
     }
 
     private static func seconds(_ milliseconds: Int) -> JSONValue {

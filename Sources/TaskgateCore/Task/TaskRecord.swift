@@ -28,6 +28,26 @@ public struct TaskRecord: Sendable, Equatable {
     /// The schedule that fired the task and the tick it fired for, when a schedule did.
     public var origin: ScheduleOrigin?
 
+    /// The parents the task waits for (`after`: task ids, or `batch:<id>`), in the order given; empty for most.
+    public var after: [String] = []
+    /// What the task does when a parent fails; only meaningful with ``after``.
+    public var onParentFailure: ParentFailurePolicy = .cancel
+    /// How many parents it still waits for (while ``state`` is `waiting`).
+    public var waitingFor: Int?
+    /// When a waiting task stops waiting and is cancelled, if its parents are not done by then.
+    public var expiresAt: Timestamp?
+    /// The batch the task belongs to.
+    public var batch: String?
+    /// How each parent stood when it was last released to the task, with its result or error (what the
+    /// handler is given); empty until a parent is released.
+    public var parents: [ParentOutcome] = []
+    /// Whether other tasks wait for this one (``children`` holds them when the reader fetched them).
+    public var hasChildren = false
+    /// The ids of the tasks that wait for this one, as far as read (see ``TaskControl``); `nil` when not read.
+    public var children: [String]?
+    /// How many tasks wait for this one, when ``children`` was read.
+    public var childCount: Int?
+
     /// The queue the task is on.
     public var queue: QueueName { id.queue }
 
@@ -78,6 +98,13 @@ public struct TaskRecord: Sendable, Equatable {
         var callbackURL: String?
         var schedule: String?
         var tick: Int?
+        var after: String?
+        var policy = ParentFailurePolicy.cancel
+        var waitingFor: Int?
+        var expiresAt: Int?
+        var batch: String?
+        var kids = false
+        var parentFields: [String] = []
         var delivery = CallbackDelivery.Fields()
         var index = 0
         while index + 1 < flatFields.count {
@@ -104,7 +131,21 @@ public struct TaskRecord: Sendable, Equatable {
             case "callback": callbackURL = value
             case "schedule": schedule = value
             case "tick": tick = Int(value)
-            default: delivery.read(flatFields[index], value)
+            case "after": after = value
+            case "on_parent_failure": policy = ParentFailurePolicy(rawValue: value) ?? .cancel
+            case "waits": waitingFor = Int(value)
+            case "expires_at": expiresAt = Int(value)
+            case "batch": batch = value
+            case "kids": kids = value == "1"
+            default:
+                let name = flatFields[index].utf8
+                // `s:`, `r:` and `e:` fields hold the parents' states, results and errors.
+                if name.count > 2, name[name.index(after: name.startIndex)] == UInt8(ascii: ":") {
+                    parentFields.append(flatFields[index])
+                    parentFields.append(value)
+                } else {
+                    delivery.read(flatFields[index], value)
+                }
             }
             index += 2
         }
@@ -128,6 +169,15 @@ public struct TaskRecord: Sendable, Equatable {
         self.sequence = sequence
         self.callbackURL = callbackURL.flatMap { $0.isEmpty ? nil : $0 }
         self.callback = delivery.delivery
+        if let after, case .array(let entries)? = try? JSONValue.parse(after) {
+            self.after = entries.compactMap { if case .string(let text) = $0 { return text } else { return nil } }
+        }
+        self.onParentFailure = policy
+        if !parentFields.isEmpty { self.parents = ParentOutcome.decode(parentFields, order: self.after) }
+        self.waitingFor = state == .waiting ? waitingFor : nil
+        self.expiresAt = state == .waiting ? expiresAt.map(Timestamp.init(milliseconds:)) : nil
+        self.batch = batch.flatMap { $0.isEmpty ? nil : $0 }
+        self.hasChildren = kids
         if let name = schedule.flatMap(ScheduleName.init), let tick {
             self.origin = ScheduleOrigin(schedule: name, tick: Timestamp(milliseconds: tick))
         } else {

@@ -1,5 +1,7 @@
 /// Where a task is in its life.
 public enum TaskState: String, Sendable, CaseIterable {
+    /// Waiting for its parents (`after`) to finish; then it becomes pending, or is cancelled.
+    case waiting
     /// Waiting in its queue's pending list.
     case pending
     /// Waiting for its `delay_seconds` to pass.

@@ -17,6 +17,10 @@ public struct TaskSubmission: Sendable, Equatable {
     public var callbackURL: String?
     /// The schedule and tick that fired the task, when a schedule did (never part of a `POST /tasks` body).
     public var origin: ScheduleOrigin?
+    /// The parents it waits for, as given (`after`): task ids, `batch:<id>`, or in a batch another task's `ref`.
+    public var after: [String] = []
+    /// What it does when a parent fails (`on_parent_failure`).
+    public var onParentFailure: ParentFailurePolicy = .cancel
 
     /// The default for ``maxRetries``.
     public static let defaultMaxRetries = 5
@@ -61,7 +65,7 @@ public struct TaskSubmission: Sendable, Equatable {
         seen.reserveCapacity(members.count)
         for member in members {
             let field = "/" + member.name.replacingPointerCharacters
-            // Only the seven known names get past the switch below, so `seen` stays tiny.
+            // Only the nine known names get past the switch below, so `seen` stays tiny.
             guard !seen.contains(member.name) else {
                 throw TaskValidationError(.invalidField, field: field, "field \(member.name) appears twice")
             }
@@ -99,6 +103,31 @@ public struct TaskSubmission: Sendable, Equatable {
                         "timeout_seconds must be greater than 0 and at most \(Int(Self.maxTimeoutSeconds))")
                 }
                 timeoutMilliseconds = max(1, Int((value * 1000).rounded()))
+            case "after":
+                guard case .array(let entries) = member.value else {
+                    throw TaskValidationError(
+                        .invalidField, field: field, "after must be an array of task ids, got \(member.value.typeName)")
+                }
+                guard entries.count <= ParentReference.maxParents else {
+                    throw TaskValidationError(
+                        .invalidField, field: field,
+                        "after names at most \(ParentReference.maxParents) parents, got \(entries.count)")
+                }
+                after = try entries.enumerated().map { index, entry throws(TaskValidationError) in
+                    guard case .string(let text) = entry, !text.isEmpty, text.utf8.count <= 200 else {
+                        throw TaskValidationError(
+                            .invalidField, field: "\(field)/\(index)",
+                            "each entry of after must be a task id, batch:<id> or a ref, got \(entry.typeName)")
+                    }
+                    return text
+                }
+            case "on_parent_failure":
+                let text = try Self.string(member.value, field: field)
+                guard let policy = ParentFailurePolicy(rawValue: text) else {
+                    throw TaskValidationError(
+                        .invalidField, field: field, "on_parent_failure must be cancel or run, got \(text)")
+                }
+                onParentFailure = policy
             case "callback_url":
                 let text = try Self.string(member.value, field: field)
                 guard CallbackURL(text) != nil else {

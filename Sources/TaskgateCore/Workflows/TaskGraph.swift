@@ -110,7 +110,7 @@ public struct TaskGraph: Sendable, Equatable {
                 if waiting[child] == 0 { freed.append(child) }
             }
             // Keep `ready` sorted high to low, so popLast takes the lowest position.
-            ready = (ready + freed).sorted(by: >)
+            if !freed.isEmpty { ready = (ready + freed).sorted(by: >) }
         }
         guard order.count == parents.count else {
             let cycle = Self.cycle(parents: parents, stuck: Set(waiting.indices.filter { waiting[$0] > 0 }))

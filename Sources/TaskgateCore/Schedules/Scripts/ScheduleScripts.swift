@@ -18,12 +18,6 @@ enum ScheduleScripts {
     static func run(
         _ script: RedisScript, on pool: RedisConnectionPool, keys: [String], arguments: [any RedisArgument]
     ) throws(TaskStoreError) -> RedisValue {
-        do {
-            return try pool.withConnectionRetryingOnce { connection throws(RedisError) in
-                try script.run(on: connection, keys: keys, arguments: arguments)
-            }
-        } catch {
-            throw TaskStoreError(error)
-        }
+        try pool.run(script, keys: keys, arguments: arguments)
     }
 }

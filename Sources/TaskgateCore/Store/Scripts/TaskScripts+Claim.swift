@@ -8,6 +8,8 @@ extension TaskScripts {
     /// The fields a claim reads and hands back as they are; the script's `HMGET` is written from this list.
     private static let claimedFields = [
         "type", "payload", "retries", "max_retries", "timeout", "created_at", "run_at", "last_error", "callback",
+        // A child's parents: only a task with them needs its parents' outcomes read (``RedisTaskStore/parents(of:)``).
+        "after",
     ]
     private static let claimReadFields = claimedFields.map { "'\($0)'" }.joined(separator: ", ")
     /// Where a field of ``claimedFields`` sits in the script's `HMGET` reply (after state, attempts and seq).

@@ -1,7 +1,7 @@
 import TaskgateRedis
 
 extension TaskScripts {
-    /// KEYS: task, active, retrying, dead, leases, callbacks, stats. ARGV: id, token, error, backoff_ms, retention_ms,
+    /// KEYS: task, active, retrying, dead, leases, callbacks, stats, released (the outbox). ARGV: id, token, error, backoff_ms, retention_ms,
     /// event channel. Returns {1, retries, run_at} when scheduled again (publishes `retrying`), {2, retries}
     /// when dead (publishes `dead`; a callback is then due), {0} when the caller does not hold the task
     /// (nothing is changed then). Counts a failed attempt.
@@ -12,7 +12,7 @@ extension TaskScripts {
             redis.call('LREM', KEYS[2], 1, ARGV[1])
             redis.call('ZREM', KEYS[5], ARGV[1])
             local outcome = record_failure(ARGV[1], ARGV[3], tonumber(ARGV[4]), ARGV[5], nil, KEYS[3], KEYS[4],
-                KEYS[6], 'retrying', KEYS[7])
+                KEYS[6], 'retrying', KEYS[7], KEYS[8])
             publish()
             return outcome
             """)

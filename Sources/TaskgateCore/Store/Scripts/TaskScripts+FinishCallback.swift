@@ -1,7 +1,7 @@
 import TaskgateRedis
 
 extension TaskScripts {
-    /// KEYS: task, callbacks, callbacks_dead. ARGV: id, try, outcome (`delivered`, `retry` or `dead`), status
+    /// KEYS: task, callbacks, callbacks_dead, released (the outbox). ARGV: id, try, outcome (`delivered`, `retry` or `dead`), status
     /// (the receiver's HTTP status, `0` for none), error (`''` for none), delay_ms (for `retry`), retention_ms,
     /// event channel.
     ///
@@ -9,7 +9,8 @@ extension TaskScripts {
     /// is unchanged and the delivery pending; else returns 0 and changes nothing: its lease ran out and a
     /// later try took over). `delivered` and `dead` end the delivery and start the record's retention; `dead`
     /// also puts the id on the dead callbacks set (trimmed to the retention time) where an operator finds it;
-    /// `retry` makes it due again after `delay_ms`. Publishes `callback_delivered`, `callback_retrying` or
+    /// `retry` makes it due again after `delay_ms`. A record still on the outbox is left for the drainer to
+    /// expire, once its children and batch are told. Publishes `callback_delivered`, `callback_retrying` or
     /// `callback_dead` (the task's state is unchanged). Returns 1.
     static let finishCallback = RedisScript(
         now + events(channel: "ARGV[8]") + """
@@ -46,7 +47,7 @@ extension TaskScripts {
                     redis.call('ZADD', KEYS[3], now, ARGV[1])
                     redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[7]))
                 end
-                redis.call('PEXPIRE', KEYS[1], ARGV[7])
+                if not redis.call('ZSCORE', KEYS[4], ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[7]) end
             end
             redis.call('HSET', KEYS[1], unpack(fields))
             event(ARGV[1], kind, held[3], held[4], held[5], held[6], seq, extra)

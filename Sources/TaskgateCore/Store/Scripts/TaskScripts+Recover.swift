@@ -1,7 +1,7 @@
 import TaskgateRedis
 
 extension TaskScripts {
-    /// KEYS: task, active, pending, dead, leases, unleased, callbacks, stats. ARGV: id, retention_ms, grace_ms, event
+    /// KEYS: task, active, pending, dead, leases, unleased, callbacks, stats, released (the outbox). ARGV: id, retention_ms, grace_ms, event
     /// channel.
     ///
     /// Recovers one id that a recovery pass suspects, re-checking everything first (many workers run passes):
@@ -20,7 +20,7 @@ extension TaskScripts {
                 local attempts = redis.call('HGET', KEYS[1], 'attempts') or '?'
                 local message = 'worker lost: attempt ' .. attempts .. ' stopped reporting and its lease expired'
                 local outcome = record_failure(ARGV[1], message, 0, ARGV[2], KEYS[3], nil, KEYS[4], KEYS[7],
-                    'recovered', KEYS[8])
+                    'recovered', KEYS[8], KEYS[9])
                 publish()
                 return outcome[1]
             end

@@ -87,31 +87,34 @@ enum TaskScripts {
 
     /// What a task entering a final state does about its `callback_url`: with one, the record is kept (no
     /// expiry) and its delivery is due now on `callbacks_key`; without, the record expires after `retention`.
-    /// Returns whether a delivery was made due.
+    /// A task that is `linked` (it has children or a batch: its `kids` or `batch` field is set) goes on the
+    /// queue's outbox (`outbox_key`) to have them told, and is kept until a drainer has (which then starts its
+    /// retention; see ``WorkflowReleaser``). Returns whether a delivery was made due.
     static let finish = """
 
-        local function finish(task, id, callback, retention, callbacks_key)
+        local function finish(task, id, callback, retention, callbacks_key, linked, outbox_key)
+            if linked then redis.call('ZADD', outbox_key, now, id) end
             if callback and callback ~= '' then
                 redis.call('HSET', task, 'callback_state', 'pending')
                 redis.call('ZADD', callbacks_key, now, id)
                 return true
             end
-            redis.call('PEXPIRE', task, retention)
+            if not linked then redis.call('PEXPIRE', task, retention) end
             return false
         end
         """
 
     /// The failed-attempt step shared by `fail` and `recover`. KEYS[1] is the task, `retry_key` receives a
     /// retry after `backoff` ms (nil: push straight onto `pending_key`, a recovery), `dead_key` the
-    /// dead-lettered id; `kind` names the event of a retry. Counts the failed attempt on `stats_key`. Needs
-    /// `events`, `finish` and `countOutcome`.
+    /// dead-lettered id; `kind` names the event of a retry. Counts the failed attempt on `stats_key`; a dead
+    /// task with children or a batch goes on `outbox_key`. Needs `events`, `finish` and `countOutcome`.
     static let recordFailure = """
 
         local function record_failure(id, message, backoff, retention, pending_key, retry_key, dead_key,
-                callbacks_key, kind, stats_key)
+                callbacks_key, kind, stats_key, outbox_key)
             count_outcome(stats_key, 'f', 1)
             local record = redis.call('HMGET', KEYS[1], 'retries', 'max_retries', 'type', 'attempts', 'seq',
-                'callback')
+                'callback', 'kids', 'batch')
             local retries, max_retries = tonumber(record[1] or '0'), tonumber(record[2])
             local seq = tonumber(record[5] or '0') + 1
             local failure = ',"error":' .. cjson.encode(message)
@@ -133,7 +136,7 @@ enum TaskScripts {
             end
             redis.call('HSET', KEYS[1], 'state', 'dead', 'last_error', message, 'finished_at', now,
                 'updated_at', now, 'seq', seq)
-            finish(KEYS[1], id, record[6], retention, callbacks_key)
+            finish(KEYS[1], id, record[6], retention, callbacks_key, record[7] or record[8], outbox_key)
             redis.call('ZADD', dead_key, now, id)
             redis.call('ZREMRANGEBYSCORE', dead_key, '-inf', now - tonumber(retention))
             event(id, 'dead', 'dead', record[3], record[4], retries, seq, failure)

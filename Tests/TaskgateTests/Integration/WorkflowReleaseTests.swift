@@ -1,0 +1,118 @@
+import Foundation
+import TaskgateCore
+import TaskgateRedis
+import Testing
+
+/// The workflow protocol at the store's level: a graph stored, parents completed, the releaser's passes telling
+/// children and batches. Runs on a Cluster too (`TASKGATE_TEST_REDIS_URL=redis+cluster://`), where the queues
+/// of one graph sit on different masters.
+@Suite(.dedicatedThreads) struct WorkflowReleaseTests {
+    private static func graph(_ entries: [TaskGraph.Entry]) throws -> TaskGraph { try TaskGraph(entries) }
+
+    private static func releaser(_ ns: TestNamespace) -> WorkflowReleaser {
+        WorkflowReleaser(pool: ns.pool, keys: ns.keys, retentionMilliseconds: 60_000)
+    }
+
+    /// Claims one task of `queue` and completes it with `result`; returns its id.
+    private static func run(_ ns: TestNamespace, _ queue: QueueName, result: TaskResult) throws -> TaskID? {
+        guard let claimed = try ns.store.claimBatch(from: queue, max: 1, leaseMilliseconds: 10_000).first else {
+            return nil
+        }
+        try ns.store.complete(claimed.lease, result: result, retentionMilliseconds: 60_000)
+        return claimed.record.id
+    }
+
+    @Test func aDiamondRunsItsLastTaskOnceAfterBothWithBothResults() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let a = QueueName("wf-a")!
+        let b = QueueName("wf-b")!
+        let d = QueueName("wf-d")!
+        let submissions = [
+            TaskSubmission(payload: .integer(1), queue: a), TaskSubmission(payload: .integer(2), queue: b),
+            TaskSubmission(payload: .integer(3), queue: b), TaskSubmission(payload: .integer(4), queue: d),
+        ]
+        let graph = try Self.graph([
+            .init(ref: "a"), .init(ref: "b", after: ["a"]), .init(ref: "c", after: ["a"]),
+            .init(ref: "d", after: ["b", "c"]),
+        ])
+        let (records, _) = try ns.store.storeWorkflow(
+            submissions, graph: graph, batch: nil, retentionMilliseconds: 60_000, workflowRetentionMilliseconds: 60_000)
+        #expect(records.map(\.state) == [.pending, .waiting, .waiting, .waiting])
+        let releaser = Self.releaser(ns)
+
+        // Nothing but A can run until A is done.
+        #expect(try Self.run(ns, b, result: "no") == nil)
+        #expect(try Self.run(ns, a, result: TaskResult(.integer(10))) == records[0].id)
+        var pass = try releaser.pass([a])
+        #expect(pass.released == 2)
+        // Told again (a second drainer, a repeat after a SIGKILL): nothing moves twice.
+        _ = try ns.redis("ZADD", ns.keys.released(a), 0, records[0].id.rawValue)
+        pass = try releaser.pass([a])
+        #expect(pass.released == 0 && pass.drained == 1)
+
+        let first = try #require(try Self.run(ns, b, result: "from first"))
+        let second = try #require(try Self.run(ns, b, result: "from second"))
+        #expect(Set([first, second]) == Set([records[1].id, records[2].id]))
+        #expect(try ns.store.claimBatch(from: d, max: 1, leaseMilliseconds: 10_000).isEmpty)
+        pass = try releaser.pass([b])
+        #expect(pass.released == 1)
+        let claimedLast = try #require(try ns.store.claimBatch(from: d, max: 5, leaseMilliseconds: 10_000).first)
+        let last = (claimedLast.lease, try ns.store.parents(of: claimedLast.record))
+        #expect(last.1.id == records[3].id)
+        let parents = Dictionary(uniqueKeysWithValues: last.1.parents.map { ($0.id, $0) })
+        #expect(parents.count == 2)
+        #expect(parents[records[1].id.rawValue]?.state == "succeeded")
+        let results = Set(last.1.parents.compactMap { $0.result?.string })
+        #expect(results == ["from first", "from second"])
+        #expect(try ns.store.claimBatch(from: d, max: 5, leaseMilliseconds: 10_000).isEmpty)
+    }
+
+    @Test func aDeadParentCancelsItsDescendantsAndRunPolicyRunsAnyway() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let q = QueueName("wf-fail")!
+        var runAnyway = TaskSubmission(payload: .integer(3), queue: q)
+        runAnyway.onParentFailure = .run
+        let submissions = [
+            TaskSubmission(payload: .integer(1), queue: q, maxRetries: 0),
+            TaskSubmission(payload: .integer(2), queue: q),
+            runAnyway, TaskSubmission(payload: .integer(4), queue: q),
+        ]
+        let graph = try Self.graph([
+            .init(ref: "p"), .init(ref: "cancelled", after: ["p"]), .init(ref: "runs", after: ["p"]),
+            .init(ref: "grandchild", after: ["cancelled"]),
+        ])
+        let (records, batchID) = try ns.store.storeWorkflow(
+            submissions, graph: graph, batch: BatchSpec(metadata: .string("m")), retentionMilliseconds: 60_000,
+            workflowRetentionMilliseconds: 60_000)
+        let claimed = try #require(try ns.store.claimBatch(from: q, max: 1, leaseMilliseconds: 10_000).first)
+        _ = try ns.store.fail(claimed.lease, error: "boom", backoffMilliseconds: 0, retentionMilliseconds: 60_000)
+        _ = try Self.releaser(ns).pass([q])
+        let cancelled = try #require(try ns.store.task(records[1].id))
+        #expect(cancelled.state == .cancelled)
+        #expect(cancelled.lastError == "parent \(records[0].id) is dead")
+        #expect(try ns.store.task(records[3].id)?.state == .cancelled)
+        let claimedRuns = try #require(try ns.store.claimBatch(from: q, max: 5, leaseMilliseconds: 10_000).first)
+        let runs = (lease: claimedRuns.lease, record: try ns.store.parents(of: claimedRuns.record))
+        #expect(runs.record.id == records[2].id)
+        #expect(runs.record.parents.first?.state == "dead" && runs.record.parents.first?.error == "boom")
+
+        // The batch counts each task once, in the state it ended in, and completes with the last one.
+        let id = try #require(batchID)
+        func batch() throws -> BatchRecord? {
+            BatchRecord(flatFields: (try ns.redis("HGETALL", ns.keys.batch(id)).array ?? []).map { $0.string ?? "" })
+        }
+        #expect(try batch()?.complete == false)
+        #expect(try batch()?.dead == 1 && batch()?.cancelled == 2 && batch()?.unfinished == 1)
+        try ns.store.complete(runs.lease, result: .null, retentionMilliseconds: 60_000)
+        let pass = try Self.releaser(ns).pass([q])
+        #expect(pass.completed == 1)
+        let done = try #require(try batch())
+        #expect(done.complete && !done.allSucceeded && done.succeeded == 1 && done.unfinished == 0)
+        // Told again, it stays complete and counts nothing twice.
+        _ = try ns.redis("ZADD", ns.keys.released(q), 0, records[2].id.rawValue)
+        #expect(try Self.releaser(ns).pass([q]).completed == 0)
+        #expect(try batch()?.succeeded == 1)
+    }
+}
