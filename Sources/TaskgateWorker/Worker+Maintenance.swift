@@ -141,6 +141,26 @@ extension Worker {
         }
     }
 
+    /// Drains the outboxes of the worker's queues (and those a cascade reaches): children released or
+    /// cancelled, batches counted. Again at once after a pass that found work, else after 250 ms.
+    func runWorkflows(_ releaser: WorkflowReleaser) async {
+        let executor = BlockingExecutor(label: "taskgate.worker.workflows")
+        let queues = configuration.queues.map(\.name)
+        var pause = Backoff()
+        while !isStopping {
+            do throws(TaskStoreError) {
+                let pass = try await executor.run { () throws(TaskStoreError) -> WorkflowReleaser.Pass in
+                    try releaser.pass(queues)
+                }
+                pause.reset()
+                if pass.drained == 0 { try? await Task.sleep(for: .milliseconds(Self.scheduleLookMilliseconds)) }
+            } catch {
+                logger.warning("telling workflow children failed, retrying", metadata: ["error": "\(error)"])
+                await pause.wait()
+            }
+        }
+    }
+
     /// The longest pause between two looks for due schedules (ms).
     static let scheduleLookMilliseconds = 250
 }

@@ -24,6 +24,8 @@ public final class Worker: Service, Sendable {
     let registry: QueueRegistry?
     /// Fires due schedules, when the worker is on Redis and configured to (`--schedules`).
     let scheduleFirer: ScheduleFirer?
+    /// Tells the children and batches of the worker's queues' tasks how they ended (none over another store).
+    let releaser: WorkflowReleaser?
     let logger: Logger
     private let stopping = Atomic<Bool>(false)
     let running = Mutex<[Int: RunningAttempt]>([:])
@@ -57,6 +59,8 @@ public final class Worker: Service, Sendable {
                 ? ScheduleFirer(
                     pool: pool, keys: configuration.keys, claimMilliseconds: configuration.scheduleClaimMilliseconds)
                 : nil,
+            releaser: WorkflowReleaser(
+                pool: pool, keys: configuration.keys, retentionMilliseconds: configuration.retentionMilliseconds),
             metrics: metrics, logger: logger)
     }
 
@@ -66,12 +70,13 @@ public final class Worker: Service, Sendable {
     ) {
         self.init(
             configuration: configuration, handlers: handlers, store: store, pipeline: nil, registry: nil,
-            scheduleFirer: nil, metrics: nil, logger: logger)
+            scheduleFirer: nil, releaser: nil, metrics: nil, logger: logger)
     }
 
     private init(
         configuration: WorkerConfiguration, handlers: HandlerRegistry, store: any TaskStore, pipeline: RedisPipeline?,
-        registry: QueueRegistry?, scheduleFirer: ScheduleFirer?, metrics: WorkerMetrics?, logger: Logger
+        registry: QueueRegistry?, scheduleFirer: ScheduleFirer?, releaser: WorkflowReleaser?, metrics: WorkerMetrics?,
+        logger: Logger
     ) {
         self.configuration = configuration
         self.metrics =
@@ -81,6 +86,7 @@ public final class Worker: Service, Sendable {
         self.pipeline = pipeline
         self.registry = registry
         self.scheduleFirer = scheduleFirer
+        self.releaser = releaser
         self.logger = logger
     }
 
@@ -112,6 +118,9 @@ public final class Worker: Service, Sendable {
                 group.addTask { await self.runRecovery() }
                 if let scheduleFirer = self.scheduleFirer {
                     group.addTask { await self.runSchedules(scheduleFirer) }
+                }
+                if let releaser = self.releaser {
+                    group.addTask { await self.runWorkflows(releaser) }
                 }
                 group.addTask {
                     // Heartbeats and time limits go on while slots finish their tasks during the grace period.
@@ -255,8 +264,18 @@ public final class Worker: Service, Sendable {
     }
 
     private func execute(_ claimed: ClaimedTask, slot: Int, executor: BlockingExecutor) async {
-        let record = claimed.record
         let lease = claimed.lease
+        // A child reads its parents' outcomes from its own hash: one more read, for tasks with `after` only.
+        var withParents = claimed.record
+        if !withParents.after.isEmpty, let redisStore = store as? RedisTaskStore {
+            let claimedRecord = withParents
+            if let full = try? await executor.run({ () throws(TaskStoreError) -> TaskRecord in
+                try redisStore.parents(of: claimedRecord)
+            }) {
+                withParents = full
+            }
+        }
+        let record = withParents
         let context = TaskContext(record: record)
         let handler = handlers.handler(for: record.type)
         let timeout = record.timeoutMilliseconds ?? configuration.defaultTimeoutMilliseconds

@@ -2,7 +2,8 @@ import TaskgateCore
 
 /// The line-delimited JSON protocol between a worker and its persistent processes.
 ///
-/// Taskgate writes one line per task: `{"id":...,"type":...,"queue":...,"attempt":1,"retries":0,"payload":...}`.
+/// Taskgate writes one line per task: `{"id":...,"type":...,"queue":...,"attempt":1,"retries":0,"payload":...}`,
+/// and for a task with `after` also `"parents":{"<id>":{"state":...,"result":...,"error":...}}`.
 /// The process answers one line per task: `{"id":...,"ok":true,"result":<any JSON>}` or
 /// `{"id":...,"ok":false,"error":"...","retry_after_seconds":N}`. The result, any JSON value, is kept as that
 /// value (compact), and no result at all as `null`. Answers are matched to tasks by `id`, so they may come in any order; a line that
@@ -31,6 +32,10 @@ enum PersistentProtocol {
         json.writeInteger(task.retries)
         json.writeRaw(#","payload":"#)
         json.writeVerbatim(task.payload.isEmpty ? "null" : task.payload)
+        if !task.record.after.isEmpty {
+            json.writeRaw(#","parents":"#)
+            json.writeVerbatim(ParentOutcome.json(task.record.parents))
+        }
         json.writeRaw("}\n")
         return json.bytes
     }

@@ -309,4 +309,31 @@ import Testing
             #expect(try fixture.task(id)["retries"] as? Int == 0)
         }
     }
+
+    @Test func aChildSeesItsParentsResultsInItsLine() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        let (command, directory) = try script(
+            #"""
+            import json, sys
+            for line in sys.stdin:
+                task = json.loads(line)
+                result = task["parents"] if "parents" in task else {"size": task["payload"]}
+                print(json.dumps({"id": task["id"], "ok": True, "result": result}), flush=True)
+            """#)
+        let worker = try TaskgateProcess.worker(ns, handler: ["--exec-persistent", command])
+        defer { worker.stop(); fixture.stop(); ns.cleanUp(); try? FileManager.default.removeItem(at: directory) }
+
+        let (records, _) = try ns.store.storeWorkflow(
+            [TaskSubmission(payload: .integer(640)), TaskSubmission(payload: .integer(0))],
+            graph: TaskGraph([.init(ref: "resize"), .init(ref: "album", after: ["resize"])]), batch: nil,
+            retentionMilliseconds: 60_000, workflowRetentionMilliseconds: 60_000)
+        let parent = records[0].id.rawValue
+        let child = records[1].id.rawValue
+        // The worker's own drainer releases the child once the parent succeeded.
+        try await eventually("the child to succeed") { try state(fixture, child) == "succeeded" }
+        #expect(
+            try resultJSON(fixture.task(child))
+                == #"{"\#(parent)":{"error":null,"result":{"size":640},"state":"succeeded"}}"#)
+    }
 }
