@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "taskgate", targets: ["taskgate"]),
         .executable(name: "taskgate-bench-worker", targets: ["taskgate-bench-worker"]),
+        // The types handlers and clients share (TaskResult, JSONValue, TaskRecord), importable by embedders.
+        .library(name: "TaskgateCore", targets: ["TaskgateCore"]),
         .library(name: "TaskgateWorker", targets: ["TaskgateWorker"]),
         .library(name: "TaskgateGateway", targets: ["TaskgateGateway"]),
     ],

@@ -52,29 +52,28 @@ extension RedisTaskStore {
         }
         let outsideIDs = Array(outside.keys)
         let batchIDs = Array(parentBatches.keys)
-        do {
-            let commands =
-                outsideIDs.map { RedisCommand("EXISTS", keys.task($0)) }
-                + batchIDs.map { RedisCommand("EXISTS", keys.batch($0)) }
-            if !commands.isEmpty {
-                let replies = try pool.round(commands)
-                for (index, reply) in replies.enumerated() where reply.int != 1 {
-                    let isTask = index < outsideIDs.count
-                    let name = isTask ? outsideIDs[index].rawValue : "batch:" + batchIDs[index - outsideIDs.count]
-                    let place =
-                        isTask ? outside[outsideIDs[index]]![0] : parentBatches[batchIDs[index - outsideIDs.count]]![0]
-                    throw WorkflowStoreError.invalid(
-                        TaskValidationError(
-                            .invalidField, field: Self.place(place, count: submissions.count),
-                            isTask
-                                ? "no task \(name) (unknown, or its record expired)" : "no \(name) (unknown or expired)"
-                        ))
-                }
+        let commands =
+            outsideIDs.map { RedisCommand("EXISTS", keys.task($0)) }
+            + batchIDs.map { RedisCommand("EXISTS", keys.batch($0)) }
+        if !commands.isEmpty {
+            let replies: [RedisValue]
+            do throws(TaskStoreError) {
+                replies = try pool.round(commands)
+            } catch {
+                throw .store(error)
             }
-        } catch let error as WorkflowStoreError {
-            throw error
-        } catch {
-            throw .store(error as? TaskStoreError ?? TaskStoreError(.failed, "\(error)"))
+            for (index, reply) in replies.enumerated() where reply.int != 1 {
+                let isTask = index < outsideIDs.count
+                let name = isTask ? outsideIDs[index].rawValue : "batch:" + batchIDs[index - outsideIDs.count]
+                let place =
+                    isTask ? outside[outsideIDs[index]]![0] : parentBatches[batchIDs[index - outsideIDs.count]]![0]
+                throw WorkflowStoreError.invalid(
+                    TaskValidationError(
+                        .invalidField, field: Self.place(place, count: submissions.count),
+                        isTask
+                            ? "no task \(name) (unknown, or its record expired)" : "no \(name) (unknown or expired)"
+                    ))
+            }
         }
         do throws(TaskStoreError) {
             let clock = try pool.redisTime()
@@ -83,8 +82,8 @@ extension RedisTaskStore {
             var batchID: String?
             if let batch {
                 let id = TaskID.generate(queue: .default).token
-                _ = try WorkflowScripts.run(
-                    BatchScripts.create, on: pool, keys: [keys.batch(id), keys.batchExpiry],
+                _ = try pool.run(
+                    BatchScripts.create, keys: [keys.batch(id), keys.batchExpiry],
                     arguments: [
                         id, submissions.count, batch.metadata?.serialized ?? "", batch.callbackURL ?? "", expiresAt,
                     ])
@@ -101,7 +100,7 @@ extension RedisTaskStore {
                     arguments += [parent.rawValue, children.count] as [any RedisArgument]
                     arguments += children as [any RedisArgument]
                 }
-                _ = try WorkflowScripts.run(WorkflowScripts.link, on: pool, keys: callKeys, arguments: arguments)
+                _ = try pool.run(WorkflowScripts.link, keys: callKeys, arguments: arguments)
             }
             if !batchIDs.isEmpty {
                 var callKeys = [keys.batchesReleased]
@@ -112,7 +111,7 @@ extension RedisTaskStore {
                     arguments += [id, children.count] as [any RedisArgument]
                     arguments += children as [any RedisArgument]
                 }
-                _ = try WorkflowScripts.run(BatchScripts.link, on: pool, keys: callKeys, arguments: arguments)
+                _ = try pool.run(BatchScripts.link, keys: callKeys, arguments: arguments)
             }
             // (3) Each queue's tasks in one script, in the request's order.
             var byQueue: [QueueName: [Int]] = [:]

@@ -81,9 +81,8 @@ public struct WorkflowReleaser: Sendable {
 
     /// Cancels up to 100 waiting tasks of `queue` past their expiry.
     func expireWaiting(_ queue: QueueName) throws(TaskStoreError) -> Int {
-        let reply = try WorkflowScripts.run(
-            WorkflowScripts.expireWaiting, on: pool,
-            keys: [keys.waiting(queue), keys.callbacks(queue), keys.released(queue)],
+        let reply = try pool.run(
+            WorkflowScripts.expireWaiting, keys: [keys.waiting(queue), keys.callbacks(queue), keys.released(queue)],
             arguments: [
                 keys.events(queue), max(1, retentionMilliseconds), 100, keys.taskPrefix(queue), queue.rawValue + ".",
             ])
@@ -93,8 +92,8 @@ public struct WorkflowReleaser: Sendable {
     /// One claim of `queue`'s outbox, told to children and batches; returns the queues whose outboxes that
     /// filled (children cancelled or revived), `queue` among them when the claim was full.
     private func drain(_ queue: QueueName, into pass: inout Pass) throws(TaskStoreError) -> [QueueName] {
-        let reply = try WorkflowScripts.run(
-            WorkflowScripts.claimReleased, on: pool, keys: [keys.released(queue)],
+        let reply = try pool.run(
+            WorkflowScripts.claimReleased, keys: [keys.released(queue)],
             arguments: [
                 max(1, leaseMilliseconds), WorkflowScripts.claimBatch, keys.taskPrefix(queue), queue.rawValue + ".",
                 keys.tombstonePrefix(queue), keys.childrenPrefix(queue),
@@ -121,16 +120,15 @@ public struct WorkflowReleaser: Sendable {
             keys.childrenPrefix(queue),
         ]
         for entry in entries { arguments += [entry[0], entry[1]] as [any RedisArgument] }
-        _ = try WorkflowScripts.run(
-            WorkflowScripts.finishReleased, on: pool, keys: [keys.released(queue)], arguments: arguments)
+        _ = try pool.run(WorkflowScripts.finishReleased, keys: [keys.released(queue)], arguments: arguments)
         pass.drained += entries.count
         return filled
     }
 
     /// One claim of the batches' outbox (complete batches with children), told to their children.
     private func drainBatches(into pass: inout Pass) throws(TaskStoreError) -> (filled: [QueueName], full: Bool) {
-        let reply = try WorkflowScripts.run(
-            BatchScripts.claimReleased, on: pool, keys: [keys.batchesReleased],
+        let reply = try pool.run(
+            BatchScripts.claimReleased, keys: [keys.batchesReleased],
             arguments: [
                 max(1, leaseMilliseconds), WorkflowScripts.claimBatch, keys.batchPrefix, keys.batchChildrenPrefix,
             ])
@@ -150,8 +148,7 @@ public struct WorkflowReleaser: Sendable {
         let filled = try tell(notices, into: &pass)
         var arguments: [any RedisArgument] = []
         for entry in entries { arguments += [entry[0], entry[1]] as [any RedisArgument] }
-        _ = try WorkflowScripts.run(
-            BatchScripts.finishReleased, on: pool, keys: [keys.batchesReleased], arguments: arguments)
+        _ = try pool.run(BatchScripts.finishReleased, keys: [keys.batchesReleased], arguments: arguments)
         pass.drained += entries.count
         return (filled, entries.count >= WorkflowScripts.claimBatch)
     }
@@ -197,8 +194,7 @@ public struct WorkflowReleaser: Sendable {
                         [notice.child, notice.parent, notice.state, notice.result, notice.error]
                         as [any RedisArgument]
                 }
-                let reply = try WorkflowScripts.run(
-                    WorkflowScripts.release, on: pool, keys: callKeys, arguments: arguments)
+                let reply = try pool.run(WorkflowScripts.release, keys: callKeys, arguments: arguments)
                 for outcome in reply.array ?? [] {
                     switch outcome.string {
                     case "released": pass.released += 1
@@ -228,7 +224,7 @@ public struct WorkflowReleaser: Sendable {
                 callKeys += [keys.batch(entry.batch), keys.batchMembers(entry.batch)]
                 arguments += [entry.batch, entry.task, entry.state] as [any RedisArgument]
             }
-            let reply = try WorkflowScripts.run(BatchScripts.record, on: pool, keys: callKeys, arguments: arguments)
+            let reply = try pool.run(BatchScripts.record, keys: callKeys, arguments: arguments)
             pass.completed += (reply.array ?? []).filter { $0.string == "completed" }.count
         }
     }

@@ -115,4 +115,117 @@ import Testing
         #expect(try Self.releaser(ns).pass([q]).completed == 0)
         #expect(try batch()?.succeeded == 1)
     }
+
+    private static func store(
+        _ ns: TestNamespace, _ submissions: [TaskSubmission], _ entries: [TaskGraph.Entry],
+        workflowRetentionMilliseconds: Int = 60_000
+    ) throws -> [TaskRecord] {
+        try ns.store.storeWorkflow(
+            submissions, graph: TaskGraph(entries), batch: nil, retentionMilliseconds: 60_000,
+            workflowRetentionMilliseconds: workflowRetentionMilliseconds
+        ).records
+    }
+
+    @Test func anUnknownParentRefusesTheWholeRequestWithNothingStored() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let unknown = "default." + String(repeating: "ab", count: 16)
+        for parent in [unknown, "batch:" + String(repeating: "cd", count: 16)] {
+            do {
+                _ = try Self.store(
+                    ns, [TaskSubmission(payload: .integer(1)), TaskSubmission(payload: .integer(2))],
+                    [.init(ref: "first"), .init(after: ["first", parent])])
+                Issue.record("a request naming an unknown parent was stored")
+            } catch WorkflowStoreError.invalid(let error) {
+                #expect(error.field == "/tasks/1/after/1")
+                #expect(error.message.contains(parent))
+            }
+        }
+        let left = try ns.redis("SCAN", 0, "MATCH", ns.keys.prefix + ":*", "COUNT", 1000).array?.last?.array ?? []
+        #expect(left.isEmpty)
+    }
+
+    @Test func aParentThatSucceededBeforeReleasesANewChildWithItsResult() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let parent = try ns.store.enqueue(TaskSubmission(payload: .integer(1)))
+        let claimed = try #require(try ns.store.claim())
+        try ns.store.complete(claimed.lease, result: TaskResult(.integer(7)), retentionMilliseconds: 60_000)
+        let child = try Self.store(ns, [TaskSubmission(payload: .integer(2))], [.init(after: [parent.id.rawValue])])[0]
+        #expect(child.state == .waiting)
+        #expect(try Self.releaser(ns).pass([.default]).released == 1)
+        let run = try #require(try ns.store.claim())
+        #expect(run.record.id == child.id)
+        #expect(try ns.store.parents(of: run.record).parents.first?.result?.json == "7")
+    }
+
+    @Test func requeuingADeadParentLetsTheChildItCancelledWaitAndRun() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let records = try Self.store(
+            ns, [TaskSubmission(payload: .integer(1), maxRetries: 0), TaskSubmission(payload: .integer(2))],
+            [.init(ref: "p"), .init(after: ["p"])])
+        let releaser = Self.releaser(ns)
+        let first = try #require(try ns.store.claim())
+        _ = try ns.store.fail(first.lease, error: "boom", backoffMilliseconds: 0, retentionMilliseconds: 60_000)
+        _ = try releaser.pass([.default])
+        #expect(try ns.store.task(records[1].id)?.state == .cancelled)
+
+        let control = TaskControl(pool: ns.pool, keys: ns.keys)
+        #expect(try control.requeue(records[0].id) == .done(was: .dead))
+        _ = try releaser.pass([.default])
+        let waiting = try #require(try ns.store.task(records[1].id))
+        #expect(waiting.state == .waiting && waiting.lastError == nil && waiting.finishedAt == nil)
+        let second = try #require(try ns.store.claim())
+        #expect(second.record.id == records[0].id)
+        try ns.store.complete(second.lease, result: "ok", retentionMilliseconds: 60_000)
+        #expect(try releaser.pass([.default]).released == 1)
+        #expect(try ns.store.claim()?.record.id == records[1].id)
+    }
+
+    @Test func deletingAParentCancelsItsChildrenThroughItsTombstone() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let records = try Self.store(
+            ns, [TaskSubmission(payload: .integer(1)), TaskSubmission(payload: .integer(2))],
+            [.init(ref: "p"), .init(after: ["p"])])
+        #expect(try TaskControl(pool: ns.pool, keys: ns.keys).delete(records[0].id) == .done(was: .pending))
+        #expect(try ns.redis("EXISTS", ns.keys.tombstone(records[0].id)).int == 1)
+        _ = try Self.releaser(ns).pass([.default])
+        let child = try #require(try ns.store.task(records[1].id))
+        #expect(child.state == .cancelled)
+        #expect(child.lastError == "parent \(records[0].id) is cancelled")
+        #expect(try ns.redis("EXISTS", ns.keys.tombstone(records[0].id)).int == 0)
+        #expect(try ns.redis("EXISTS", ns.keys.children(records[0].id)).int == 0)
+    }
+
+    @Test func aWaitingTaskPastItsExpiryIsCancelled() async throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let records = try Self.store(
+            ns, [TaskSubmission(payload: .integer(1)), TaskSubmission(payload: .integer(2))],
+            [.init(ref: "p"), .init(after: ["p"])], workflowRetentionMilliseconds: 1)
+        let releaser = Self.releaser(ns)
+        try await eventually("the waiting task to expire") {
+            _ = try releaser.pass([.default])
+            return try ns.store.task(records[1].id)?.state == .cancelled
+        }
+        #expect(try ns.store.task(records[1].id)?.lastError?.hasPrefix("expired") == true)
+        #expect(try ns.redis("ZCARD", ns.keys.waiting(.default)).int == 0)
+    }
+
+    @Test func aWorkflowRequestWhileRedisIsDownIsAStoreErrorAndStoresNothing() throws {
+        let server = RedisServer()
+        try server.start()
+        let ns = TestNamespace(server: server)
+        server.stop()
+        do {
+            _ = try Self.store(
+                ns, [TaskSubmission(payload: .integer(1)), TaskSubmission(payload: .integer(2))],
+                [.init(ref: "p"), .init(after: ["p"])])
+            Issue.record("a workflow request was answered with Redis down")
+        } catch WorkflowStoreError.store(let error) {
+            #expect(error.code == .unavailable)
+        }
+    }
 }

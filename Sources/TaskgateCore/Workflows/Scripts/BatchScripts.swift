@@ -16,9 +16,8 @@ enum BatchScripts {
         end
         local function complete_batch(batch, id, channel, callbacks_key, released_key)
             local total, succeeded, dead, cancelled = batch_counts(batch)
-            local outcome = 'succeeded'
-            if dead + cancelled > 0 then outcome = 'failed' end
-            redis.call('HSET', batch, 'complete', '1', 'completed_at', now, 'outcome', outcome)
+            -- Whether it succeeded is not stored: the counts say it (``BatchRecord/allSucceeded``).
+            redis.call('HSET', batch, 'complete', '1', 'completed_at', now)
             local held = redis.call('HMGET', batch, 'callback', 'kids')
             if held[1] then
                 redis.call('HSET', batch, 'callback_state', 'pending', 'callback_tries', 0)
@@ -27,16 +26,8 @@ enum BatchScripts {
             if held[2] then redis.call('ZADD', released_key, now, id) end
             redis.call('\(TaskScripts.publishCommand)', channel, string.format(
                 '{"batch":%s,"event":"batch_completed","succeeded":%s,"counts":{"total":%d,"succeeded":%d,'
-                .. '"dead":%d,"cancelled":%d,"unfinished":0},"at":%d}', cjson.encode(id), tostring(outcome == 'succeeded'),
+                .. '"dead":%d,"cancelled":%d,"unfinished":0},"at":%d}', cjson.encode(id), tostring(dead + cancelled == 0),
                 total, succeeded, dead, cancelled, now))
         end
         """
-
-    /// Runs a batch script on a pooled connection, once more on a fresh one when that broke: each is safe to
-    /// repeat (a create finds its id taken, a count its task counted, a claim's entries come due again).
-    static func run(
-        _ script: RedisScript, on pool: RedisConnectionPool, keys: [String], arguments: [any RedisArgument]
-    ) throws(TaskStoreError) -> RedisValue {
-        try WorkflowScripts.run(script, on: pool, keys: keys, arguments: arguments)
-    }
 }

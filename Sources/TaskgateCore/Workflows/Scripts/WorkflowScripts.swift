@@ -4,7 +4,8 @@ import TaskgateRedis
 ///
 /// A task's scripts touch its own queue's slot only; a batch's touch `{batches}` only. What crosses slots (a
 /// parent finishing, a child waiting on another master) goes through the parent's outbox and a drainer that
-/// calls the child's slot in a second step; every step is idempotent (see ``WorkflowReleaser``).
+/// calls the child's slot in a second step; every step is idempotent (see ``WorkflowReleaser``), so each is
+/// run through ``RedisConnectionPool/run(_:keys:arguments:)``, once more on a fresh connection when one broke.
 enum WorkflowScripts {
     /// The most ids a claim of the outbox takes at once.
     static let claimBatch = 50
@@ -79,13 +80,4 @@ enum WorkflowScripts {
             return 'waiting'
         end
         """
-
-    /// Runs a workflow script on a pooled connection, once more on a fresh one when that broke: each is safe
-    /// to repeat (a store finds its ids taken, a release its parent's state recorded already, a claim's entries
-    /// come due again).
-    static func run(
-        _ script: RedisScript, on pool: RedisConnectionPool, keys: [String], arguments: [any RedisArgument]
-    ) throws(TaskStoreError) -> RedisValue {
-        try pool.run(script, keys: keys, arguments: arguments)
-    }
 }
