@@ -1,7 +1,8 @@
 import Foundation
-import TaskgateCore
 import TaskgateRedis
 import Testing
+
+@testable import TaskgateCore
 
 /// The workflow protocol at the store's level: a graph stored, parents completed, the releaser's passes telling
 /// children and batches. Runs on a Cluster too (`TASKGATE_TEST_REDIS_URL=redis+cluster://`), where the queues
@@ -227,5 +228,43 @@ import Testing
         } catch WorkflowStoreError.store(let error) {
             #expect(error.code == .unavailable)
         }
+    }
+
+    @Test func aCompleteBatchsWebhookIsDueOnceAndTakenByTheCallbackClaim() throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let (records, batchID) = try ns.store.storeWorkflow(
+            [TaskSubmission(payload: .integer(1)), TaskSubmission(payload: .integer(2))],
+            graph: TaskGraph([.init(), .init()]), batch: BatchSpec(callbackURL: "http://127.0.0.1:9/done"),
+            retentionMilliseconds: 60_000, workflowRetentionMilliseconds: 60_000)
+        let id = try #require(batchID)
+        #expect(records.allSatisfy { $0.batch == id })
+        for _ in records {
+            let claimed = try #require(try ns.store.claim())
+            try ns.store.complete(claimed.lease, result: .null, retentionMilliseconds: 60_000)
+        }
+        #expect(try Self.releaser(ns).pass([.default]).completed == 1)
+        #expect(try ns.redis("ZCARD", ns.keys.batchCallbacks).int == 1)
+
+        let claim = { () throws -> [RedisValue] in
+            try ns.pool.run(
+                TaskScripts.claimCallbacks, keys: [ns.keys.batchCallbacks],
+                arguments: [30_000, 10, ns.keys.batchPrefix, ""]
+            ).array ?? []
+        }
+        let taken = try claim()
+        #expect(taken.count == 1)
+        let entry = try #require(taken.first?.array)
+        #expect(entry[0].string == id && entry[1].int == 1)
+        let batch = try #require(BatchRecord(flatFields: (entry[2].array ?? []).map { $0.string ?? "" }))
+        #expect(batch.complete && batch.allSucceeded && batch.succeeded == 2)
+        // Held by the try: a second claim takes nothing; the try's outcome ends the delivery.
+        #expect(try claim().isEmpty)
+        let finished = try ns.pool.run(
+            BatchScripts.finishCallback, keys: [ns.keys.batch(id), ns.keys.batchCallbacks],
+            arguments: [id, 1, "delivered", 204, "", 0])
+        #expect(finished.int == 1)
+        #expect(try ns.redis("HGET", ns.keys.batch(id), "callback_state").string == "delivered")
+        #expect(try ns.redis("ZCARD", ns.keys.batchCallbacks).int == 0)
     }
 }

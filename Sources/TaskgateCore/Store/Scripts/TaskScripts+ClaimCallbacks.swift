@@ -10,6 +10,9 @@ extension TaskScripts {
     /// Returns `{id, try, flat record}` per delivery. An id whose record is gone, or whose delivery is no longer
     /// pending, is dropped from the set. Task keys are derived from the ids (same hash tag, same slot). No state
     /// of the task changes, so no event: the outcome publishes one (``finishCallback``).
+    ///
+    /// Batch webhooks are claimed by the same script: KEYS `{batches}:callbacks`, the batch key prefix and an
+    /// empty id prefix (a batch's key is the prefix and its id).
     static let claimCallbacks = RedisScript(
         now + """
 

@@ -48,33 +48,11 @@ extension BatchScripts {
         return ended
         """)
 
-    /// KEYS: callbacks (the batches' due webhooks). ARGV: lease_ms, max, batch key prefix.
-    ///
-    /// Takes up to `max` due batch webhooks, each try leased until the lease's end and numbered
-    /// (`callback_tries`, the try's token). Returns per entry `{id, try, batch fields (flat HGETALL)...}`; a batch
-    /// gone or no longer pending is dropped.
-    static let claimCallbacks = RedisScript(
-        TaskScripts.now + """
-
-            local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
-            local out = {}
-            for _, id in ipairs(due) do
-                local batch = ARGV[3] .. id
-                if redis.call('HGET', batch, 'callback_state') ~= 'pending' then
-                    redis.call('ZREM', KEYS[1], id)
-                else
-                    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), id)
-                    local number = redis.call('HINCRBY', batch, 'callback_tries', 1)
-                    out[#out + 1] = {id, number, redis.call('HGETALL', batch)}
-                end
-            end
-            return out
-            """, derivesKeys: true)
-
     /// KEYS: batch, callbacks. ARGV: id, try, outcome (`delivered`, `retry`, `dead`), status (`0` for none),
     /// error (`''`), delay_ms.
     ///
-    /// Records how a webhook try went, if that try still holds the delivery; returns 0 (nothing changed)
+    /// Records how a webhook try went (the try taken by ``TaskScripts/claimCallbacks``, which serves batches
+    /// too), if that try still holds the delivery; returns 0 (nothing changed)
     /// otherwise. `retry` makes it due again after `delay_ms`. Returns 1.
     static let finishCallback = RedisScript(
         TaskScripts.now + """
