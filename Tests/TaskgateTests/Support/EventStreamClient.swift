@@ -26,6 +26,9 @@ final class EventStreamClient: @unchecked Sendable {
     private var raw = Data()
     private var decoded = Data()
     private var headRead = false
+    /// When waiting for more of the stream gives up, on the monotonic clock: keep-alive comments keep the
+    /// socket's own timeout from ever firing on a stream that never ends.
+    private var deadline: ContinuousClock.Instant?
 
     /// Connects and sends `GET path` (with `Last-Event-ID` when given); call ``readHead()`` next.
     init(
@@ -100,12 +103,19 @@ final class EventStreamClient: @unchecked Sendable {
                 return StreamEvent(id: id, name: name, data: data.joined(separator: "\n"))
             }
             if endedCleanly || closed { return nil }
+            if let deadline, ContinuousClock.now > deadline {
+                throw TestFailure("the stream did not end: no event for it before the wait ran out")
+            }
             if try !receive() { closed = true }
         }
     }
 
-    /// Every event until the stream ends.
-    func readToEnd() throws -> [StreamEvent] {
+    /// Every event until the stream ends; throws when it has not ended `seconds` after the call (counted from
+    /// here, when the caller expects the end to be on its way), so a lost event fails a test instead of
+    /// holding it forever.
+    func readToEnd(within seconds: Int = 120) throws -> [StreamEvent] {
+        deadline = .now + .seconds(seconds)
+        defer { deadline = nil }
         var events: [StreamEvent] = []
         while let event = try next() { events.append(event) }
         return events
