@@ -40,7 +40,8 @@ public final class Gateway: Service, Sendable {
         let operations = GatewayResponder.Operations(
             pool: pool, keys: configuration.keys, retentionMilliseconds: configuration.pull.retentionMilliseconds,
             maxQueues: configuration.maxQueues, allowedQueues: configuration.allowedQueues,
-            maxSchedules: configuration.maxSchedules)
+            maxSchedules: configuration.maxSchedules,
+            workflowRetentionMilliseconds: configuration.workflowRetentionMilliseconds)
         self.pruning = QueuePruning(pruner: operations.pruner, logger: logger)
         let responder = GatewayResponder(
             store: store, enqueuer: enqueuer, logger: logger, tokens: configuration.tokens,

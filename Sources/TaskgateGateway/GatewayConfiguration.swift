@@ -28,6 +28,8 @@ public struct GatewayConfiguration: Sendable {
     public var maxSchedules: Int = ScheduleControl.defaultMaxSchedules
     /// The only queues clients may use; `nil` for any.
     public var allowedQueues: Set<QueueName>? = nil
+    /// How long a waiting task waits for its parents and a batch lives (``WorkflowLimits``).
+    public var workflowRetentionMilliseconds: Int = WorkflowLimits.defaultRetentionMilliseconds
     /// The most queues `/metrics` labels by name; the others are summed under `queue="_other"`.
     public var metricsMaxQueues: Int = GatewayMetrics.defaultMaxQueueLabels
 

@@ -49,8 +49,10 @@ public final class GatewayResponder: HTTPResponder {
         let pullAPI = PullAPI(
             store: store, waiters: ClaimWaiters(store: store, limit: pull.maxWaitingClaims, logger: logger),
             maintenance: PullMaintenance(
-                store: store, retentionMilliseconds: pull.retentionMilliseconds, logger: logger),
-            retryPolicy: pull.retryPolicy, retentionMilliseconds: pull.retentionMilliseconds, gate: gate)
+                store: store, retentionMilliseconds: pull.retentionMilliseconds, releaser: operations?.releaser,
+                logger: logger),
+            retryPolicy: pull.retryPolicy, retentionMilliseconds: pull.retentionMilliseconds, gate: gate,
+            parents: operations?.batchStore)
         self.pull = pullAPI
         self.store = store
         self.idempotencyWindowMilliseconds = idempotencyWindowMilliseconds
@@ -60,13 +62,22 @@ public final class GatewayResponder: HTTPResponder {
         self.notifications = notifications
         self.metrics = metrics
         let replay = ReplayScope(tokens: tokens)
+        let workflows = operations.map { operations in
+            WorkflowsAPI(
+                store: operations.batchStore, callbackAllow: callbackAllow, gate: operations.gate,
+                retentionMilliseconds: operations.retentionMilliseconds,
+                workflowRetentionMilliseconds: operations.workflowRetentionMilliseconds,
+                retryAfterSeconds: Self.retryAfterSeconds, metrics: metrics, notifications: notifications)
+        }
+        // Children are read for a task that has them (their set lives beside its record).
+        let children = operations?.batchStore
         var router = Router()
         router.add(
             "POST", "/tasks",
             { request, _ in
                 Self.createTask(
                     request, store: store, window: idempotencyWindowMilliseconds, callbackAllow: callbackAllow,
-                    gate: gate, metrics: metrics, replay: replay, logger: logger)
+                    gate: gate, metrics: metrics, replay: replay, workflows: workflows, logger: logger)
             },
             deferred: { request, _, reply in
                 guard let enqueuer else {
@@ -74,23 +85,25 @@ public final class GatewayResponder: HTTPResponder {
                         Self.createTask(
                             request, store: store, window: idempotencyWindowMilliseconds,
                             callbackAllow: callbackAllow, gate: gate, metrics: metrics, replay: replay,
-                            logger: logger))
+                            workflows: workflows, logger: logger))
                     return
                 }
                 Self.enqueue(
                     request, through: enqueuer, window: idempotencyWindowMilliseconds, callbackAllow: callbackAllow,
-                    gate: gate, metrics: metrics, replay: replay, logger: logger, reply: reply)
+                    gate: gate, metrics: metrics, replay: replay, workflows: workflows, logger: logger, reply: reply)
             })
         router.add(
             "GET", "/tasks/:id",
             { request, parameters in
                 // Answered in place (a HEAD, or a caller without a reply): no wait, but a bad one is still a 400.
                 if case .failure(let problem) = NotificationsAPI.wait(request) { return problem.response }
-                return Self.withTask(parameters["id"], store: store) { TaskRepresentation.task($0) }
+                return Self.withTask(parameters["id"], store: store, children: children) { TaskRepresentation.task($0) }
             },
             deferred: { request, parameters, reply in
                 let render: @Sendable () -> HTTPResponse = {
-                    Self.withTask(parameters["id"], store: store) { TaskRepresentation.task($0) }
+                    Self.withTask(parameters["id"], store: store, children: children) {
+                        TaskRepresentation.task($0)
+                    }
                 }
                 guard let notifications else { return reply.send(render()) }
                 notifications.waitForTask(request, id: parameters["id"], reply: reply, render: render)
@@ -165,7 +178,7 @@ public final class GatewayResponder: HTTPResponder {
                 metrics.scrape(inspector: inspector, retryAfterSeconds: Self.retryAfterSeconds)
             }
         }
-        if let operations {
+        if let operations, let workflows {
             QueuesAPI(
                 inspector: operations.inspector, control: operations.control, retryAfterSeconds: Self.retryAfterSeconds
             ).register(on: &router)
@@ -173,8 +186,9 @@ public final class GatewayResponder: HTTPResponder {
                 control: operations.tasks, store: store, batchStore: operations.batchStore,
                 callbackAllow: callbackAllow,
                 gate: operations.gate, idempotencyWindowMilliseconds: idempotencyWindowMilliseconds,
-                retryAfterSeconds: Self.retryAfterSeconds, metrics: metrics, replay: replay
+                retryAfterSeconds: Self.retryAfterSeconds, metrics: metrics, replay: replay, workflows: workflows
             ).register(on: &router)
+            workflows.register(on: &router)
             SchedulesAPI(
                 control: operations.schedules, store: operations.batchStore, callbackAllow: callbackAllow,
                 gate: operations.gate, retryAfterSeconds: Self.retryAfterSeconds
@@ -198,14 +212,27 @@ public final class GatewayResponder: HTTPResponder {
         public let batchStore: RedisTaskStore
         /// The schedules' seam.
         public let schedules: ScheduleControl
+        /// Tells children and batches of the pulled queues' tasks how their parents ended.
+        public let releaser: WorkflowReleaser
+        /// How long a task cancelled at once (its parent failed already) is kept.
+        public let retentionMilliseconds: Int
+        /// How long a waiting task waits and a batch lives (``WorkflowLimits/defaultRetentionMilliseconds``).
+        public let workflowRetentionMilliseconds: Int
 
         /// Builds the seams over one pool; a cancelled task's record is kept `retentionMilliseconds`; clients may
-        /// make up to `maxQueues` queues (0: no bound), and use only `allowedQueues` when it is given.
+        /// make up to `maxQueues` queues (0: no bound), and use only `allowedQueues` when it is given; waiting
+        /// tasks and batches live `workflowRetentionMilliseconds`.
         public init(
             pool: RedisConnectionPool, keys: KeySpace, retentionMilliseconds: Int = 86_400_000,
             maxQueues: Int = QueueRegistry.defaultMaxQueues, allowedQueues: Set<QueueName>? = nil,
-            maxSchedules: Int = ScheduleControl.defaultMaxSchedules
+            maxSchedules: Int = ScheduleControl.defaultMaxSchedules,
+            workflowRetentionMilliseconds: Int = WorkflowLimits.defaultRetentionMilliseconds
         ) {
+            self.retentionMilliseconds = retentionMilliseconds
+            self.workflowRetentionMilliseconds = workflowRetentionMilliseconds
+            self.releaser = WorkflowReleaser(
+                pool: pool, keys: keys, retentionMilliseconds: retentionMilliseconds,
+                workflowRetentionMilliseconds: workflowRetentionMilliseconds)
             self.schedules = ScheduleControl(pool: pool, keys: keys, maxSchedules: maxSchedules)
             let registry = QueueRegistry(pool: pool, keys: keys, maxQueues: maxQueues)
             self.registry = registry
@@ -213,7 +240,9 @@ public final class GatewayResponder: HTTPResponder {
             self.inspector = QueueInspector(pool: pool, keys: keys, registry: registry)
             self.pruner = QueuePruner(inspector: inspector, registry: registry)
             self.control = QueueControl(pool: pool, keys: keys, registry: registry)
-            self.tasks = TaskControl(pool: pool, keys: keys, retentionMilliseconds: retentionMilliseconds)
+            self.tasks = TaskControl(
+                pool: pool, keys: keys, retentionMilliseconds: retentionMilliseconds,
+                workflowRetentionMilliseconds: workflowRetentionMilliseconds)
             self.batchStore = RedisTaskStore(pool: pool, keys: keys)
         }
     }
@@ -263,7 +292,8 @@ public final class GatewayResponder: HTTPResponder {
     /// `POST /tasks` through the pipelined enqueuer: the request waits for its batch without holding a thread.
     private static func enqueue(
         _ request: HTTPRequest, through enqueuer: any TaskEnqueuing, window: Int, callbackAllow: CallbackAllowList,
-        gate: QueueGate?, metrics: GatewayMetrics?, replay: ReplayScope, logger: Logger, reply: HTTPReply
+        gate: QueueGate?, metrics: GatewayMetrics?, replay: ReplayScope, workflows: WorkflowsAPI?, logger: Logger,
+        reply: HTTPReply
     ) {
         let parsed: (TaskSubmission, IdempotencyKey?)
         switch Self.submission(from: request, callbackAllow: callbackAllow) {
@@ -275,6 +305,10 @@ public final class GatewayResponder: HTTPResponder {
         // Registered before its first task is stored (a no-op after that), or refused: see QueueGate.
         if let problem = gate?.admit(parsed.0.queue) {
             reply.send(problem.response)
+            return
+        }
+        if !parsed.0.after.isEmpty {
+            reply.send(Self.workflowTask(parsed.0, idempotencyKey: parsed.1, workflows: workflows))
             return
         }
         enqueuer.enqueue(parsed.0, idempotencyKey: parsed.1, idempotencyWindowMilliseconds: window) { outcome in
@@ -353,13 +387,16 @@ public final class GatewayResponder: HTTPResponder {
 
     private static func createTask(
         _ request: HTTPRequest, store: any TaskStore, window: Int, callbackAllow: CallbackAllowList,
-        gate: QueueGate?, metrics: GatewayMetrics?, replay: ReplayScope, logger: Logger
+        gate: QueueGate?, metrics: GatewayMetrics?, replay: ReplayScope, workflows: WorkflowsAPI?, logger: Logger
     ) -> HTTPResponse {
         switch submission(from: request, callbackAllow: callbackAllow) {
         case .failure(let problem):
             return problem.response
         case .success(let (submission, idempotencyKey)):
             if let problem = gate?.admit(submission.queue) { return problem.response }
+            if !submission.after.isEmpty {
+                return workflowTask(submission, idempotencyKey: idempotencyKey, workflows: workflows)
+            }
             let outcome: Result<EnqueueOutcome, TaskStoreError>
             do {
                 outcome = .success(
@@ -370,6 +407,21 @@ public final class GatewayResponder: HTTPResponder {
             }
             return answer(outcome, request, metrics: metrics, replay: replay, logger: logger)
         }
+    }
+
+    /// `POST /tasks` with `after`, stored by ``WorkflowsAPI``: never through the enqueuer, whose script knows
+    /// nothing of parents.
+    private static func workflowTask(
+        _ submission: TaskSubmission, idempotencyKey: IdempotencyKey?, workflows: WorkflowsAPI?
+    ) -> HTTPResponse {
+        if idempotencyKey != nil { return Problem.idempotencyKeyInWorkflow(field: "Idempotency-Key").response }
+        guard let workflows else {
+            return Problem(
+                status: 501, code: "not-implemented", title: "Not implemented",
+                detail: "tasks with after are served by the gateway with its operator's seam; nothing was stored"
+            ).response
+        }
+        return workflows.submit(submission)
     }
 
     /// The submission and idempotency key of a `POST /tasks`, or the problem with them.
@@ -425,15 +477,16 @@ public final class GatewayResponder: HTTPResponder {
     }
 
     private static func withTask(
-        _ rawID: String?, store: any TaskStore, render: (TaskRecord) -> [UInt8]
+        _ rawID: String?, store: any TaskStore, children: RedisTaskStore? = nil, render: (TaskRecord) -> [UInt8]
     ) -> HTTPResponse {
         guard let rawID, let id = TaskID(rawID) else {
             return Problem.notFound("no task \(rawID ?? ""): ids look like <queue>.<32 hex digits>").response
         }
         do {
-            guard let record = try store.task(id) else {
+            guard var record = try store.task(id) else {
                 return Problem.notFound("no task \(id): unknown, or expired after its retention time").response
             }
+            if let children { record = try children.children(of: record) }
             return json(200, render(record))
         } catch {
             return Problem.store(error, retryAfterSeconds: retryAfterSeconds).response

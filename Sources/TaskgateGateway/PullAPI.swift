@@ -19,6 +19,8 @@ struct PullAPI: Sendable {
     /// Which queues may be claimed from: a claim registers its queue, as a Swift worker does at start, within
     /// `--max-queues` and `--queues`; `nil` for any, unregistered.
     let gate: QueueGate?
+    /// Reads a claimed child's parents (``RedisTaskStore/parents(of:)``): one `HGETALL` per task with `after`.
+    var parents: RedisTaskStore? = nil
 
     /// The default and the bounds of the request fields.
     static let defaultLeaseMilliseconds = 30_000
@@ -55,11 +57,12 @@ struct PullAPI: Sendable {
         }
         let lease = claim.leaseMilliseconds
         guard claimed.isEmpty, claim.waitMilliseconds > 0 else {
-            reply.send(Self.json(200, TaskRepresentation.claim(claimed, leaseMilliseconds: lease)))
+            reply.send(claimAnswer(claimed, leaseMilliseconds: lease))
             return
         }
         let limit = waiters.limit
         let store = self.store
+        let api = self
         waiters.wait(
             reply: reply,
             {
@@ -67,8 +70,7 @@ struct PullAPI: Sendable {
             },
             render: { outcome in
                 switch outcome {
-                case .success(let tasks):
-                    return Self.json(200, TaskRepresentation.claim(tasks, leaseMilliseconds: lease))
+                case .success(let tasks): return api.claimAnswer(tasks, leaseMilliseconds: lease)
                 case .failure(let error): return Self.storeProblem(error, leaseMilliseconds: lease)
                 }
             },
@@ -90,10 +92,26 @@ struct PullAPI: Sendable {
             var tasks = try store.claimBatch(
                 from: claim.queue, max: claim.max, leaseMilliseconds: claim.leaseMilliseconds)
             if tasks.isEmpty, claim.waitMilliseconds > 0 { tasks = try Self.waitAndClaim(claim, store: store) }
-            return Self.json(200, TaskRepresentation.claim(tasks, leaseMilliseconds: claim.leaseMilliseconds))
+            return claimAnswer(tasks, leaseMilliseconds: claim.leaseMilliseconds)
         } catch {
             return Self.storeProblem(error, leaseMilliseconds: claim.leaseMilliseconds)
         }
+    }
+
+    /// The answer to a claim: each child with its parents' outcomes. A failure to read them answers the store's
+    /// problem; the tasks claimed come back when their lease ends, as a lost worker's do.
+    func claimAnswer(_ tasks: [ClaimedTask], leaseMilliseconds: Int) -> HTTPResponse {
+        var tasks = tasks
+        if let parents {
+            do throws(TaskStoreError) {
+                for index in tasks.indices where !tasks[index].record.after.isEmpty {
+                    tasks[index].record = try parents.parents(of: tasks[index].record)
+                }
+            } catch {
+                return Self.storeProblem(error, leaseMilliseconds: leaseMilliseconds)
+            }
+        }
+        return Self.json(200, TaskRepresentation.claim(tasks, leaseMilliseconds: leaseMilliseconds))
     }
 
     /// Waits in Redis (`BLMOVE`, woken by the next enqueue) up to the claim's wait for one task, then claims up to

@@ -4,7 +4,8 @@ import Synchronization
 import TaskgateCore
 
 /// Keeps the queues that pull workers claim from moving when no Swift worker runs on them: every second it
-/// promotes due scheduled and retrying tasks and recovers expired leases, as a worker's loops do.
+/// promotes due scheduled and retrying tasks, recovers expired leases and tells the children and batches of
+/// tasks that ended (``WorkflowReleaser``), as a worker's loops do.
 ///
 /// A queue is looked after from its first claim through this gateway until it has seen none for
 /// ``idleMilliseconds``, at most ``maxQueues`` at once. Each pass is bounded (`limit` ids per queue) and every step re-checks its state inside
@@ -13,6 +14,7 @@ final class PullMaintenance: Sendable {
     private let store: any TaskStore
     private let retentionMilliseconds: Int
     private let logger: Logger
+    private let releaser: WorkflowReleaser?
     private let queues = Mutex<[QueueName: ContinuousClock.Instant]>([:])
     private let stopped = Atomic<Bool>(false)
     private let started = Atomic<Bool>(false)
@@ -26,8 +28,9 @@ final class PullMaintenance: Sendable {
     /// after until a place frees.
     let maxQueues = QueueRegistry.defaultMaxQueues
 
-    init(store: any TaskStore, retentionMilliseconds: Int, logger: Logger) {
+    init(store: any TaskStore, retentionMilliseconds: Int, releaser: WorkflowReleaser? = nil, logger: Logger) {
         self.store = store
+        self.releaser = releaser
         self.retentionMilliseconds = retentionMilliseconds
         self.logger = logger
     }
@@ -71,6 +74,13 @@ final class PullMaintenance: Sendable {
                 }
             } catch {
                 logger.warning("pull maintenance failed", metadata: ["queue": "\(queue)", "error": "\(error)"])
+            }
+        }
+        if let releaser, !active.isEmpty {
+            do throws(TaskStoreError) {
+                _ = try releaser.pass(active)
+            } catch {
+                logger.warning("pull workflow release failed", metadata: ["error": "\(error)"])
             }
         }
         thread.asyncAfter(deadline: .now() + .seconds(1)) { self.pass() }

@@ -20,6 +20,10 @@ enum TaskRepresentation {
     static func claimed(_ task: ClaimedTask) -> [UInt8] {
         var bytes = self.task(task.record)
         bytes.removeLast()  // the closing brace
+        if !task.record.after.isEmpty {
+            bytes.append(contentsOf: #","parents":"#.utf8)
+            bytes.append(contentsOf: ParentOutcome.json(task.record.parents).utf8)
+        }
         bytes.append(contentsOf: #","token":""#.utf8)
         bytes.append(contentsOf: task.lease.token.utf8)  // 32 hex digits: nothing to escape
         bytes.append(contentsOf: #""}"#.utf8)

@@ -1,10 +1,13 @@
+import Glibc
 import Subprocess
 import TaskgateCore
 
 /// Runs an operator's shell command for each task: the payload on standard input, never on the command line.
 ///
 /// The command runs as `/bin/sh -c CMD` in a session of its own, with `TASKGATE_TASK_ID`, `TASKGATE_TASK_TYPE`,
-/// `TASKGATE_QUEUE`, `TASKGATE_ATTEMPT` and `TASKGATE_RETRIES` in its environment. Exit status 0 is success
+/// `TASKGATE_QUEUE`, `TASKGATE_ATTEMPT` and `TASKGATE_RETRIES` in its environment, and for a task with parents
+/// (`after`) `TASKGATE_PARENTS_FILE`: a file (mode 0600, removed after the attempt) holding how they ended,
+/// `{"<id>": {"state", "result", "error"}, ...}`. Exit status 0 is success
 /// and standard output (up to ``maxResultBytes``) becomes the result: the JSON value it holds when it is one
 /// JSON text, else the string it is; anything else is a failure whose
 /// message ends with the tail of standard error. When the attempt is cancelled (timeout or shutdown) the
@@ -37,13 +40,21 @@ public struct ExecHandler: TaskHandler {
         var options = PlatformOptions()
         options.createSession = true
         options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: killGracePeriod)]
-        let variables = self.environment.with([
+        var settings = [
             "TASKGATE_TASK_ID": task.id.rawValue,
             "TASKGATE_TASK_TYPE": task.type ?? "",
             "TASKGATE_QUEUE": task.queue.rawValue,
             "TASKGATE_ATTEMPT": String(task.attempt),
             "TASKGATE_RETRIES": String(task.retries),
-        ])
+        ]
+        var parentsFile: String?
+        defer { if let parentsFile { unlink(parentsFile) } }
+        if task.hasParents {
+            let path = try Self.writeTemporary(Array(task.parentsJSON.utf8))
+            parentsFile = path
+            settings["TASKGATE_PARENTS_FILE"] = path
+        }
+        let variables = self.environment.with(settings)
         // NAME=value entries as C strings: the raw form wants each one NUL-terminated.
         let environment = Environment.custom(variables.map { Array("\($0.key)=\($0.value)".utf8) + [0] })
         let payload = Array(task.payload.utf8)
@@ -69,6 +80,28 @@ public struct ExecHandler: TaskHandler {
         case .signaled(let signal):
             throw TaskFailure(.failed, Self.message("killed by signal \(signal)", errorOutput))
         }
+    }
+
+    /// Writes `bytes` to a new file of its own (mode 0600) under `TMPDIR` (or `/tmp`) and answers its path.
+    private static func writeTemporary(_ bytes: [UInt8]) throws -> String {
+        let directory = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array((directory + "/taskgate-parents-XXXXXX").utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard descriptor >= 0 else {
+            throw TaskFailure(.failed, "could not create the parents file in \(directory): errno \(errno)")
+        }
+        defer { close(descriptor) }
+        let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            guard count > 0 else {
+                unlink(path)
+                throw TaskFailure(.failed, "could not write the parents file \(path): errno \(errno)")
+            }
+            written += count
+        }
+        return path
     }
 
     private static func message(_ what: String, _ errorOutput: [UInt8]) -> String {

@@ -22,6 +22,10 @@ public struct TaskContext: Sendable {
     public var retries: Int { record.retries }
     /// The payload as compact JSON text.
     public var payload: String { record.payload }
+    /// Whether the task waited for parents (`after`): its handler is told how they ended (``parentsJSON``).
+    public var hasParents: Bool { !record.after.isEmpty }
+    /// The parents' outcomes as every envelope carries them: `{"<id>": {"state", "result", "error"}, ...}`.
+    public var parentsJSON: String { ParentOutcome.json(record.parents) }
     /// The payload parsed.
     public var payloadValue: JSONValue { (try? JSONValue.parse(record.payload)) ?? .null }
 }

@@ -60,7 +60,8 @@ public final class Worker: Service, Sendable {
                     pool: pool, keys: configuration.keys, claimMilliseconds: configuration.scheduleClaimMilliseconds)
                 : nil,
             releaser: WorkflowReleaser(
-                pool: pool, keys: configuration.keys, retentionMilliseconds: configuration.retentionMilliseconds),
+                pool: pool, keys: configuration.keys, retentionMilliseconds: configuration.retentionMilliseconds,
+                workflowRetentionMilliseconds: configuration.workflowRetentionMilliseconds),
             metrics: metrics, logger: logger)
     }
 

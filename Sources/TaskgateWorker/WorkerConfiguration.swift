@@ -33,6 +33,8 @@ public struct WorkerConfiguration: Sendable {
     /// Whether the worker fires due schedules (`--schedules`, on by default): any number of workers may, each
     /// tick fires once (see ``ScheduleFirer``).
     public var firesSchedules: Bool
+    /// How long a revived waiting task waits again for its parents, in milliseconds (``WorkflowLimits``).
+    public var workflowRetentionMilliseconds: Int = WorkflowLimits.defaultRetentionMilliseconds
     /// How long a worker's claim on schedules it fires lasts before another worker may take them over (ms).
     public var scheduleClaimMilliseconds: Int
 

@@ -69,6 +69,11 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var retentionSeconds: Double?
     @Option(
+        help:
+            "Seconds a waiting task waits for its parents and a batch lives; past it, the task is cancelled and the batch removed. [TASKGATE_WORKFLOW_RETENTION_SECONDS, default 604800 (7 days)]"
+    )
+    var workflowRetentionSeconds: Double?
+    @Option(
         help: ArgumentHelp(
             "Most bytes held for clients at once: request bodies, event streams, long-polls; past it, 503.",
             discussion: "[TASKGATE_MAX_INFLIGHT_BODY_BYTES, default 67108864 (64 MiB)]"))
@@ -155,6 +160,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.metricsMaxQueues = try Settings.int(
             metricsMaxQueues, "TASKGATE_METRICS_MAX_QUEUES", default: 100, range: 0...100_000)
         configuration.allowedQueues = allowedQueues
+        configuration.workflowRetentionMilliseconds = Int(
+            try Settings.double(
+                workflowRetentionSeconds, "TASKGATE_WORKFLOW_RETENTION_SECONDS", default: 604_800, minimum: 1) * 1000)
         logger.info(
             "starting gateway",
             metadata: [

@@ -61,6 +61,11 @@ struct WorkerCommand: AsyncParsableCommand {
     var retentionSeconds: Double?
     @Option(
         help:
+            "Seconds a waiting task revived by a requeued parent waits again. [TASKGATE_WORKFLOW_RETENTION_SECONDS, default 604800 (7 days)]"
+    )
+    var workflowRetentionSeconds: Double?
+    @Option(
+        help:
             "Backoff before the first retry, in seconds; doubles each retry. [TASKGATE_BACKOFF_BASE_SECONDS, default 2]"
     )
     var backoffBaseSeconds: Double?
@@ -171,7 +176,7 @@ struct WorkerCommand: AsyncParsableCommand {
             defaultTimeout = try Settings.double(
                 timeoutSeconds, "TASKGATE_TIMEOUT_SECONDS", default: 300, minimum: 0.001)
         }
-        let configuration = WorkerConfiguration(
+        var configuration = WorkerConfiguration(
             redis: redis,
             keys: try common.keys(),
             queues: queues,
@@ -186,6 +191,9 @@ struct WorkerCommand: AsyncParsableCommand {
             defaultTimeoutMilliseconds: defaultTimeout.map { Int($0 * 1000) },
             firesSchedules: schedules && Settings.string("TASKGATE_SCHEDULES") != "0",
             scheduleClaimMilliseconds: Int(scheduleClaim * 1000))
+        configuration.workflowRetentionMilliseconds = Int(
+            try Settings.double(
+                workflowRetentionSeconds, "TASKGATE_WORKFLOW_RETENTION_SECONDS", default: 604_800, minimum: 1) * 1000)
         switch kind {
         case nil:
             try await common.run([deliverer], logger: logger)

@@ -39,7 +39,9 @@ public struct TaskControl: Sendable {
         let reply = try requeueStep(queue: id.queue, ids: [id.rawValue], count: 0)
         let outcome = reply.count > 2 ? reply[2].string ?? "" : ""
         switch outcome {
-        case "requeued": return .done(was: .dead)
+        case "requeued":
+            tellWorkflows(id.queue)
+            return .done(was: .dead)
         case "": return .unknown
         default: return .refused(state: TaskState(rawValue: outcome))
         }
@@ -59,6 +61,7 @@ public struct TaskControl: Sendable {
             // A step that moved nothing still took ids out of the set (ids of no dead task): the loop ends.
             remaining = reply.count > 1 ? reply[1].int ?? 0 : 0
         } while remaining > 0 && requeued < limit
+        if requeued > 0 { tellWorkflows(queue) }
         return (requeued, remaining)
     }
 
@@ -70,6 +73,17 @@ public struct TaskControl: Sendable {
     /// Ends a task that has not finished in the final state `cancelled`; a running one is stopped by its worker.
     public func cancel(_ id: TaskID) throws(TaskStoreError) -> Outcome {
         try remove(id, "cancel")
+    }
+
+    /// Drains `queue`'s outbox after a change, so that the children and batch of a task cancelled, deleted or
+    /// requeued hear of it now, whether or not a worker serves the queue. A failure leaves the entries on the
+    /// outbox for the next drainer (a worker's, the pull API's, the next change's): the change itself stands.
+    /// Cost: nothing but an empty `ZRANGEBYSCORE` when the task had no children and no batch.
+    private func tellWorkflows(_ queue: QueueName) {
+        let releaser = WorkflowReleaser(
+            pool: pool, keys: keys, retentionMilliseconds: retentionMilliseconds,
+            workflowRetentionMilliseconds: workflowRetentionMilliseconds)
+        _ = try? releaser.pass([queue])
     }
 
     private func remove(_ id: TaskID, _ what: String) throws(TaskStoreError) -> Outcome {
@@ -87,7 +101,9 @@ public struct TaskControl: Sendable {
             ])
         let values = (reply.array ?? []).map(\.string)
         switch values.first ?? nil {
-        case "ok": return .done(was: values.count > 1 ? values[1].flatMap(TaskState.init(rawValue:)) : nil)
+        case "ok":
+            tellWorkflows(queue)
+            return .done(was: values.count > 1 ? values[1].flatMap(TaskState.init(rawValue:)) : nil)
         case "refused": return .refused(state: values.count > 1 ? values[1].flatMap(TaskState.init(rawValue:)) : nil)
         default: return .unknown
         }

@@ -187,6 +187,31 @@ extension RedisTaskStore {
         return enriched
     }
 
+    /// The most children a task's record shows (``TaskRecord/children``); ``TaskRecord/childCount`` counts all.
+    public static let shownChildren = 100
+
+    /// `record` with its children (``TaskRecord/children``, at most ``shownChildren`` of them, sorted, and their
+    /// count): the record itself when it has none. Cost: `SCARD` and `SRANDMEMBER` of up to 100, one round trip.
+    public func children(of record: TaskRecord) throws(TaskStoreError) -> TaskRecord {
+        guard record.hasChildren else { return record }
+        let key = keys.children(record.id)
+        let replies = try pool.round([
+            RedisCommand("SCARD", key), RedisCommand("SRANDMEMBER", key, String(Self.shownChildren)),
+        ])
+        var enriched = record
+        enriched.childCount = replies[0].int ?? 0
+        enriched.children = (replies[1].array ?? []).compactMap(\.string).sorted()
+        return enriched
+    }
+
+    /// The batch `id`, or `nil` when there is none (unknown, or expired). Cost: one `HGETALL` of its hash.
+    public func batch(_ id: String) throws(TaskStoreError) -> BatchRecord? {
+        guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy({ QueueName.isAllowed($0) }) else { return nil }
+        let reply = try pool.round([RedisCommand("HGETALL", keys.batch(id))])[0]
+        let fields = (reply.array ?? []).map { $0.string ?? "" }
+        return fields.isEmpty ? nil : BatchRecord(flatFields: fields)
+    }
+
     private static func place(_ place: (child: Int, slot: Int), count: Int) -> String {
         count == 1 ? "/after/\(place.slot)" : "/tasks/\(place.child)/after/\(place.slot)"
     }

@@ -13,7 +13,8 @@ public final class EventHub: Sendable {
     /// A registration, to give back with ``unregister(_:)``.
     struct Registration: Sendable, Hashable {
         let channel: String
-        let task: TaskID?
+        /// The task id (or, on the batches' channel, the batch id) listened to; `nil` for a whole queue.
+        let task: String?
         let listener: ObjectIdentifier
     }
 
@@ -78,15 +79,28 @@ public final class EventHub: Sendable {
         register(listener, queues.map { ($0, nil) })
     }
 
+    /// Registers `listener` for the events of batch `id` (``BatchEvent``s, on the batches' one channel), and
+    /// returns once the subscription is live; `nil` as for a task.
+    func register(_ listener: any EventListener, batch id: String) -> Registration? {
+        register(
+            listener, [Registration(channel: keys.batchEvents, task: id, listener: ObjectIdentifier(listener))])?
+            .first
+    }
+
     private func register(_ listener: any EventListener, _ targets: [(QueueName, TaskID?)]) -> [Registration]? {
-        let registrations = targets.map { queue, task in
-            Registration(channel: keys.events(queue), task: task, listener: ObjectIdentifier(listener))
-        }
+        register(
+            listener,
+            targets.map { queue, task in
+                Registration(channel: keys.events(queue), task: task?.rawValue, listener: ObjectIdentifier(listener))
+            })
+    }
+
+    private func register(_ listener: any EventListener, _ registrations: [Registration]) -> [Registration]? {
         let added = state.withLock { state -> Bool in
             guard !state.stopping else { return false }
             for registration in registrations {
                 if let task = registration.task {
-                    state.channels[registration.channel, default: Channel()].tasks[task.rawValue, default: [:]][
+                    state.channels[registration.channel, default: Channel()].tasks[task, default: [:]][
                         registration.listener] = listener
                 } else {
                     state.channels[registration.channel, default: Channel()].all[registration.listener] = listener
@@ -112,8 +126,8 @@ public final class EventHub: Sendable {
             guard var channel = state.channels[registration.channel] else { return false }
             let removed: Bool
             if let task = registration.task {
-                removed = channel.tasks[task.rawValue]?.removeValue(forKey: registration.listener) != nil
-                if channel.tasks[task.rawValue]?.isEmpty == true { channel.tasks[task.rawValue] = nil }
+                removed = channel.tasks[task]?.removeValue(forKey: registration.listener) != nil
+                if channel.tasks[task]?.isEmpty == true { channel.tasks[task] = nil }
             } else {
                 removed = channel.all.removeValue(forKey: registration.listener) != nil
             }
@@ -134,6 +148,7 @@ public final class EventHub: Sendable {
     /// task streams open on a busy queue, most events concern no one, and their id is read without parsing.
     /// One lock per message; nothing is allocated for a line no one listens to.
     private func deliver(channel: String, message: [UInt8]) {
+        if channel == keys.batchEvents { return deliverBatch(message) }
         var matches: [(line: ArraySlice<UInt8>, parsed: TaskEvent?, listeners: [any EventListener])] = []
         var queueEvents: [(line: ArraySlice<UInt8>, listeners: [any EventListener])] = []
         state.withLock { state in
@@ -163,6 +178,22 @@ public final class EventHub: Sendable {
         for match in queueEvents {
             guard let event = QueueEvent(json: Array(match.line)) else { continue }
             match.listeners.forEach { $0.receive(queueEvent: event) }
+        }
+    }
+
+    /// Hands each batch event of a message to the listeners of its batch.
+    private func deliverBatch(_ message: [UInt8]) {
+        var matches: [(line: ArraySlice<UInt8>, listeners: [any EventListener])] = []
+        state.withLock { state in
+            guard let entry = state.channels[keys.batchEvents] else { return }
+            for line in message.split(separator: UInt8(ascii: "\n")) {
+                guard let id = BatchEvent.leadingID(line), let listeners = entry.tasks[id] else { continue }
+                matches.append((line, Array(listeners.values)))
+            }
+        }
+        for match in matches {
+            guard let event = BatchEvent(json: Array(match.line)) else { continue }
+            match.listeners.forEach { $0.receive(batchEvent: event) }
         }
     }
 

@@ -8,6 +8,8 @@ protocol EventListener: AnyObject, Sendable {
     func receive(_ event: TaskEvent)
     /// A change to the queue's settings (pause, resume, limits); only listeners to a whole queue get these.
     func receive(queueEvent event: QueueEvent)
+    /// A change of the batch listened to; only batch listeners get these.
+    func receive(batchEvent event: BatchEvent)
     /// Events may have been missed (the subscriber reconnected): look at the record again.
     func resync()
     /// Every 15 s while open (stream keep-alives).
@@ -18,4 +20,6 @@ protocol EventListener: AnyObject, Sendable {
 
 extension EventListener {
     func receive(queueEvent event: QueueEvent) {}
+    func receive(batchEvent event: BatchEvent) {}
+    func receive(_ event: TaskEvent) {}
 }

@@ -5,7 +5,7 @@ import TaskgateHTTP
 ///
 /// Each subscribes through the gateway's one ``EventHub`` before it reads anything, holds no thread while
 /// it waits, and is charged in the server's ``MemoryBudget`` (a stream its buffer and a fixed cost, a
-/// long-poll ``TaskWaiter/budgetCost``).
+/// long-poll ``LongPollWaiter/budgetCost``).
 public struct NotificationsAPI: Sendable {
     let store: any TaskStore
     let hub: EventHub
@@ -152,16 +152,17 @@ public struct NotificationsAPI: Sendable {
         case .success(let asked?): seconds = asked
         }
         guard let id = rawID.flatMap(TaskID.init) else { return reply.send(render()) }
-        guard budget.reserve(TaskWaiter.budgetCost) else {
+        guard budget.reserve(LongPollWaiter.budgetCost) else {
             return reply.send(Problem.overloaded(retryAfterSeconds: retryAfterSeconds).response)
         }
         let store = self.store
-        let waiter = TaskWaiter(
-            id: id, hub: hub, budget: budget,
+        let hub = self.hub
+        let waiter = LongPollWaiter(
+            hub: hub, budget: budget, register: { hub.register($0, queue: id.queue, task: id) },
             isFinal: { (try? store.task(id))?.state.isFinal ?? true },
             answer: { reply.send(render()) })
         guard waiter.subscribe() else {
-            budget.release(TaskWaiter.budgetCost)
+            budget.release(LongPollWaiter.budgetCost)
             return reply.send(unavailable())
         }
         do {
@@ -203,7 +204,7 @@ public struct NotificationsAPI: Sendable {
         return HTTPResponse(status: 200, headers: ServerSentEvent.headers)
     }
 
-    private func unavailable() -> HTTPResponse {
+    func unavailable() -> HTTPResponse {
         if hub.isFull { return Problem.tooManySubscriptions(retryAfterSeconds: retryAfterSeconds).response }
         return Problem.eventsUnavailable(stopping: hub.isStopping, retryAfterSeconds: retryAfterSeconds).response
     }

@@ -20,6 +20,8 @@ struct TasksAPI: Sendable {
     let metrics: GatewayMetrics?
     /// What a replayed idempotency key shows to the request's token.
     let replay: ReplayScope
+    /// Takes a batch body that is a workflow (``WorkflowsAPI/isWorkflow(_:)``).
+    let workflows: WorkflowsAPI
 
     /// The most tasks one `POST /tasks/batch` takes.
     static let maxBatch = 1_000
@@ -93,7 +95,8 @@ struct TasksAPI: Sendable {
         }
     }
 
-    /// `POST /tasks/batch`: `{"tasks": [<task as POST /tasks takes it, plus an optional idempotency_key>, ...]}`.
+    /// `POST /tasks/batch`: `{"tasks": [<task as POST /tasks takes it, plus an optional idempotency_key>, ...]}`;
+    /// a workflow (tasks with `ref` or `after`, or a `batch`) goes to ``WorkflowsAPI`` and is stored whole.
     /// Answers 200 with one result per task, in order: `{"status": 202, "task": {...}}`, `{"status": 200,
     /// "task": {...}, "replayed": true}` for a repeated idempotency key, or `{"status": 4xx/5xx, "problem": {...}}`.
     private func batch(_ request: HTTPRequest) -> HTTPResponse {
@@ -103,8 +106,17 @@ struct TasksAPI: Sendable {
                 "POST /tasks/batch takes no Idempotency-Key header: give each task an idempotency_key field"
             ).response
         }
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(request.body)
+        } catch {
+            return Problem.invalid(
+                TaskValidationError(.malformedJSON, field: nil, "the body is not valid JSON: \(error)")
+            ).response
+        }
+        if WorkflowsAPI.isWorkflow(document) { return workflows.submitGraph(document) }
         var items: [Result<(submission: TaskSubmission, idempotencyKey: IdempotencyKey?), Problem>]
-        switch Self.parseBatch(request.body, callbackAllow: callbackAllow) {
+        switch Self.parseBatch(document, callbackAllow: callbackAllow) {
         case .failure(let problem): return problem.response
         case .success(let parsed): items = parsed
         }
@@ -159,16 +171,8 @@ struct TasksAPI: Sendable {
 
     /// Each task of a batch body, parsed and checked on its own (a problem names its place, `/tasks/3/queue`).
     static func parseBatch(
-        _ body: [UInt8], callbackAllow: CallbackAllowList
+        _ document: JSONValue, callbackAllow: CallbackAllowList
     ) -> Result<[Result<(submission: TaskSubmission, idempotencyKey: IdempotencyKey?), Problem>], Problem> {
-        let document: JSONValue
-        do {
-            document = try JSONValue.parse(body)
-        } catch {
-            return .failure(
-                Problem.invalid(TaskValidationError(.malformedJSON, field: nil, "the body is not valid JSON: \(error)"))
-            )
-        }
         guard case .object(let members) = document, members.count == 1, members[0].name == "tasks",
             case .array(let tasks) = members[0].value
         else {

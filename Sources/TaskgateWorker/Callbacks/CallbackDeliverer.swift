@@ -15,6 +15,9 @@ import TaskgateRedis
 /// failure), the answer is read up to a small bound, and each try has a time limit. Headers: `content-type`,
 /// `user-agent: taskgate`, `taskgate-task-id`, `taskgate-callback-try`, and with a signer `webhook-id`
 /// (`callback_<task id>`, the same on every try), `webhook-timestamp` and `webhook-signature`.
+///
+/// A complete batch's webhook (its `callback_url`) goes the same way: its record as the body, `taskgate-batch-id`,
+/// and `webhook-id` `batch_<id>`; it is due once per batch, whichever worker's deliverer takes it.
 public final class CallbackDeliverer: Service, Sendable {
     /// What the deliverer was built with.
     public let configuration: CallbackConfiguration
@@ -68,6 +71,27 @@ public final class CallbackDeliverer: Service, Sendable {
                             }
                         }
                     }
+                    // Batch webhooks: one set for every queue, taken by any deliverer with room.
+                    let free = self.configuration.concurrency - self.inFlight.load(ordering: .relaxed)
+                    if free > 0 {
+                        let store = self.store
+                        let lease = self.configuration.leaseMilliseconds
+                        do {
+                            let due = try await self.redis.run {
+                                try store.claimDueBatches(max: free, leaseMilliseconds: lease)
+                            }
+                            taken += due.count
+                            for attempt in due {
+                                self.inFlight.add(1, ordering: .relaxed)
+                                group.addTask {
+                                    await self.deliver(attempt)
+                                    self.inFlight.subtract(1, ordering: .relaxed)
+                                }
+                            }
+                        } catch {
+                            self.logger.warning("cannot take due batch webhooks", metadata: ["error": "\(error)"])
+                        }
+                    }
                     // Straight on while there was work and room; else the next look after the poll interval.
                     if taken == 0 || self.inFlight.load(ordering: .relaxed) >= self.configuration.concurrency {
                         try? await Task.sleep(for: .milliseconds(self.configuration.pollIntervalMilliseconds))
@@ -109,20 +133,61 @@ public final class CallbackDeliverer: Service, Sendable {
     }
 
     private func tryDelivery(_ attempt: CallbackTry) async -> CallbackOutcome {
-        guard let text = attempt.record.callbackURL, let url = CallbackURL(text) else {
+        guard let text = attempt.record.callbackURL else {
             return .dead(status: nil, error: "the task has no valid callback_url")
+        }
+        return await post(
+            text, body: attempt.record.json, webhookID: "callback_" + attempt.id.rawValue, number: attempt.number,
+            headers: [("taskgate-task-id", attempt.id.rawValue)], log: LogFields.task(attempt.id))
+    }
+
+    /// One try at a batch's webhook, and its outcome recorded.
+    func deliver(_ attempt: BatchCallbackTry) async {
+        let log: Logger.Metadata = ["batch": "\(attempt.id)"]
+        let outcome: CallbackOutcome
+        if let text = attempt.record.callbackURL {
+            outcome = await post(
+                text, body: attempt.record.json, webhookID: "batch_" + attempt.id, number: attempt.number,
+                headers: [("taskgate-batch-id", attempt.id)], log: log)
+        } else {
+            outcome = .dead(status: nil, error: "the batch has no valid callback_url")
+        }
+        guard !Task.isCancelled else { return }
+        do {
+            let store = self.store
+            let held = try await redis.run { try store.finish(attempt, outcome) }
+            if !held { logger.info("a batch webhook try outlived its lease", metadata: log) }
+        } catch {
+            // The webhook stays leased; when the lease ends it is due again and tried again.
+            logger.warning("cannot record a batch webhook try", metadata: log.merging(["error": "\(error)"]) { $1 })
+        }
+        if case .dead(let status, let error) = outcome {
+            logger.warning(
+                "batch webhook delivery gave up",
+                metadata: log.merging(["status": "\(status.map(String.init) ?? "none")", "error": "\(error)"]) { $1 })
+        }
+    }
+
+    /// POSTs `body` to `text` once, signed with `webhookID`, and says what follows: delivered, a retry after the
+    /// configured delay for try `number`, or dead.
+    private func post(
+        _ text: String, body: [UInt8], webhookID: String, number: Int, headers extra: [(name: String, value: String)],
+        log: Logger.Metadata
+    ) async -> CallbackOutcome {
+        guard let url = CallbackURL(text) else {
+            return .dead(status: nil, error: "the callback_url is not valid")
         }
         guard configuration.allow.allows(url) else {
             return .dead(
                 status: nil, error: "host \(url.host) is not allowed by this worker's --callback-allow; not called")
         }
-        let body = attempt.record.json
         var headers: [(name: String, value: String)] = [
-            ("content-type", "application/json"), ("user-agent", "taskgate"), ("taskgate-task-id", attempt.id.rawValue),
-            ("taskgate-callback-try", String(attempt.number)),
+            ("content-type", "application/json"), ("user-agent", "taskgate"),
         ]
+        headers += extra
+        headers.append(("taskgate-callback-try", String(number)))
         if let signer = configuration.signer {
-            headers += signer.headers(id: "callback_" + attempt.id.rawValue, timestamp: Int(time(nil)), body: body)
+            headers += signer.headers(id: webhookID, timestamp: Int(time(nil)), body: body)
         }
         let allow = configuration.allow
         var request = OutboundRequest(
@@ -150,7 +215,7 @@ public final class CallbackDeliverer: Service, Sendable {
         } catch let error as OutboundHTTPError where error.refusedAddress != nil {
             logger.info(
                 "callback host resolved to an address --callback-allow does not name",
-                metadata: LogFields.task(attempt.id, ["origin": "\(origin)"]))
+                metadata: log.merging(["origin": "\(origin)"]) { $1 })
             return .dead(
                 status: nil,
                 error: "POST \(origin) not made: its host resolves to an internal-only address (loopback, link-local "
@@ -158,14 +223,14 @@ public final class CallbackDeliverer: Service, Sendable {
         } catch {
             logger.debug(
                 "callback try got no answer",
-                metadata: LogFields.task(attempt.id, ["origin": "\(origin)", "error": "\(error)"]))
+                metadata: log.merging(["origin": "\(origin)", "error": "\(error)"]) { $1 })
             failure = "POST \(origin) failed: no HTTP answer (not reached, or no answer in time)"
         }
         let delays = configuration.retryDelaysMilliseconds
-        guard attempt.number <= delays.count else {
-            return .dead(status: status, error: failure + " (try \(attempt.number) of \(delays.count + 1), the last)")
+        guard number <= delays.count else {
+            return .dead(status: status, error: failure + " (try \(number) of \(delays.count + 1), the last)")
         }
-        let delay = max(delays[attempt.number - 1], retryAfter ?? 0)
+        let delay = max(delays[number - 1], retryAfter ?? 0)
         return .retry(status: status, error: failure, delayMilliseconds: delay)
     }
 }

@@ -3,7 +3,8 @@ import TaskgateCore
 
 /// Runs each task by POSTing its payload to an HTTP endpoint of the user's application, as Google Cloud Tasks
 /// does: a 2xx answer is success and its body the result; any other answer, a refused connection or a timeout
-/// is a failed attempt.
+/// is a failed attempt. A task with parents (`after`) is sent as `{"payload": ..., "parents": {...}}` with
+/// `taskgate-envelope: parents`, so that its handler sees how they ended.
 ///
 /// Each call carries `taskgate-task-id`, `taskgate-task-type` (when the task has a type), `taskgate-queue`,
 /// `taskgate-attempt` and `taskgate-retries`, and, with a signer, the Standard Webhooks headers (`webhook-id` is the task id, the same
@@ -40,11 +41,15 @@ public final class HTTPTargetHandler: TaskHandler {
         guard let url = targets.url(for: task.type) else {
             throw TaskFailure(.noHandler, "no --http-target for task type \(task.type ?? "(none)")")
         }
-        let body = Array(task.payload.isEmpty ? "null".utf8 : task.payload.utf8)
+        let payload = task.payload.isEmpty ? "null" : task.payload
+        // A child gets its parents beside its payload, in an envelope its header names; others the bare payload.
+        let body = Array(
+            (task.hasParents ? #"{"payload":"# + payload + #","parents":"# + task.parentsJSON + "}" : payload).utf8)
         var headers: [(name: String, value: String)] = [
             ("content-type", "application/json"), ("user-agent", "taskgate"), ("taskgate-task-id", task.id.rawValue),
         ]
-        headers.reserveCapacity(12)
+        headers.reserveCapacity(13)
+        if task.hasParents { headers.append(("taskgate-envelope", "parents")) }
         if let type = task.type { headers.append(("taskgate-task-type", type)) }
         headers.append(("taskgate-queue", task.queue.rawValue))
         headers.append(("taskgate-attempt", String(task.attempt)))

@@ -236,7 +236,7 @@ import Testing
         #expect(problem?["code"] as? String == "overloaded")
 
         // Long-polls take what is left, a known share each, then are refused the same way.
-        let fitting = (budget.limit - budget.inUse) / TaskWaiter.budgetCost
+        let fitting = (budget.limit - budget.inUse) / LongPollWaiter.budgetCost
         let before = budget.inUse
         let waiting = try (0..<fitting).map { _ in
             let fd = try fixture.client.connectSocket()
@@ -248,7 +248,7 @@ import Testing
         defer { waiting.forEach { close($0) } }
         #expect(fitting > 0)
         try await eventually("\(fitting) long-polls to wait") {
-            budget.inUse >= before + fitting * TaskWaiter.budgetCost
+            budget.inUse >= before + fitting * LongPollWaiter.budgetCost
         }
         let poll = try await offThePool { try fixture.client.get("/tasks/\(id)?wait=30") }
         #expect(poll.status == 503 && poll.header("retry-after") != nil)

@@ -9,12 +9,13 @@ extension BatchScripts {
     /// state (requeued, then succeeded) moves from one count to the other, and one that is live again leaves
     /// the counts. The change that makes every task final completes the batch (``completeBatch``): exactly
     /// once, whichever drainer tells it. A complete batch counts nothing more (its webhook said its counts).
+    /// Each batch whose counts changed and that is not complete gets one `batch_progress` event per call.
     /// Returns per entry `counted`, `completed`, `same`, `uncounted`, `complete` (already) or `missing` (no such
     /// batch: expired).
     static let record = RedisScript(
         TaskScripts.now + completeBatch + """
 
-            local replies, k = {}, 3
+            local replies, k, touched, order = {}, 3, {}, {}
             for a = 2, #ARGV, 3 do
                 local batch, members = KEYS[k], KEYS[k + 1]
                 k = k + 2
@@ -42,9 +43,22 @@ extension BatchScripts {
                             redis.call('HDEL', members, task)
                             reply = 'uncounted'
                         end
+                        if touched[id] == nil then order[#order + 1] = id end
+                        touched[id] = reply == 'completed' and 'done' or (touched[id] or batch)
                     end
                 end
                 replies[#replies + 1] = reply
+            end
+            -- One progress event per batch whose counts changed (not per task) and that is not complete now.
+            for _, id in ipairs(order) do
+                local batch = touched[id]
+                if batch ~= 'done' then
+                    local total, succeeded, dead, cancelled = batch_counts(batch)
+                    redis.call('\(TaskScripts.publishCommand)', ARGV[1], string.format(
+                        '{"batch":%s,"event":"batch_progress","counts":{"total":%d,"succeeded":%d,"dead":%d,'
+                        .. '"cancelled":%d,"unfinished":%d},"at":%d}', cjson.encode(id), total, succeeded, dead,
+                        cancelled, math.max(0, total - succeeded - dead - cancelled), now))
+                end
             end
             return replies
             """)

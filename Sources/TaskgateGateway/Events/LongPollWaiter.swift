@@ -3,15 +3,16 @@ import Synchronization
 import TaskgateCore
 import TaskgateHTTP
 
-/// `GET /tasks/{id}?wait=SECONDS`: answers as soon as the task is final, or with its state when the wait ends.
+/// `GET /tasks/{id}?wait=SECONDS` and `GET /batches/{id}?wait=SECONDS`: answers as soon as the task is final
+/// (the batch complete), or with its state when the wait ends.
 ///
 /// Subscribed before the record is read, so a task that finishes in between is seen; no polling: the final
 /// event (or the timer, or the gateway stopping) triggers one read of the record and the answer.
-final class TaskWaiter: EventListener {
+final class LongPollWaiter: EventListener {
     /// What a waiting request is charged in the memory budget.
     static let budgetCost = 1_024
 
-    private let id: TaskID
+    private let register: @Sendable (LongPollWaiter) -> EventHub.Registration?
     private let hub: EventHub
     private let budget: MemoryBudget
     private let answer: @Sendable () -> Void
@@ -20,12 +21,15 @@ final class TaskWaiter: EventListener {
 
     /// `answer` reads the record and replies; it is called once, on a global queue. `isFinal` reads whether
     /// the task is final now (after a resync; `true` too when it is gone or unreadable, to answer at once).
+    /// `register` subscribes the waiter to what it waits for (``EventHub/register(_:queue:task:)`` or
+    /// ``EventHub/register(_:batch:)``).
     init(
-        id: TaskID, hub: EventHub, budget: MemoryBudget, isFinal: @escaping @Sendable () -> Bool,
-        answer: @escaping @Sendable () -> Void
+        hub: EventHub, budget: MemoryBudget,
+        register: @escaping @Sendable (LongPollWaiter) -> EventHub.Registration?,
+        isFinal: @escaping @Sendable () -> Bool, answer: @escaping @Sendable () -> Void
     ) {
         self.isFinal = isFinal
-        self.id = id
+        self.register = register
         self.hub = hub
         self.budget = budget
         self.answer = answer
@@ -33,7 +37,7 @@ final class TaskWaiter: EventListener {
 
     /// Subscribes; `false` when the hub could not (Redis down, or stopping).
     func subscribe() -> Bool {
-        guard let registration = hub.register(self, queue: id.queue, task: id) else { return false }
+        guard let registration = register(self) else { return false }
         let answeredAlready = state.withLock { state -> Bool in
             state.registration = registration
             return state.answered
@@ -48,6 +52,10 @@ final class TaskWaiter: EventListener {
     }
 
     func receive(_ event: TaskEvent) {
+        if event.isFinal { respond() }
+    }
+
+    func receive(batchEvent event: BatchEvent) {
         if event.isFinal { respond() }
     }
 
