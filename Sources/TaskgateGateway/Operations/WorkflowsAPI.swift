@@ -181,8 +181,8 @@ struct WorkflowsAPI: Sendable {
         case .success(let outcome):
             var members: [JSONMember] = []
             if let id = outcome.batch {
-                let shown = (try? store.batch(id))?.json ?? JSONValue.object([JSONMember("id", .string(id))])
-                    .serializedBytes
+                let fallback = JSONValue.object([JSONMember("id", .string(id))]).serializedBytes
+                let shown = (try? store.batch(id))?.json ?? fallback
                 members.append(JSONMember("batch", .verbatim(String(decoding: shown, as: UTF8.self))))
             }
             let results: [JSONValue] = zip(outcome.records, refs).map { record, ref in
