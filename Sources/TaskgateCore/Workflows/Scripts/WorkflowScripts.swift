@@ -45,6 +45,9 @@ enum WorkflowScripts {
             local delay = tonumber(held[3] or '0')
             redis.call('ZREM', waiting_key, id)
             redis.call('HDEL', task, 'expires_at')
+            -- How many times it was released: 1, or one more per revival (a requeued parent). The fault test
+            -- reads it to prove that no release happened twice.
+            redis.call('HINCRBY', task, 'releases', 1)
             if delay > 0 then
                 redis.call('HSET', task, 'state', 'scheduled', 'run_at', now + delay, 'updated_at', now, 'seq', seq)
                 redis.call('ZADD', scheduled_key, now + delay, id)
