@@ -33,6 +33,24 @@ public final class RedisScript: Sendable {
         }
     }
 
+    /// Runs the script, then `next` in the same pipeline, and answers both replies: on a Cluster a command with no
+    /// key (`WAIT`) goes to the node that ran the script, which a second call would not know. An error reply of
+    /// the script is thrown as ``run(on:keys:arguments:)`` throws it; `next`'s is returned.
+    public func run(
+        on connection: RedisConnection, keys: [String], arguments: [any RedisArgument], then next: RedisCommand
+    ) throws(RedisError) -> (script: RedisValue, next: RedisValue) {
+        var replies = try connection.pipeline([command(sha: sha, keys: keys, arguments: arguments), next])
+        if case .error(let message) = replies[0], RedisError(.server, message).isNoScript {
+            var command = RedisCommand("EVAL", source, keys.count)
+            command.append(contentsOf: keys)
+            command.append(contentsOf: arguments)
+            command.followsAsk = !derivesKeys
+            replies = try connection.pipeline([command, next])
+        }
+        if case .error(let message) = replies[0] { throw RedisError(.server, message) }
+        return (replies[0], replies[1])
+    }
+
     /// Runs the script by its source (`EVAL`), which also loads it on the server that runs it.
     func runSource(
         on connection: RedisConnection, keys: [String], arguments: [any RedisArgument]

@@ -300,13 +300,13 @@ public struct RedisTaskStore: TaskStore {
     func runReplicated(
         _ script: RedisScript, on connection: RedisConnection, keys: [String], arguments: [any RedisArgument]
     ) throws(RedisError) -> RedisValue {
-        let value = try script.run(on: connection, keys: keys, arguments: arguments)
-        if let acknowledgement = pool.configuration.acknowledgement,
-            let shortfall = acknowledgement.shortfall(try connection.send(acknowledgement.command))
-        {
-            throw shortfall
+        guard let acknowledgement = pool.configuration.acknowledgement else {
+            return try script.run(on: connection, keys: keys, arguments: arguments)
         }
-        return value
+        // One pipeline: on a Cluster the WAIT must reach the master that ran the script.
+        let replies = try script.run(on: connection, keys: keys, arguments: arguments, then: acknowledgement.command)
+        if let shortfall = acknowledgement.shortfall(replies.next) { throw shortfall }
+        return replies.script
     }
 
     /// Runs a call's script without holding the caller's thread, and decodes its reply: through the pipeline,

@@ -111,6 +111,37 @@ import Testing
         }
     }
 
+    /// With `--min-replicas`, a batch and a workflow spread over three masters are acknowledged by each master's
+    /// replica: the `WAIT` goes with each script, to the master that ran it (sent apart, it reached some other
+    /// node, which had written nothing, and every batch was a 503).
+    @Test func batchesAndWorkflowsOnThreeMastersAreAcknowledgedByEachReplica() throws {
+        let cluster = try ClusterDeployment(replicas: true)
+        defer { cluster.stop() }
+        let queues = [200, 6200, 12200].enumerated().compactMap {
+            QueueName(queueName(inSlot: $0.element, prefix: "acked\($0.offset)-"))
+        }
+        var configuration = try RedisConfiguration(url: cluster.url)
+        configuration.acknowledgement = RedisReplicaAcknowledgement(replicas: 1, timeoutMilliseconds: 5_000)
+        let pool = RedisConnectionPool(configuration: configuration, maxIdle: 2)
+        defer { pool.drain() }
+        let store = RedisTaskStore(pool: pool, keys: KeySpace(prefix: "acked")!)
+        let outcomes = store.enqueueBatch(
+            queues.map { (submission: TaskSubmission(payload: .integer(1), queue: $0), idempotencyKey: nil) },
+            idempotencyWindowMilliseconds: 60_000)
+        for outcome in outcomes {
+            guard case .success(.created) = outcome else {
+                Issue.record("a batch task was not acknowledged: \(outcome)")
+                continue
+            }
+        }
+        let graph = try TaskGraph([.init(ref: "a"), .init(ref: "b", after: ["a"]), .init(after: ["a", "b"])])
+        let (records, batch) = try store.storeWorkflow(
+            queues.map { TaskSubmission(payload: .integer(2), queue: $0) }, graph: graph, batch: BatchSpec(),
+            retentionMilliseconds: 60_000, workflowRetentionMilliseconds: 60_000)
+        #expect(records.map(\.state) == [.pending, .waiting, .waiting])
+        #expect(try store.batch(try #require(batch))?.total == 3)
+    }
+
     /// What Redis 7 does with the claim script's derived task keys while the queue's slot moves: a record that
     /// went to the importing node already fails to read on the old one ("non local key"). The claim leaves the
     /// ids on the list and claims them all once the move is over. (It used to pop first and dead-letter such an
