@@ -12,7 +12,7 @@ struct Taskgate: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, WorkerCommand.self, QueuesCommand.self, TasksCommand.self, TaskCommand.self,
             RequeueCommand.self, CancelCommand.self, DeleteCommand.self, PauseCommand.self, ResumeCommand.self,
-            EnqueueCommand.self, SchedulesCommand.self, ScheduleCommand.self, TokenCommand.self,
+            EnqueueCommand.self, SchedulesCommand.self, ScheduleCommand.self, BatchCommand.self, TokenCommand.self,
         ]
     )
 

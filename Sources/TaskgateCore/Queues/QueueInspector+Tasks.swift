@@ -25,6 +25,8 @@ extension QueueInspector {
             case .retrying: key = keys.retrying(queue)
             case .active: key = keys.leases(queue)
             case .dead: key = keys.dead(queue)
+            // Scored by when each stops waiting (its expiry): newest first, as for the other states.
+            case .waiting: key = keys.waiting(queue)
             default:
                 throw TaskStoreError(.failed, "\(listing.state) tasks have no index to list")
             }

@@ -1,7 +1,7 @@
 /// What an operator asks of one queue's tasks: one state, newest first, optionally filtered, a page at a time.
 public struct TaskListing: Sendable, Equatable {
     /// The states that have an index to page through; finished tasks (succeeded) have none.
-    public static let listableStates: [TaskState] = [.pending, .scheduled, .retrying, .active, .dead]
+    public static let listableStates: [TaskState] = [.waiting, .pending, .scheduled, .retrying, .active, .dead]
     /// The most tasks a page returns, and the most records a filtered page reads.
     public static let maxLimit = 1_000
 

@@ -206,7 +206,7 @@ extension RedisTaskStore {
 
     /// The batch `id`, or `nil` when there is none (unknown, or expired). Cost: one `HGETALL` of its hash.
     public func batch(_ id: String) throws(TaskStoreError) -> BatchRecord? {
-        guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy({ QueueName.isAllowed($0) }) else { return nil }
+        guard BatchRecord.isValidID(id) else { return nil }
         let reply = try pool.round([RedisCommand("HGETALL", keys.batch(id))])[0]
         let fields = (reply.array ?? []).map { $0.string ?? "" }
         return fields.isEmpty ? nil : BatchRecord(flatFields: fields)

@@ -23,6 +23,11 @@ public struct BatchRecord: Sendable, Equatable {
     /// Whether tasks wait for the batch (`after: ["batch:<id>"]`).
     public var hasChildren: Bool
 
+    /// Whether `id` can name a batch: 1 to 64 characters from `[A-Za-z0-9._-]` (the gateway makes 32 hex digits).
+    public static func isValidID(_ id: String) -> Bool {
+        (1...64).contains(id.utf8.count) && id.utf8.allSatisfy { QueueName.isAllowed($0) }
+    }
+
     /// Tasks not final yet.
     public var unfinished: Int { max(0, total - succeeded - dead - cancelled) }
     /// Whether it is complete with every task succeeded.

@@ -76,7 +76,7 @@ public struct TaskGraph: Sendable, Equatable {
     ) throws(TaskValidationError) -> ParentReference {
         if text.hasPrefix("batch:") {
             let id = String(text.dropFirst("batch:".count))
-            guard (1...64).contains(id.utf8.count), id.utf8.allSatisfy({ QueueName.isAllowed($0) }) else {
+            guard BatchRecord.isValidID(id) else {
                 throw TaskValidationError(.invalidField, field: field, "batch:<id> names no batch: \(text)")
             }
             return .batch(id)

@@ -14,7 +14,10 @@ struct TaskCommand: TaskIDCommand {
         let operations = try options.operations()
         let record: TaskRecord?
         do throws(TaskStoreError) {
-            record = try operations.batchStore.task(TaskID(id)!)
+            // With its children, when it has any (one more round trip).
+            record = try operations.batchStore.task(TaskID(id)!).map { record throws(TaskStoreError) in
+                try operations.batchStore.children(of: record)
+            }
         } catch {
             throw OperatorExit.store(error)
         }

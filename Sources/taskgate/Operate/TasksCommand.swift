@@ -10,8 +10,10 @@ struct TasksCommand: ParsableCommand {
     @OptionGroup var options: OperatorOptions
     @Argument(help: "The queue.")
     var queue: String
-    @Option(help: "pending, scheduled, retrying, active or dead.")
+    @Option(help: "waiting, pending, scheduled, retrying, active or dead.")
     var state: String = "dead"
+    @Flag(help: "The tasks waiting for their parents (the same as --state waiting).")
+    var waiting = false
     @Option(help: "Only tasks of this type.")
     var type: String?
     @Option(help: "Only tasks whose last error contains this text (any case).")
@@ -24,7 +26,8 @@ struct TasksCommand: ParsableCommand {
     func validate() throws {
         guard QueueName(queue) != nil else { throw ValidationError("queue names match [A-Za-z0-9._-]{1,64}") }
         guard let parsed = TaskState(rawValue: state), TaskListing.listableStates.contains(parsed) else {
-            throw ValidationError("state must be one of pending, scheduled, retrying, active, dead")
+            throw ValidationError(
+                "state must be one of " + TaskListing.listableStates.map(\.rawValue).joined(separator: ", "))
         }
         guard (1...TaskListing.maxLimit).contains(limit) else { throw ValidationError("limit must be 1 to 1000") }
         if let cursor, TaskCursor(cursor) == nil { throw ValidationError("cursor must be one a listing printed") }
@@ -33,7 +36,7 @@ struct TasksCommand: ParsableCommand {
     func run() throws {
         let operations = try options.operations()
         let listing = TaskListing(
-            state: TaskState(rawValue: state)!, type: type, errorContains: error, limit: limit,
+            state: waiting ? .waiting : TaskState(rawValue: state)!, type: type, errorContains: error, limit: limit,
             cursor: cursor.flatMap(TaskCursor.init))
         let page: TaskPage
         do throws(TaskStoreError) {

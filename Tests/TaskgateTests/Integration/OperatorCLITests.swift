@@ -101,6 +101,40 @@ import Testing
         #expect(try ns.store.task(id) == nil)
     }
 
+    @Test func batchShowTasksWaitingAndATaskWithItsChildren() async throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let queue = QueueName("cli-wf")!
+        let (records, batch) = try ns.store.storeWorkflow(
+            [TaskSubmission(payload: .integer(1), queue: queue), TaskSubmission(payload: .integer(2), queue: queue)],
+            graph: try TaskGraph([.init(ref: "p"), .init(after: ["p"])]),
+            batch: BatchSpec(metadata: .object([JSONMember("album", .integer(7))])), retentionMilliseconds: 60_000,
+            workflowRetentionMilliseconds: 60_000)
+        let batchID = try #require(batch)
+
+        let shown = try await run(ns, ["batch", "show", batchID])
+        #expect(shown.status == 0, "\(shown.output)")
+        let lines = shown.output.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("total ") && $0.hasSuffix(" 2") }, "\(shown.output)")
+        #expect(lines.contains { $0.hasPrefix("unfinished ") && $0.hasSuffix(" 2") })
+        #expect(lines.contains { $0.hasPrefix("complete ") && $0.hasSuffix(" no") })
+        let shownJSON = try json(try await run(ns, ["batch", "show", batchID, "--json"]).output)
+        #expect(
+            shownJSON["id"] as? String == batchID && (shownJSON["metadata"] as? [String: Any])?["album"] as? Int == 7)
+        let unknown = try await run(ns, ["batch", "show", "feed"])
+        #expect(unknown.status == 3 && unknown.output.contains("no batch feed"))
+        #expect(try await run(ns, ["batch", "show", "a b"]).status == 64)
+
+        // The child waits: listed with --waiting (or --state waiting); its parent shows it as a child.
+        let waiting = try await run(ns, ["tasks", queue.rawValue, "--waiting"])
+        #expect(waiting.status == 0)
+        #expect(waiting.output.contains(records[1].id.rawValue) && !waiting.output.contains(records[0].id.rawValue))
+        let listed = try json(try await run(ns, ["tasks", queue.rawValue, "--state", "waiting", "--json"]).output)
+        #expect((listed["tasks"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [records[1].id.rawValue])
+        let parent = try json(try await run(ns, ["task", records[0].id.rawValue, "--json"]).output)
+        #expect(parent["children"] as? [String] == [records[1].id.rawValue] && parent["children_count"] as? Int == 1)
+    }
+
     @Test func requeueAllDeadTakesEveryDeadTaskOfAQueue() async throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }
