@@ -20,6 +20,30 @@ import Testing
         #expect(try resultJSON(fixture.task(id)) == #"{"message_id":"m-1","queued":2}"#)
     }
 
+    @Test func aChildIsPostedInAnEnvelopeWithItsParentsAndOthersAsTheirBarePayload() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        let receiver = try TestHTTPReceiver { _, number in .init(status: 200, body: #"{"n":\#(number)}"#) }
+        let worker = try TaskgateProcess.worker(ns, handler: ["--http-target", receiver.url()])
+        defer { worker.stop(); receiver.stop(); fixture.stop(); ns.cleanUp() }
+
+        let parent = try fixture.submit(#"{"payload":{"to":"ada"}}"#)
+        let child = try fixture.submit(#"{"payload":{"zip":true},"after":["\#(parent)"]}"#)
+        try await eventually("the child to succeed") { try state(fixture, child) == "succeeded" }
+        let requests = receiver.requests
+        #expect(requests.count == 2)
+        let first = try #require(requests.first { $0.header("taskgate-task-id") == parent })
+        #expect(first.header("taskgate-envelope") == nil)
+        #expect(String(decoding: first.body, as: UTF8.self) == #"{"to":"ada"}"#)
+        let second = try #require(requests.first { $0.header("taskgate-task-id") == child })
+        #expect(second.header("taskgate-envelope") == "parents")
+        let envelope = try #require(try JSONSerialization.jsonObject(with: second.body) as? [String: Any])
+        #expect((envelope["payload"] as? [String: Any])?["zip"] as? Bool == true)
+        let parents = try #require(envelope["parents"] as? [String: [String: Any]])
+        #expect(parents[parent]?["state"] as? String == "succeeded")
+        #expect((parents[parent]?["result"] as? [String: Any])?["n"] as? Int == 1)
+    }
+
     @Test func twoFailuresThenSuccessEndSucceededWithTwoRetriesOverReusedConnections() async throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)

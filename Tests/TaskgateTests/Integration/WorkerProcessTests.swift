@@ -168,6 +168,32 @@ import Testing
         #expect(try fixture.task(plain)["result"] as? String == "plain\n")
     }
 
+    @Test func anExecChildReadsItsParentsFromTheFileItsEnvironmentNamesWhichIsGoneAfter() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        let worker = try TaskgateProcess.worker(
+            ns,
+            exec: #"""
+                if [ -n "$TASKGATE_PARENTS_FILE" ]; then
+                  printf '{"mode":"%s","path":"%s","parents":' "$(stat -c %a "$TASKGATE_PARENTS_FILE")" "$TASKGATE_PARENTS_FILE"
+                  cat "$TASKGATE_PARENTS_FILE"; echo '}'
+                else echo '"no parents"'; fi
+                """#)
+        defer { worker.stop(); fixture.stop(); ns.cleanUp() }
+
+        let parent = try fixture.submit(#"{"payload":1}"#)
+        let child = try fixture.submit(#"{"payload":2,"after":["\#(parent)"]}"#)
+        try await eventually("the child to succeed") { try state(fixture, child) == "succeeded" }
+        #expect(try fixture.task(parent)["result"] as? String == "no parents")
+        let result = try #require(try fixture.task(child)["result"] as? [String: Any])
+        #expect(result["mode"] as? String == "600")
+        let parents = try #require(result["parents"] as? [String: [String: Any]])
+        #expect(parents[parent]?["state"] as? String == "succeeded")
+        #expect(parents[parent]?["result"] as? String == "no parents")
+        let path = try #require(result["path"] as? String)
+        #expect(!FileManager.default.fileExists(atPath: path), "the parents file is removed after the attempt")
+    }
+
     @Test func sigtermPastTheGracePeriodPutsTheTaskBack() async throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns)

@@ -127,6 +127,94 @@ import Testing
         ).records
     }
 
+    /// Runs `passes` releaser passes over `queues` at once, each on a thread of its own (drainers on several
+    /// workers), and answers what they released in all.
+    private static func concurrentPasses(
+        _ ns: TestNamespace, _ queues: [QueueName], passes: Int = 2
+    ) async throws -> Int {
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<passes {
+                group.addTask { try await offThePool { try Self.releaser(ns).pass(queues).released } }
+            }
+            return try await group.reduce(0, +)
+        }
+    }
+
+    /// Completes every pending task of `queue` (at most `limit`), 100 claimed at a time.
+    private static func completeAll(_ ns: TestNamespace, _ queue: QueueName, limit: Int = .max) throws -> Int {
+        var done = 0
+        while done < limit {
+            let claimed = try ns.store.claimBatch(
+                from: queue, max: min(100, limit - done), leaseMilliseconds: 30_000)
+            if claimed.isEmpty { break }
+            for task in claimed {
+                try ns.store.complete(task.lease, result: TaskResult(.integer(done)), retentionMilliseconds: 60_000)
+                done += 1
+            }
+        }
+        return done
+    }
+
+    /// How many times each id was released (the `releases` field its release script counts).
+    private static func releases(_ ns: TestNamespace, _ ids: [TaskID]) throws -> [Int] {
+        try ns.pool.round(ids.map { RedisCommand("HGET", ns.keys.task($0), "releases") }).map {
+            Int($0.string ?? "0") ?? 0
+        }
+    }
+
+    @Test func aThousandChildrenOfOneParentAreEachReleasedOnceByTwoDrainersAtOnce() async throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let parentQueue = QueueName("wf-fan-p")!
+        let queues = [QueueName("wf-fan-a")!, QueueName("wf-fan-b")!]
+        let submissions =
+            [TaskSubmission(payload: .integer(0), queue: parentQueue)]
+            + (0..<1_000).map { TaskSubmission(payload: .integer($0), queue: queues[$0 % 2]) }
+        let entries = [TaskGraph.Entry(ref: "p")] + (0..<1_000).map { _ in TaskGraph.Entry(after: ["p"]) }
+        let records = try Self.store(ns, submissions, entries)
+        let children = records.dropFirst().map(\.id)
+        #expect(try Self.completeAll(ns, parentQueue) == 1)
+        let released = try await Self.concurrentPasses(ns, [parentQueue])
+        #expect(released == 1_000)
+        var pending: [String] = []
+        for queue in queues {
+            pending += (try ns.redis("LRANGE", ns.keys.pending(queue), 0, -1).array ?? []).compactMap(\.string)
+        }
+        #expect(pending.count == 1_000 && Set(pending) == Set(children.map(\.rawValue)))
+        #expect(try Self.releases(ns, children).allSatisfy { $0 == 1 })
+        #expect(try ns.redis("ZCARD", ns.keys.waiting(queues[0])).int == 0)
+    }
+
+    @Test func aChildOfAThousandParentsIsReleasedOnceWhenItsLastTwoEndTogether() async throws {
+        let ns = TestNamespace()
+        defer { ns.cleanUp() }
+        let parentQueues = [QueueName("wf-many-a")!, QueueName("wf-many-b")!]
+        let childQueue = QueueName("wf-many-c")!
+        let parents = (0..<1_000).map { TaskSubmission(payload: .integer($0), queue: parentQueues[$0 % 2]) }
+        let entries =
+            (0..<1_000).map { TaskGraph.Entry(ref: "p\($0)") }
+            + [TaskGraph.Entry(after: (0..<1_000).map { "p\($0)" })]
+        let records = try Self.store(ns, parents + [TaskSubmission(payload: .null, queue: childQueue)], entries)
+        let child = records[1_000].id
+        // All but the last parent of each queue, told as they go.
+        for queue in parentQueues {
+            #expect(try Self.completeAll(ns, queue, limit: 499) == 499)
+            _ = try await Self.concurrentPasses(ns, parentQueues)
+        }
+        let waiting = try #require(try ns.store.task(child))
+        #expect(waiting.state == .waiting && waiting.waitingFor == 2)
+        // The last two end at the same instant, one per queue, and two drainers tell the child at once.
+        for queue in parentQueues { #expect(try Self.completeAll(ns, queue) == 1) }
+        let released = try await Self.concurrentPasses(ns, parentQueues)
+        #expect(released == 1)
+        #expect(
+            try ns.redis("LRANGE", ns.keys.pending(childQueue), 0, -1).array?.compactMap(\.string) == [child.rawValue])
+        #expect(try Self.releases(ns, [child]) == [1])
+        let claimed = try #require(try ns.store.claimBatch(from: childQueue, max: 1, leaseMilliseconds: 30_000).first)
+        let seen = try ns.store.parents(of: claimed.record).parents
+        #expect(seen.count == 1_000 && seen.allSatisfy { $0.state == "succeeded" && $0.result != nil })
+    }
+
     @Test func anUnknownParentRefusesTheWholeRequestWithNothingStored() throws {
         let ns = TestNamespace()
         defer { ns.cleanUp() }
