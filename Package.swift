@@ -95,6 +95,7 @@ let package = Package(
                 .embedInCode("Dashboard/Assets/actions.js"),
                 .embedInCode("Dashboard/Assets/api.js"),
                 .embedInCode("Dashboard/Assets/app.js"),
+                .embedInCode("Dashboard/Assets/batch-view.js"),
                 .embedInCode("Dashboard/Assets/dom.js"),
                 .embedInCode("Dashboard/Assets/event-reader.js"),
                 .embedInCode("Dashboard/Assets/queue-view.js"),

@@ -4,8 +4,10 @@
 
 Starts its own redis-server, gateway (an admin and a read token) and a worker on two queues whose --exec handler
 is driven by files: a task with "gate": NAME waits until DIR/NAME exists, one with "fail": true fails while
-DIR/failing exists. Tasks are made through the HTTP API; the page is driven with Selenium in Debian's chromium
-(nothing is downloaded). Every wait is on a condition (the DOM, or a task's state in the API), never a sleep.
+DIR/failing exists. Tasks are made through the HTTP API; the tasks of workflows and batches are on queues no worker
+serves, claimed and completed through the pull API (the gateway counts them into their batch). The page is driven
+with Selenium in Debian's chromium (nothing is downloaded). Every wait is on a condition (the DOM, or a task's
+state in the API), never a sleep.
 Prints "ok - N ..." or "FAIL - N ...: why" per check (a failure also saves a screenshot, the page source and the
 logs to the out dir), then "P passed, F failed"; exits 1 when a check failed, 2 when the stack could not start.
 """
@@ -55,6 +57,21 @@ JS_OPEN = "const e = document.querySelector(arguments[0]); return !!(e && e.open
 JS_SHOWN = "const e = document.querySelector(arguments[0]); return !!(e && !e.hidden);"
 JS_ACTIONS = ("return [...document.querySelectorAll('[data-action]')].map(e => e.dataset.action + ' in #' + "
               "(e.closest('section, dialog, header') || document.body).id);")
+# The hrefs of the links under a selector.
+JS_HREFS = "return [...document.querySelectorAll(arguments[0])].map(a => a.getAttribute('href'));"
+# What the batch view shows: its head, the progress bar and every count by its data-field.
+JS_BATCH = r"""
+const text = s => { const e = document.querySelector(s); return e ? e.textContent.trim() : null; };
+const bar = document.querySelector('#batch-progress');
+const shown = { shown: !!document.querySelector('#batch-view') && !document.querySelector('#batch-view').hidden,
+  title: text('#batch-title'), state: text('#batch-state'), live: text('#batch-live'),
+  value: bar ? bar.value : null, max: bar ? bar.max : null,
+  completed_at: text('#batch-times dd[data-field="completed_at"]') };
+for (const dd of document.querySelectorAll('#batch-counts dd[data-field]')) {
+  shown[dd.dataset.field] = dd.textContent.trim();
+}
+return shown;
+"""
 # Visible buttons, inputs, selects and links without an accessible name (text, aria-label, aria-labelledby, label).
 JS_UNNAMED = r"""
 const clean = s => (s || '').replace(/\s+/g, ' ').trim();
@@ -108,6 +125,8 @@ class Stack:
         self.prefix = f"dash-{run}"
         self.workq, self.otherq, self.idleq = f"dash-work-{run}", f"dash-other-{run}", f"dash-idle-{run}"
         self.schedq = f"dash-sched-{run}"
+        # Workflow queues no worker serves: the graph's tasks stay as stored; the batch's are driven by pull claims.
+        self.flowq, self.pullq = f"dash-flow-{run}", f"dash-pull-{run}"
         # Never a proxy, whatever the environment says: every request goes to 127.0.0.1.
         self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -191,6 +210,26 @@ class Stack:
             raise Failure(f"POST /tasks answered {status}: {body}")
         return body["id"]
 
+    def post_workflow(self, body):
+        """POST /tasks/batch with a graph or a batch: the 202 answer, {"batch": ..., "results": [...]}."""
+        status, answer = self.api("POST", "/tasks/batch", body)
+        if status != 202:
+            raise Failure(f"POST /tasks/batch (a workflow) answered {status}: {answer}")
+        return answer
+
+    def claim(self, queue, wait_seconds=1):
+        """One task claimed through the pull API (with its attempt token), or None when none came."""
+        status, body = self.api("POST", f"/queues/{queue}/claim",
+                                {"max": 1, "lease_seconds": 60, "wait_seconds": wait_seconds})
+        if status != 200:
+            raise Failure(f"POST /queues/{queue}/claim answered {status}: {body}")
+        return (body.get("tasks") or [None])[0]
+
+    def complete(self, task, token, result):
+        status, body = self.api("POST", f"/tasks/{task}/complete", {"token": token, "result": result})
+        if status != 200:
+            raise Failure(f"POST /tasks/{task}/complete answered {status}: {body}")
+
     def state(self, task):
         return (self.api("GET", f"/tasks/{task}")[1] or {}).get("state")
 
@@ -219,6 +258,7 @@ class Checks:
         self.passed, self.failed = 0, 0
         self.console, self.requests = [], []  # (check, entry), (check, url): the logs are drained when read
         self.dead_task = None
+        self.batch = None  # the batch the live batch check completed: the accessibility check opens it again
 
     # ---------------------------------------------------------------- helpers
 
@@ -299,6 +339,21 @@ class Checks:
         self.wait(f"#task-view on {task} in state {state}", lambda: self.js(JS_SHOWN, "#task-view")
                   and task in (self.text("#task-title") or "") and self.text("#task-state") == state,
                   lambda: self.text("#task-state"))
+
+    def hrefs(self, css):
+        return self.js(JS_HREFS, css)
+
+    def batch_view(self):
+        return self.js(JS_BATCH)
+
+    def open_batch(self, batch, **expected):
+        """Opens #/batches/{batch} and waits until the view shows it with every `expected` field as given."""
+        self.go(f"#/batches/{batch}")
+        def matches():
+            shown = self.batch_view()
+            return (shown["shown"] and batch in (shown["title"] or "") and not self.js(JS_SHOWN, "#task-view")
+                    and all(shown.get(key) == value for key, value in expected.items()))
+        self.wait(f"#batch-view on {batch} with {expected}", matches, self.batch_view)
 
     def timeline(self):
         return self.js("return [...document.querySelectorAll('#task-timeline li')].map(li => li.dataset.event);")
@@ -512,6 +567,103 @@ class Checks:
                   lambda: self.schedule_row(name, "state"))
         poll("ticks to fire again after resume", lambda: runs() >= before + 2, runs)
 
+    def task_field(self, name):
+        return self.text(f'#task-fields [data-field="{name}"]')
+
+    def workflow_task(self):
+        s = self.stack
+        # fetch -> merge -> publish, all in one batch, and a chord after the whole batch: nothing serves the
+        # queue, so fetch stays pending and the others wait.
+        answer = s.post_workflow({"tasks": [
+            {"ref": "fetch", "queue": s.flowq, "type": "flow.fetch", "payload": {"step": "fetch"}},
+            {"ref": "merge", "queue": s.flowq, "type": "flow.merge", "payload": {"step": "merge"}, "after": ["fetch"]},
+            {"ref": "publish", "queue": s.flowq, "type": "flow.publish", "payload": {"step": "publish"},
+             "after": ["merge"], "on_parent_failure": "run"}], "batch": {"metadata": {"album": 7}}})
+        fetch, merge, publish = (result["task"]["id"] for result in answer["results"])
+        batch = answer["batch"]["id"]
+        chord = s.post_task(s.flowq, {"step": "report"}, type="flow.report", after=[f"batch:{batch}"])
+        self.open_task(merge, "waiting")
+        links = lambda: {name: self.hrefs(f'#task-fields dd[data-field="{name}"] a')
+                         for name in ("after", "children", "batch")}
+        expected = {"after": [f"#/tasks/{fetch}"], "children": [f"#/tasks/{publish}"], "batch": [f"#/batches/{batch}"]}
+        self.wait(f"{merge}'s parent, child and batch as links", lambda: links() == expected, links)
+        fields = lambda: {name: self.task_field(name) for name in ("on_parent_failure", "waiting_for",
+                                                                   "children_count")}
+        wanted = {"on_parent_failure": "cancel", "waiting_for": "1 parent", "children_count": "1 in all"}
+        self.wait(f"{merge}'s workflow fields {wanted}", lambda: fields() == wanted, fields)
+        expires = self.text('#task-times dd[data-field="expires_at"]')
+        if expires in (None, "", "-"):
+            raise Failure(f"#task-times shows no expires_at for a waiting task (saw {expires!r})")
+        # The state renders as the others do: its class, and a colour of its own from app.css.
+        look = self.js("const e = document.querySelector('#task-state'); return [e.className, "
+                       "getComputedStyle(e).color, getComputedStyle(e.parentElement).color];")
+        if look[0] != "state waiting" or look[1] == look[2]:
+            raise Failure(f"#task-state of a waiting task: class {look[0]!r}, colour {look[1]} (its line's {look[2]})")
+        # A whole batch as a parent links to the batch's page.
+        self.open_task(chord, "waiting")
+        chord_links = lambda: (self.hrefs('#task-fields dd[data-field="after"] a'),
+                               self.text('#task-fields dd[data-field="after"] a'))
+        self.wait(f"the chord's parent batch:{batch} as a link to its batch page",
+                  lambda: chord_links() == ([f"#/batches/{batch}"], f"batch:{batch}"), chord_links)
+        # The links lead where they say: merge's parent, then fetch's child back, then the batch.
+        self.open_task(merge, "waiting")
+        self.wait(f"{merge}'s parent link", lambda: links()["after"] == [f"#/tasks/{fetch}"], links)
+        self.click(f'#task-fields dd[data-field="after"] a[href="#/tasks/{fetch}"]')
+        self.wait(f"the parent link to open {fetch}", lambda: self.js("return location.hash;") == f"#/tasks/{fetch}"
+                  and fetch in (self.text("#task-title") or "") and self.text("#task-state") == "pending",
+                  lambda: (self.js("return location.hash;"), self.text("#task-title"), self.text("#task-state")))
+        self.wait(f"{fetch}'s child {merge} as a link, and no parents",
+                  lambda: links() == {"after": [], "children": [f"#/tasks/{merge}"], "batch": [f"#/batches/{batch}"]},
+                  links)
+        self.click(f'#task-fields dd[data-field="batch"] a[href="#/batches/{batch}"]')
+        self.wait("the batch link to open #batch-view", lambda: self.js("return location.hash;") == f"#/batches/{batch}"
+                  and self.batch_view()["shown"] and not self.js(JS_SHOWN, "#task-view"), self.batch_view)
+        self.open_batch(batch, total="3", unfinished="3", succeeded="0", state="incomplete")
+
+    def batch_live(self):
+        s = self.stack
+        metadata = {"order": 42, "note": '<b id="batch-injected">not markup</b>'}
+        answer = s.post_workflow({"tasks": [
+            {"ref": "one", "queue": s.pullq, "type": "flow.step", "payload": {"n": 1}},
+            {"ref": "two", "queue": s.pullq, "type": "flow.step", "payload": {"n": 2}},
+            {"ref": "three", "queue": s.pullq, "type": "flow.step", "payload": {"n": 3}, "after": ["one"]}],
+            "batch": {"metadata": metadata}})
+        batch = answer["batch"]["id"]
+        left = {result["task"]["id"] for result in answer["results"]}
+        self.open_batch(batch, state="incomplete", total="3", succeeded="0", dead="0", cancelled="0",
+                        unfinished="3", complete="no", all_succeeded="no", value=0, max=3, live="live")
+        shown = self.text("#batch-metadata")
+        try:
+            same = json.loads(shown) == metadata
+        except (TypeError, ValueError):
+            same = False
+        if not same or self.js("return document.querySelector('#batch-injected') !== null;"):
+            raise Failure(f"#batch-metadata shows {shown!r}: expected {metadata} as text, not as markup")
+        self.js("window.__noReload = 1;")
+        for n in (1, 2, 3):
+            # The third may still wait for "one": its claim waits until the gateway's drain releases it.
+            task = poll(f"a task of {s.pullq} to claim ({n} of 3)", lambda: s.claim(s.pullq))
+            if task["id"] not in left:
+                raise Failure(f"claimed {task['id']}, which is not a task of batch {batch} left to run")
+            left.discard(task["id"])
+            s.complete(task["id"], task["token"], {"n": n})
+            if n < 3:
+                want = {"state": "incomplete", "succeeded": str(n), "unfinished": str(3 - n), "value": n}
+            else:
+                want = {"state": "complete", "succeeded": "3", "unfinished": "0", "complete": "yes",
+                        "all_succeeded": "yes", "value": 3, "live": "final"}
+            self.wait(f"#batch-view to show {want} without a reload",
+                      lambda: all(self.batch_view().get(key) == value for key, value in want.items()),
+                      self.batch_view)
+        if self.batch_view()["completed_at"] in (None, "", "-"):
+            raise Failure(f"#batch-times shows no completed_at for the complete batch: {self.batch_view()}")
+        if self.js("return window.__noReload;") != 1:
+            raise Failure("window.__noReload is gone: the page reloaded instead of updating live")
+        record = s.api("GET", f"/batches/{batch}")[1] or {}
+        if not (record.get("complete") and record.get("succeeded")):
+            raise Failure(f"GET /batches/{batch} does not say complete and succeeded: {record}")
+        self.batch = batch
+
     def read_only(self):
         s = self.stack
         dead = self.dead_task_for(s.workq)
@@ -549,6 +701,9 @@ class Checks:
             raise Failure("#confirm-cancel paused the queue all the same")
         self.open_task(self.dead_task, "dead")
         scan("task view")
+        if self.batch:
+            self.open_batch(self.batch, state="complete")
+            scan("batch view")
         if unnamed:
             raise Failure(f"{len(unnamed)} controls without an accessible name: " + " | ".join(unnamed))
         # The keyboard: Tab from the top of the page reaches a queue link, and Enter on it opens the queue view.
@@ -627,13 +782,17 @@ class Checks:
             (5, "requeue: a dead task's requeue button, confirmed, runs it again", self.requeue),
             (6, "pause: a paused queue holds its task; resume runs it", self.pause),
             (7, "schedules: listed with runs and last run; pause, trigger and resume from the page", self.schedules),
-            (8, "read-only token: no admin control anywhere", self.read_only),
-            (9, "accessibility: named controls; Tab and Enter open a queue", self.accessibility),
-            (10, "no token needed: a gateway without tokens opens the page at once, actions shown", self.open_gateway),
-            (11, "screenshots: desktop and 390 px phone without horizontal overflow", self.screenshots),
+            (8, "workflow task: parents, children, batch and a batch parent as links; waiting, waiting_for, expiry",
+             self.workflow_task),
+            (9, "batch page: counts and progress go up live as pull workers complete its tasks, then complete",
+             self.batch_live),
+            (10, "read-only token: no admin control anywhere", self.read_only),
+            (11, "accessibility: named controls; Tab and Enter open a queue", self.accessibility),
+            (12, "no token needed: a gateway without tokens opens the page at once, actions shown", self.open_gateway),
+            (13, "screenshots: desktop and 390 px phone without horizontal overflow", self.screenshots),
             # Last, so that they cover every step before them.
-            (12, "no SEVERE console entries over the run", self.console_clean),
-            (13, "every request went to the gateways, none carried a token in its URL", self.same_host),
+            (14, "no SEVERE console entries over the run", self.console_clean),
+            (15, "every request went to the gateways, none carried a token in its URL", self.same_host),
         ]:
             self.run(number, title, check)
 

@@ -42,6 +42,7 @@ enum Dashboard {
         "token.js": PackageResources.token_js, "actions.js": PackageResources.actions_js,
         "queues.js": PackageResources.queues_js, "queue-view.js": PackageResources.queue_view_js,
         "task-view.js": PackageResources.task_view_js, "schedules.js": PackageResources.schedules_js,
+        "batch-view.js": PackageResources.batch_view_js,
     ]
 
     /// Every path the page is served under, with its file.

@@ -114,7 +114,7 @@ export function taskChanged(id) {
 export function allowedActions(state) {
   const allowed = [];
   if (state === 'dead') allowed.push('requeue');
-  if (['pending', 'scheduled', 'retrying', 'active'].includes(state)) allowed.push('cancel');
+  if (['waiting', 'pending', 'scheduled', 'retrying', 'active'].includes(state)) allowed.push('cancel');
   if (state && state !== 'active') allowed.push('delete');
   return allowed;
 }

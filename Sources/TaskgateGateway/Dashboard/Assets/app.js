@@ -4,7 +4,8 @@
 // No framework and no build step: ES modules, each file one concern, served by the gateway from its binary. The
 // page reads events with fetch() and a stream reader instead of EventSource, so that the API token travels in the
 // Authorization header and never in a URL. One stream (GET /events) carries every shown queue's events, so the
-// page holds at most two streams (that one and an open task's), well under a browser's six connections to a host.
+// page holds at most two streams (that one and an open task's or batch's), well under a browser's six connections
+// to a host.
 
 import { $, $$, notify } from './dom.js';
 import { STATES, page } from './state.js';
@@ -13,6 +14,7 @@ import { askForToken, setUpToken, signIn } from './token.js';
 import { loadQueues, oldestText, renderQueues, startFallback, stopFallback } from './queues.js';
 import { closeQueue, openQueue, setUpQueueView } from './queue-view.js';
 import { closeTask, openTask } from './task-view.js';
+import { closeBatch, openBatch } from './batch-view.js';
 import { setUpActions, setUpConfirm } from './actions.js';
 import { startSchedules, stopSchedules } from './schedules.js';
 
@@ -24,12 +26,19 @@ export function route() {
   const parts = hash.split('/').map((part) => decodeURIComponent(part));
   if (parts[0] === 'tasks' && parts[1]) {
     closeQueue();
+    closeBatch();
     openTask(parts[1]);
+  } else if (parts[0] === 'batches' && parts[1]) {
+    closeQueue();
+    closeTask();
+    openBatch(parts[1]);
   } else if (parts[0] === 'queues' && parts[1]) {
     closeTask();
+    closeBatch();
     openQueue(parts[1], STATES.includes(parts[2]) ? parts[2] : 'pending');
   } else {
     closeTask();
+    closeBatch();
     closeQueue();
     renderQueues();
   }
@@ -40,13 +49,16 @@ export function setUpSearch() {
     event.preventDefault();
     const id = $('#search-input').value.trim();
     if (!id) return;
+    // A task id is <queue>.<32 hex>; a batch id is the 32 hex digits alone (or batch:<id>, as after names it).
+    const batch = /^(?:batch:)?([0-9a-f]{32})$/.exec(id);
+    const path = batch ? `/batches/${batch[1]}` : `/tasks/${enc(id)}`;
     try {
-      await api('GET', `/tasks/${enc(id)}`);
+      await api('GET', path);
     } catch (error) {
       notify('error', error.message);
       return;
     }
-    location.hash = `#/tasks/${enc(id)}`;
+    location.hash = batch ? `#/batches/${batch[1]}` : `#/tasks/${enc(id)}`;
   });
 }
 
@@ -98,6 +110,7 @@ export function stop() {
   for (const entry of page.reconcile.values()) clearTimeout(entry.timer);
   page.reconcile.clear();
   closeTask();
+  closeBatch();
   closeQueue();
   page.queues = new Map();
   page.order = [];

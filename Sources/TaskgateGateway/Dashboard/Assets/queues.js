@@ -246,8 +246,10 @@ export function stopFallback() {
 /** Where each event moves a task, so the counts change the moment it happens. */
 export function transition(name, event) {
   switch (name) {
-    case 'created': return { to: 'pending' };
+    // A task stored with parents is created waiting, which no depth counts, until it is released.
+    case 'created': return { to: event.state && event.state !== 'pending' ? null : 'pending' };
     case 'scheduled': return { to: 'scheduled' };
+    case 'released': return { to: event.state === 'scheduled' ? 'scheduled' : 'pending' };
     case 'active': return { from: 'pending', to: 'active' };
     case 'succeeded': return { from: 'active', ok: 1 };
     case 'retrying': return { from: 'active', to: event.state === 'pending' ? 'pending' : 'retrying', failed: 1 };

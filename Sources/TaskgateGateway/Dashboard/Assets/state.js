@@ -20,4 +20,5 @@ export const page = {
   listTimer: null,
   list: null, // the open queue view: {queue, state, type, error, cursor, ids: Set}
   task: null, // the open task view: {id, stream, record, final}
+  batch: null, // the open batch view: {id, stream, record, final, timer}
 };

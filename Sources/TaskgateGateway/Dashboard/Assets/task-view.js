@@ -1,4 +1,5 @@
-// One task: its record and its events as a timeline, live from GET /tasks/{id}/events.
+// One task: its record (with its parents, children and batch when it is in a workflow) and its events as a
+// timeline, live from GET /tasks/{id}/events.
 
 import { $, element, jsonText, notify, pretty, time } from './dom.js';
 import { EventReader } from './event-reader.js';
@@ -49,9 +50,15 @@ export function taskEvent(task, name, data) {
   const timeline = $('#task-timeline');
   if (name === 'snapshot') {
     // A reconnect starts with a snapshot again: the events before it are kept, the snapshot marks the gap.
+    // Only GET /tasks/{id} reads a task's children: those already shown stay until that read answers.
+    if (data.children === undefined && task.record && task.record.children !== undefined) {
+      data.children = task.record.children;
+      data.children_count = task.record.children_count;
+    }
     task.record = data;
     renderTask(data);
     timeline.append(timelineItem('snapshot', data.state, data.updated_at, 'read: ' + data.state));
+    loadTask(task.id);
   } else {
     const details = [];
     if (data.attempt) details.push(`attempt ${data.attempt}`);
@@ -116,13 +123,54 @@ export function renderTask(record) {
     ['Timeout', record.timeout_seconds === null ? 'none' : `${record.timeout_seconds} s`],
   ];
   if (record.callback) rows.push(['Callback', `${record.callback.state} (${record.callback.tries} tries)`]);
-  for (const [term, value] of rows) fields.append(element('dt', {}, term), element('dd', {}, value));
-  for (const [term, value] of [['Created', record.created_at], ['Run at', record.run_at],
-    ['Started', record.started_at], ['Finished', record.finished_at], ['Updated', record.updated_at]]) {
-    times.append(element('dt', {}, term), element('dd', {}, time(value)));
+  rows.push(...workflowRows(record));
+  for (const [term, value, name] of rows) {
+    fields.append(element('dt', {}, term), element('dd', { 'data-field': name || null }, value));
+  }
+  const timeRows = [['Created', record.created_at], ['Run at', record.run_at], ['Started', record.started_at],
+    ['Finished', record.finished_at], ['Updated', record.updated_at]];
+  if (record.expires_at) timeRows.push(['Expires', record.expires_at, 'expires_at']);
+  for (const [term, value, name] of timeRows) {
+    times.append(element('dt', {}, term), element('dd', { 'data-field': name || null }, time(value)));
   }
   for (const name of allowedActions(record.state)) {
     const button = actionButton(name, record.id, 'task');
     if (button) actionsBox.append(button);
   }
+}
+
+/** A link to a task's page, or to a batch's for `batch:<id>` (a whole batch as a parent). */
+export function idLink(id) {
+  const text = String(id);
+  const href = text.startsWith('batch:') ? `#/batches/${enc(text.slice(6))}` : `#/tasks/${enc(text)}`;
+  return element('a', { href, className: 'mono' }, text);
+}
+
+function linkList(name, ids) {
+  return element('ul', { className: 'id-list', 'data-list': name }, ...ids.map((id) => element('li', {}, idLink(id))));
+}
+
+/** The workflow fields of a task's record, each only when the record has it: [term, value, data-field]. */
+export function workflowRows(record) {
+  const rows = [];
+  if (Array.isArray(record.after) && record.after.length > 0) {
+    rows.push(['Parents', linkList('after', record.after), 'after']);
+    if (record.on_parent_failure) rows.push(['On parent failure', record.on_parent_failure, 'on_parent_failure']);
+  }
+  if (typeof record.waiting_for === 'number') {
+    rows.push(['Waiting for', `${record.waiting_for} parent${record.waiting_for === 1 ? '' : 's'}`, 'waiting_for']);
+  }
+  if (record.batch) {
+    rows.push(['Batch', element('a', { href: `#/batches/${enc(record.batch)}`, className: 'mono' }, record.batch),
+      'batch']);
+  }
+  // GET /tasks/{id} shows up to 100 children (sorted) and how many there are in all.
+  if (Array.isArray(record.children)) {
+    const count = typeof record.children_count === 'number' ? record.children_count : record.children.length;
+    const shown = record.children.length < count
+      ? `${count} in all, ${record.children.length} shown` : `${count} in all`;
+    rows.push(['Children', element('div', {}, element('span', { 'data-field': 'children_count' }, shown),
+      record.children.length > 0 ? linkList('children', record.children) : null), 'children']);
+  }
+  return rows;
 }
