@@ -67,7 +67,8 @@ public final class GatewayResponder: HTTPResponder {
                 store: operations.batchStore, callbackAllow: callbackAllow, gate: operations.gate,
                 retentionMilliseconds: operations.retentionMilliseconds,
                 workflowRetentionMilliseconds: operations.workflowRetentionMilliseconds,
-                retryAfterSeconds: Self.retryAfterSeconds, metrics: metrics, notifications: notifications)
+                retryAfterSeconds: Self.retryAfterSeconds, metrics: metrics, notifications: notifications,
+                releaser: operations.releaser)
         }
         // Children are read for a task that has them (their set lives beside its record).
         let children = operations?.batchStore

@@ -24,6 +24,9 @@ struct WorkflowsAPI: Sendable {
     let metrics: GatewayMetrics?
     /// Long-polls and streams of batches; `nil` when the gateway has no event hub.
     let notifications: NotificationsAPI?
+    /// Tells a new child at once when a parent outside the request is final already (its queue's outbox holds it
+    /// since the link step): the queue may have no worker left to drain it.
+    var releaser: WorkflowReleaser? = nil
 
     /// The most tasks one workflow request takes.
     static let maxTasks = WorkflowLimits.maxBatchTasks
@@ -105,7 +108,8 @@ struct WorkflowsAPI: Sendable {
         switch stored([submission], graph: graph, batch: nil) {
         case .failure(let problem): return problem.response
         case .success(let outcome):
-            let record = outcome.records[0]
+            // Released (or cancelled) already when its parents were final: the answer says so.
+            let record = (try? store.task(outcome.records[0].id)).flatMap { $0 } ?? outcome.records[0]
             return HTTPResponse(
                 status: 202,
                 headers: [("Content-Type", "application/json"), ("Location", "/tasks/" + record.id.rawValue)],
@@ -244,6 +248,7 @@ struct WorkflowsAPI: Sendable {
                 submissions, graph: graph, batch: batch, retentionMilliseconds: retentionMilliseconds,
                 workflowRetentionMilliseconds: workflowRetentionMilliseconds)
             for record in outcome.records { metrics?.accepted(record.queue) }
+            tellOutsideParents(graph)
             return .success(outcome)
         } catch {
             switch error {
@@ -251,6 +256,26 @@ struct WorkflowsAPI: Sendable {
             case .store(let failure): return .failure(Problem.store(failure, retryAfterSeconds: retryAfterSeconds))
             }
         }
+    }
+
+    /// Drains the outboxes of the parents outside the request (their queues', and the batches' for a batch
+    /// parent), so that a parent final before its child was stored releases it now. A failure leaves the entries
+    /// to the next drainer. Cost: one pass per parent queue, nothing but an empty read when none is final.
+    private func tellOutsideParents(_ graph: TaskGraph) {
+        guard let releaser else { return }
+        var queues = Set<QueueName>()
+        var batches = false
+        for parents in graph.parents {
+            for parent in parents {
+                switch parent {
+                case .task(let id): queues.insert(id.queue)
+                case .batch: batches = true
+                case .sibling: break
+                }
+            }
+        }
+        guard !queues.isEmpty || batches else { return }
+        _ = try? releaser.pass(Array(queues))
     }
 
     private static func shapeProblem() -> HTTPResponse {

@@ -279,6 +279,33 @@ import Testing
         #expect(parents[parent]?["state"] as? String == "cancelled" && parents[parent]?["result"] is NSNull)
     }
 
+    @Test func aChildOfParentsFinalAlreadyIsReleasedOrCancelledInTheAnswer() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns)
+        defer { fixture.stop(); ns.cleanUp() }
+        let done = try fixture.submit(#"{"queue":"wf-old","payload":1}"#)
+        let failed = try fixture.submit(#"{"queue":"wf-old","payload":2,"max_retries":0}"#)
+        // Both end with no worker on their queue, so nothing drains its outbox but the new child's POST.
+        let claimed = try ns.store.claimBatch(from: QueueName("wf-old")!, max: 2, leaseMilliseconds: 30_000)
+        let byID = Dictionary(uniqueKeysWithValues: claimed.map { ($0.record.id.rawValue, $0.lease) })
+        try ns.store.complete(try #require(byID[done]), result: "old result", retentionMilliseconds: 60_000)
+        _ = try ns.store.fail(
+            try #require(byID[failed]), error: "broken", backoffMilliseconds: 0, retentionMilliseconds: 60_000)
+        #expect(try fixture.task(failed)["state"] as? String == "dead")
+
+        let ready = try fixture.client.post("/tasks", json: #"{"queue":"wf-new","payload":3,"after":["\#(done)"]}"#)
+        #expect(ready.status == 202 && ready.json["state"] as? String == "pending", "\(ready.text)")
+        let doomed = try fixture.client.post(
+            "/tasks", json: #"{"queue":"wf-new","payload":4,"after":["\#(done)","\#(failed)"]}"#)
+        #expect(doomed.status == 202 && doomed.json["state"] as? String == "cancelled", "\(doomed.text)")
+        #expect((doomed.json["last_error"] as? String)?.contains(failed) == true)
+        let claim = try fixture.client.post("/queues/wf-new/claim", json: #"{"max":5}"#)
+        let tasks = try #require(claim.json["tasks"] as? [[String: Any]])
+        #expect(tasks.count == 1)
+        let parents = try #require(tasks.first?["parents"] as? [String: [String: Any]])
+        #expect(parents[done]?["result"] as? String == "old result")
+    }
+
     @Test func aTenThousandTaskBatchFiresItsWebhookExactlyOnceWithCountsThatMatch() async throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns, maxBodyBytes: 4 << 20, callbackAllow: Self.allowLoopback)
