@@ -207,20 +207,27 @@ struct TasksAPI: Sendable {
                     key = parsed
                     fields.remove(at: at)
                 }
-                do throws(TaskValidationError) {
-                    let submission = try TaskSubmission(body: JSONValue.object(fields).serializedBytes)
-                    if let text = submission.callbackURL, let url = CallbackURL(text), !callbackAllow.allows(url) {
-                        var problem = Problem.callbackNotAllowed(host: url.host, listEmpty: callbackAllow.isEmpty)
-                        problem.field = place + "/callback_url"
-                        return .failure(problem)
-                    }
-                    return .success((submission, key))
-                } catch {
-                    return .failure(
-                        Problem.invalid(
-                            TaskValidationError(error.code, field: place + (error.field ?? ""), error.message)))
-                }
+                return Self.submission(fields, place: place, callbackAllow: callbackAllow).map { ($0, key) }
             })
+    }
+
+    /// One task of a batch body (its own members, `idempotency_key` and `ref` taken out) checked as `POST /tasks`
+    /// checks a body, its callback host included; a problem names the field under `place` (`/tasks/3/queue`).
+    static func submission(
+        _ fields: [JSONMember], place: String, callbackAllow: CallbackAllowList
+    ) -> Result<TaskSubmission, Problem> {
+        do throws(TaskValidationError) {
+            let submission = try TaskSubmission(body: JSONValue.object(fields).serializedBytes)
+            if let text = submission.callbackURL, let url = CallbackURL(text), !callbackAllow.allows(url) {
+                var problem = Problem.callbackNotAllowed(host: url.host, listEmpty: callbackAllow.isEmpty)
+                problem.field = place + "/callback_url"
+                return .failure(problem)
+            }
+            return .success(submission)
+        } catch {
+            return .failure(
+                Problem.invalid(TaskValidationError(error.code, field: place + (error.field ?? ""), error.message)))
+        }
     }
 
     private static func result(_ status: Int, _ record: TaskRecord) -> JSONValue {

@@ -226,18 +226,7 @@ struct WorkflowsAPI: Sendable {
             ref = text
             fields.remove(at: at)
         }
-        do throws(TaskValidationError) {
-            let submission = try TaskSubmission(body: JSONValue.object(fields).serializedBytes)
-            if let text = submission.callbackURL, let url = CallbackURL(text), !callbackAllow.allows(url) {
-                var problem = Problem.callbackNotAllowed(host: url.host, listEmpty: callbackAllow.isEmpty)
-                problem.field = place + "/callback_url"
-                return .failure(problem)
-            }
-            return .success((submission, ref))
-        } catch {
-            return .failure(
-                Problem.invalid(TaskValidationError(error.code, field: place + (error.field ?? ""), error.message)))
-        }
+        return TasksAPI.submission(fields, place: place, callbackAllow: callbackAllow).map { ($0, ref) }
     }
 
     private func stored(

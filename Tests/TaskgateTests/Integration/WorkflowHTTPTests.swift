@@ -60,6 +60,32 @@ import Testing
             logger: logger)
     }
 
+    /// An embedded worker and a callback deliverer, running until ``stop()``.
+    final class Rig: Sendable {
+        let worker: Worker
+        let running: Task<Void, any Error>
+        let delivering: Task<Void, any Error>
+
+        init(_ ns: TestNamespace, queues: [String], concurrency: Int = 4, runs: Runs = Runs(), secret: String) throws {
+            worker = WorkflowHTTPTests.worker(ns, queues: queues, concurrency: concurrency, runs: runs)
+            let deliverer = try WorkflowHTTPTests.deliverer(ns, secret: secret)
+            running = Task { [worker] in try await worker.run() }
+            delivering = Task { try await deliverer.run() }
+        }
+
+        /// Asks both to stop (again is harmless).
+        func stop() {
+            worker.beginShutdown()
+            delivering.cancel()
+        }
+
+        /// Stops and waits for the worker to end.
+        func finish() async throws {
+            stop()
+            try await running.value
+        }
+    }
+
     @Test func aDiamondInABatchRunsEachTaskOnceAndItsBatchCompletesOnceLiveAndByWebhook() async throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns, callbackAllow: Self.allowLoopback)
@@ -67,17 +93,8 @@ import Testing
         let keyBytes = Data((0..<32).map { UInt8($0 * 7 % 256) })
         let secret = "whsec_\(keyBytes.base64EncodedString())"
         let runs = Runs()
-        let worker = Self.worker(ns, queues: ["wf-run"], runs: runs)
-        let deliverer = try Self.deliverer(ns, secret: secret)
-        let running = Task { try await worker.run() }
-        let delivering = Task { try await deliverer.run() }
-        defer {
-            worker.beginShutdown()
-            delivering.cancel()
-            receiver.stop()
-            fixture.stop()
-            ns.cleanUp()
-        }
+        let rig = try Rig(ns, queues: ["wf-run"], runs: runs, secret: secret)
+        defer { rig.stop(); receiver.stop(); fixture.stop(); ns.cleanUp() }
 
         // The graph's root waits for a task of a queue no worker serves: it moves when the test says.
         let hold = try fixture.submit(#"{"queue":"wf-hold","payload":0}"#)
@@ -165,8 +182,7 @@ import Testing
         content.append(request.body)
         let mac = try referenceHMACSHA256(key: Array(keyBytes), message: Array(content))
         #expect(request.header("webhook-signature") == "v1," + Data(mac).base64EncodedString())
-        worker.beginShutdown()
-        try await running.value
+        try await rig.finish()
     }
 
     @Test func aWorkflowWithAFaultIsRefusedWholeNamingItAndStoresNothing() async throws {
@@ -310,17 +326,10 @@ import Testing
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns, maxBodyBytes: 4 << 20, callbackAllow: Self.allowLoopback)
         let receiver = try TestHTTPReceiver { _, _ in .init(status: 200) }
-        let worker = Self.worker(ns, queues: ["wf-big"], concurrency: 16)
-        let deliverer = try Self.deliverer(ns, secret: "whsec_" + Data(repeating: 1, count: 32).base64EncodedString())
-        let running = Task { try await worker.run() }
-        let delivering = Task { try await deliverer.run() }
-        defer {
-            worker.beginShutdown()
-            delivering.cancel()
-            receiver.stop()
-            fixture.stop()
-            ns.cleanUp()
-        }
+        let rig = try Rig(
+            ns, queues: ["wf-big"], concurrency: 16,
+            secret: "whsec_" + Data(repeating: 1, count: 32).base64EncodedString())
+        defer { rig.stop(); receiver.stop(); fixture.stop(); ns.cleanUp() }
         // Every hundredth task fails for good: the counts must tell dead from succeeded.
         let tasks = (0..<10_000).map { index in
             index % 100 == 0
@@ -351,7 +360,6 @@ import Testing
         #expect(delivered["total"] as? Int == 10_000)
         // Nothing is due any more: no second webhook can come.
         #expect(try ns.redis("ZCARD", ns.keys.batchCallbacks).int == 0)
-        worker.beginShutdown()
-        try await running.value
+        try await rig.finish()
     }
 }
