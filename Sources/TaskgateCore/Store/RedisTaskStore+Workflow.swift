@@ -62,11 +62,18 @@ extension RedisTaskStore {
             } catch {
                 throw .store(error)
             }
-            for (index, reply) in replies.enumerated() where reply.int != 1 {
+            // The first missing parent in the request's order is the one named.
+            let missing = replies.indices.filter { replies[$0].int != 1 }.map { index in
                 let isTask = index < outsideIDs.count
-                let name = isTask ? outsideIDs[index].rawValue : "batch:" + batchIDs[index - outsideIDs.count]
                 let place =
                     isTask ? outside[outsideIDs[index]]![0] : parentBatches[batchIDs[index - outsideIDs.count]]![0]
+                return (index: index, place: place)
+            }
+            if let first = missing.min(by: { ($0.place.child, $0.place.slot) < ($1.place.child, $1.place.slot) }) {
+                let index = first.index
+                let isTask = index < outsideIDs.count
+                let name = isTask ? outsideIDs[index].rawValue : "batch:" + batchIDs[index - outsideIDs.count]
+                let place = first.place
                 throw WorkflowStoreError.invalid(
                     TaskValidationError(
                         .invalidField, field: Self.place(place, count: submissions.count),

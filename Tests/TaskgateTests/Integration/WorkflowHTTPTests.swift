@@ -253,6 +253,11 @@ import Testing
         let left = try Self.keysLeft(ns).filter { $0 != ns.keys.queues }
         #expect(left.isEmpty, "nothing stored: \(left)")
 
+        // Of many parents that are not there, the first in the request's order is named.
+        let many = (0..<20).map { #""wf-m\#($0).0123456789abcdef0123456789abcdef""# }.joined(separator: ",")
+        let first = try fixture.client.post("/tasks", json: #"{"payload":1,"after":[\#(many)]}"#)
+        #expect(first.status == 422 && first.json["field"] as? String == "/after/0", "\(first.text)")
+
         let unknown = try fixture.client.get("/batches/0123456789abcdef0123456789abcdef")
         #expect(unknown.status == 404 && unknown.header("Content-Type") == "application/problem+json")
         let events = try fixture.client.request("HEAD", "/batches/feed/events", headers: [:], body: Data())
