@@ -1,3 +1,5 @@
+import TaskgateRedis
+
 /// One try at delivering a task's completion callback, held under a lease until its outcome is recorded.
 public struct CallbackTry: Sendable {
     /// The task whose final record is delivered.
@@ -17,4 +19,16 @@ public enum CallbackOutcome: Sendable, Equatable {
     case retry(status: Int?, error: String, delayMilliseconds: Int)
     /// The delivery gives up (tries used up, or the host is no longer allowed).
     case dead(status: Int?, error: String)
+}
+
+extension CallbackOutcome {
+    /// What the finish scripts take for this outcome: `kind` (`delivered`, `retry`, `dead`), `status` (0 for
+    /// none), `error` (empty for none) and the retry's delay in ms (0 when none is due).
+    var scriptArguments: [any RedisArgument] {
+        switch self {
+        case .delivered(let code): ["delivered", code, "", 0]
+        case .retry(let code, let message, let after): ["retry", code ?? 0, message, Swift.max(0, after)]
+        case .dead(let code, let message): ["dead", code ?? 0, message, 0]
+        }
+    }
 }

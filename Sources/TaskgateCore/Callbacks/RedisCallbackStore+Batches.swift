@@ -26,15 +26,9 @@ extension RedisCallbackStore {
     /// Cost: one script, O(log n) on the batches' callbacks set.
     @discardableResult
     public func finish(_ attempt: BatchCallbackTry, _ outcome: CallbackOutcome) throws(TaskStoreError) -> Bool {
-        let (kind, status, error, delay): (String, Int?, String, Int)
-        switch outcome {
-        case .delivered(let code): (kind, status, error, delay) = ("delivered", code, "", 0)
-        case .retry(let code, let message, let after): (kind, status, error, delay) = ("retry", code, message, after)
-        case .dead(let code, let message): (kind, status, error, delay) = ("dead", code, message, 0)
-        }
         let reply = try pool.run(
             BatchScripts.finishCallback, keys: [keys.batch(attempt.id), keys.batchCallbacks],
-            arguments: [attempt.id, attempt.number, kind, status ?? 0, error, Swift.max(0, delay)])
+            arguments: [attempt.id, attempt.number] as [any RedisArgument] + outcome.scriptArguments)
         return reply.int == 1
     }
 }

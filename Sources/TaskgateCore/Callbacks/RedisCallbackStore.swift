@@ -47,19 +47,11 @@ public struct RedisCallbackStore: Sendable {
         throws(TaskStoreError) -> Bool
     {
         let queue = attempt.id.queue
-        let (kind, status, error, delay): (String, Int?, String, Int)
-        switch outcome {
-        case .delivered(let code): (kind, status, error, delay) = ("delivered", code, "", 0)
-        case .retry(let code, let message, let after): (kind, status, error, delay) = ("retry", code, message, after)
-        case .dead(let code, let message): (kind, status, error, delay) = ("dead", code, message, 0)
-        }
         let reply = try run(
             TaskScripts.finishCallback,
             keys: [keys.task(attempt.id), keys.callbacks(queue), keys.deadCallbacks(queue), keys.released(queue)],
-            arguments: [
-                attempt.id.rawValue, attempt.number, kind, status ?? 0, error, Swift.max(0, delay),
-                Swift.max(1, retentionMilliseconds), keys.events(queue),
-            ])
+            arguments: [attempt.id.rawValue, attempt.number] as [any RedisArgument] + outcome.scriptArguments
+                + [Swift.max(1, retentionMilliseconds), keys.events(queue)])
         return reply.int == 1
     }
 

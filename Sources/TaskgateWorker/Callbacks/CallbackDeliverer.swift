@@ -63,13 +63,7 @@ public final class CallbackDeliverer: Service, Sendable {
                             continue
                         }
                         taken += due.count
-                        for attempt in due {
-                            self.inFlight.add(1, ordering: .relaxed)
-                            group.addTask {
-                                await self.deliver(attempt)
-                                self.inFlight.subtract(1, ordering: .relaxed)
-                            }
-                        }
+                        for attempt in due { self.spawn(in: &group) { await self.deliver(attempt) } }
                     }
                     // Batch webhooks: one set for every queue, taken by any deliverer with room.
                     let free = self.configuration.concurrency - self.inFlight.load(ordering: .relaxed)
@@ -81,13 +75,7 @@ public final class CallbackDeliverer: Service, Sendable {
                                 try store.claimDueBatches(max: free, leaseMilliseconds: lease)
                             }
                             taken += due.count
-                            for attempt in due {
-                                self.inFlight.add(1, ordering: .relaxed)
-                                group.addTask {
-                                    await self.deliver(attempt)
-                                    self.inFlight.subtract(1, ordering: .relaxed)
-                                }
-                            }
+                            for attempt in due { self.spawn(in: &group) { await self.deliver(attempt) } }
                         } catch {
                             self.logger.warning("cannot take due batch webhooks", metadata: ["error": "\(error)"])
                         }
@@ -101,6 +89,15 @@ public final class CallbackDeliverer: Service, Sendable {
         }
         client.shutdown()
         logger.info("callback deliverer stopped")
+    }
+
+    /// Runs one delivery in `group`, counted in flight while it runs.
+    private func spawn(in group: inout DiscardingTaskGroup, _ delivery: @escaping @Sendable () async -> Void) {
+        inFlight.add(1, ordering: .relaxed)
+        group.addTask {
+            await delivery()
+            self.inFlight.subtract(1, ordering: .relaxed)
+        }
     }
 
     /// One try, and its outcome recorded.
