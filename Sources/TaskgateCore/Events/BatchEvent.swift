@@ -35,10 +35,6 @@ public struct BatchEvent: Sendable, Equatable {
 
     /// The batch id of an event line, read without parsing it: the scripts write `{"batch":"<id>",...`.
     public static func leadingID(_ line: ArraySlice<UInt8>) -> String? {
-        let opening = #"{"batch":""#.utf8
-        guard line.starts(with: opening) else { return nil }
-        let start = line.startIndex + opening.count
-        guard let end = line[start...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
-        return String(decoding: line[start..<end], as: UTF8.self)
+        TaskEvent.leadingString(of: line, after: #"{"batch":""#)
     }
 }

@@ -48,9 +48,15 @@ public struct TaskEvent: Sendable, Equatable {
     /// The task id of an event line, read without parsing it: the scripts write `{"id":"<id>",...`. `nil` for a
     /// line that does not start so.
     public static func leadingID(_ line: ArraySlice<UInt8>) -> String? {
-        let opening = #"{"id":""#.utf8
-        guard line.starts(with: opening) else { return nil }
-        let start = line.startIndex + opening.count
+        leadingString(of: line, after: #"{"id":""#)
+    }
+
+    /// The string that `line` starts with after `opening` (which ends with its opening quote), up to the next
+    /// quote, read without parsing; `nil` when `line` does not start so. The scripts write ids with nothing to
+    /// escape.
+    static func leadingString(of line: ArraySlice<UInt8>, after opening: String) -> String? {
+        guard line.starts(with: opening.utf8) else { return nil }
+        let start = line.startIndex + opening.utf8.count
         guard let end = line[start...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
         return String(decoding: line[start..<end], as: UTF8.self)
     }

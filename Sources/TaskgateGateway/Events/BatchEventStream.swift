@@ -9,7 +9,7 @@ import TaskgateHTTP
 /// Subscribed before the snapshot is read, so no change falls between the two: events that arrive while it is
 /// read are held and sent after it (a progress event the snapshot covers already repeats counts it shows, which
 /// changes nothing for a client that shows the latest). A completed snapshot ends the stream at once.
-final class BatchEventStream: EventListener {
+final class BatchEventStream: SnapshotStreamListener {
     private struct State {
         var started = false
         var held: [BatchEvent] = []

@@ -36,30 +36,10 @@ extension NotificationsAPI {
         _ request: HTTPRequest, id: String, read: @escaping @Sendable () throws(TaskStoreError) -> BatchRecord?,
         reply: HTTPReply
     ) {
-        guard let stream = HTTPStream(limit: streamBufferBytes, budget: budget) else {
-            return reply.send(Problem.overloaded(retryAfterSeconds: retryAfterSeconds).response)
-        }
-        let listener = BatchEventStream(id: id, stream: stream, hub: hub, read: { try? read() })
-        guard listener.subscribe() else {
-            stream.discard()
-            return reply.send(unavailable())
-        }
-        let record: BatchRecord?
-        do {
-            record = try read()
-        } catch {
-            listener.cancel()
-            stream.discard()
-            return reply.send(Problem.store(error, retryAfterSeconds: retryAfterSeconds).response)
-        }
-        guard let record else {
-            listener.cancel()
-            stream.discard()
-            return reply.send(Problem.unknownBatch(id).response)
-        }
-        stream.write(ServerSentEvent.opening("batch \(id)"))
-        listener.start(with: record)
-        reply.send(HTTPResponse(status: 200, headers: ServerSentEvent.headers, stream: stream))
+        let hub = self.hub
+        openSnapshotStream(
+            { BatchEventStream(id: id, stream: $0, hub: hub, read: { try? read() }) }, read: read,
+            missing: { Problem.unknownBatch(id).response }, comment: "batch \(id)", reply: reply)
     }
 
     /// `HEAD /batches/{id}/events`: the head a stream would open with, or the problem it would get. Cost: one

@@ -39,30 +39,12 @@ public struct NotificationsAPI: Sendable {
         guard let id = rawID.flatMap(TaskID.init) else {
             return reply.send(Self.unknownTask(rawID))
         }
-        guard let stream = HTTPStream(limit: streamBufferBytes, budget: budget) else {
-            return reply.send(Problem.overloaded(retryAfterSeconds: retryAfterSeconds).response)
-        }
-        let listener = TaskEventStream(id: id, stream: stream, hub: hub, store: store)
-        guard listener.subscribe() else {
-            stream.discard()
-            return reply.send(unavailable())
-        }
-        let record: TaskRecord?
-        do {
-            record = try store.task(id)
-        } catch {
-            listener.cancel()
-            stream.discard()
-            return reply.send(Problem.store(error, retryAfterSeconds: retryAfterSeconds).response)
-        }
-        guard let record else {
-            listener.cancel()
-            stream.discard()
-            return reply.send(Self.unknownTask(rawID))
-        }
-        stream.write(ServerSentEvent.opening("task \(id)"))
-        listener.start(with: record)
-        reply.send(HTTPResponse(status: 200, headers: ServerSentEvent.headers, stream: stream))
+        let store = self.store
+        let hub = self.hub
+        openSnapshotStream(
+            { TaskEventStream(id: id, stream: $0, hub: hub, store: store) },
+            read: { () throws(TaskStoreError) in try store.task(id) }, missing: { Self.unknownTask(rawID) },
+            comment: "task \(id)", reply: reply)
     }
 
     /// `GET /queues/{queue}/events`. Cost: one subscription (shared per queue); no read.

@@ -9,7 +9,7 @@ import TaskgateHTTP
 /// snapshot is read are held, and those it already covers (by sequence number) are dropped. Every event
 /// carries the task's sequence number as its `id:`; a client reconnecting with `Last-Event-ID` gets a fresh
 /// snapshot and only what follows it.
-final class TaskEventStream: EventListener {
+final class TaskEventStream: SnapshotStreamListener {
     private struct State {
         var started = false
         var held: [TaskEvent] = []
