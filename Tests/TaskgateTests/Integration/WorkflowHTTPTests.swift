@@ -327,6 +327,65 @@ import Testing
         #expect(parents[done]?["result"] as? String == "old result")
     }
 
+    @Test func aBatchWebhookRefusedOnceIsTriedAgainWithTheSameIDAndDelivered() async throws {
+        let ns = TestNamespace()
+        let fixture = try GatewayFixture(namespace: ns, callbackAllow: Self.allowLoopback)
+        let receiver = try TestHTTPReceiver { _, number in
+            number == 1 ? .init(status: 503, body: "busy") : .init(status: 204)
+        }
+        let rig = try Rig(
+            ns, queues: ["wf-hook"], secret: "whsec_" + Data(repeating: 3, count: 32).base64EncodedString())
+        defer { rig.stop(); receiver.stop(); fixture.stop(); ns.cleanUp() }
+
+        let created = try fixture.client.post(
+            "/tasks/batch",
+            json: #"{"batch":{"callback_url":"\#(receiver.url())"},"tasks":[{"queue":"wf-hook","payload":1}]}"#)
+        let batchID = try #require((created.json["batch"] as? [String: Any])?["id"] as? String)
+        try await eventually("the batch webhook to be delivered") {
+            let shown = try fixture.client.get("/batches/\(batchID)").json["callback"] as? [String: Any]
+            return shown?["state"] as? String == "delivered"
+        }
+        let callback = try #require(try fixture.client.get("/batches/\(batchID)").json["callback"] as? [String: Any])
+        #expect(callback["tries"] as? Int == 2 && callback["last_status"] as? Int == 204, "\(callback)")
+        let requests = receiver.requests
+        #expect(requests.count == 2)
+        #expect(Set(requests.map { $0.header("webhook-id") }) == ["batch_\(batchID)"])
+        #expect(requests.map { $0.header("taskgate-callback-try") } == ["1", "2"])
+        try await rig.finish()
+    }
+
+    @Test func withRedisDownWorkflowRequestsAndBatchReadsAre503AndStoreNothing() async throws {
+        // Persistent, so that what was stored before the stop is there after the restart.
+        let server = RedisServer(persistent: true)
+        try server.start()
+        defer { server.stop() }
+        let ns = TestNamespace(server: server)
+        let fixture = try GatewayFixture(namespace: ns)
+        defer { fixture.stop() }
+        let parent = try fixture.submit(#"{"payload":1}"#)
+        let created = try fixture.client.post("/tasks/batch", json: #"{"batch":{},"tasks":[{"payload":2}]}"#)
+        let batchID = try #require((created.json["batch"] as? [String: Any])?["id"] as? String)
+        server.stop()
+
+        let answers = [
+            try fixture.client.post("/tasks", json: #"{"payload":3,"after":["\#(parent)"]}"#),
+            try fixture.client.post(
+                "/tasks/batch", json: #"{"tasks":[{"ref":"a","payload":4},{"after":["a"],"payload":5}]}"#),
+            try fixture.client.get("/batches/\(batchID)"),
+            try fixture.client.get("/tasks/\(parent)"),
+        ]
+        for (index, answer) in answers.enumerated() {
+            #expect(answer.status == 503, "answer \(index): \(answer.text)")
+            #expect(answer.header("Content-Type") == "application/problem+json", "answer \(index)")
+            #expect(answer.json["code"] as? String == "redis-unavailable", "answer \(index): \(answer.text)")
+        }
+        try server.restart()
+        // Nothing of the refused requests was stored: the parent has no children, the queue only its two tasks.
+        try await eventually("the gateway to read again") { try fixture.client.get("/tasks/\(parent)").status == 200 }
+        #expect(try fixture.task(parent)["children"] == nil)
+        #expect(try ns.redis("LLEN", ns.keys.pending(.default)).int == 2)
+    }
+
     @Test func aTenThousandTaskBatchFiresItsWebhookExactlyOnceWithCountsThatMatch() async throws {
         let ns = TestNamespace()
         let fixture = try GatewayFixture(namespace: ns, maxBodyBytes: 4 << 20, callbackAllow: Self.allowLoopback)
